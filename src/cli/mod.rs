@@ -1,0 +1,35 @@
+//! The command line. The only place that uses `anyhow`.
+
+use clap::{Parser, Subcommand};
+
+mod check;
+mod evaluate;
+mod serve;
+
+#[derive(Debug, Parser)]
+#[command(name = "appsync-local", version, about = "Run an AWS AppSync API locally")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve a project over GraphQL (the default command).
+    Serve(serve::Args),
+    /// Validate a project's manifest, schema, templates and bindings.
+    Check(check::Args),
+    /// Render one mapping template against a context, like `aws appsync evaluate-mapping-template`.
+    Evaluate(evaluate::Args),
+}
+
+/// Entry point for the binary.
+pub fn run() -> anyhow::Result<std::process::ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        None => serve::run(serve::Args::default()),
+        Some(Command::Serve(args)) => serve::run(args),
+        Some(Command::Check(args)) => check::run(args),
+        Some(Command::Evaluate(args)) => evaluate::run(args),
+    }
+}

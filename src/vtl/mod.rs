@@ -1,0 +1,12 @@
+//! The VTL (Apache Velocity 1.7) engine with AppSync's `$util`, `$ctx` and
+//! `$extensions`.
+//!
+//! Architecture invariant: this module is pure. It does no IO, has no async,
+//! and knows nothing of servers, GraphQL executors or stores: text and values
+//! in, text (or a raised error) out.
+
+pub mod runtime;
+pub mod value;
+
+pub use runtime::{Effect, Host, TemplateError};
+pub use value::Value;
