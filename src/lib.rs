@@ -4,3 +4,5 @@
 
 pub mod cli;
 pub mod vtl;
+pub mod dynamodb;
+pub mod opensearch;

@@ -6,7 +6,10 @@
 //! in, text (or a raised error) out.
 
 pub mod runtime;
+pub mod template;
+pub mod util;
 pub mod value;
 
 pub use runtime::{Effect, Host, TemplateError};
+pub use template::{Context, ParseError, RenderOutput, Rendered, Template, parse_json_output};
 pub use value::Value;

@@ -1,0 +1,1 @@
+//! DynamoDB-compatible tables on sled.

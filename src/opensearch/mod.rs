@@ -1,0 +1,1 @@
+//! OpenSearch-compatible full-text indexes on tantivy.
