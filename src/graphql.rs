@@ -1,0 +1,114 @@
+//! The boundary between the HTTP layer (`server`) and GraphQL execution.
+//!
+//! The HTTP layer decodes a request into a [`GraphQLRequest`] plus a
+//! [`RequestContext`], checks authorization with [`GraphQLService::auth`], and
+//! hands both to [`GraphQLService::execute`]. It never looks inside the schema;
+//! the executor never sees HTTP framing. Later transports (AppSync's real-time
+//! WebSocket protocol) reuse the same boundary.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+/// A GraphQL request as sent over HTTP (POST body or GET query parameters).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphQLRequest {
+    pub query: String,
+    #[serde(default)]
+    pub operation_name: Option<String>,
+    /// JSON object, or null/absent.
+    #[serde(default)]
+    pub variables: Option<serde_json::Map<String, Json>>,
+    #[serde(default)]
+    pub extensions: Option<serde_json::Map<String, Json>>,
+}
+
+/// Who is calling and how, as far as templates (`$ctx.request`, `$ctx.identity`)
+/// and caching keys are concerned.
+#[derive(Debug, Clone, Default)]
+pub struct RequestContext {
+    /// Request headers with lower-case names, in arrival order; a header sent
+    /// several times appears several times. `cookie` is never exposed to templates.
+    pub headers: Vec<(String, String)>,
+    /// `$ctx.identity`: null for API_KEY authorization (as AppSync sets it).
+    pub identity: Json,
+    /// The mode that authorized the request, for `$util.authType()`.
+    pub auth_type: AuthType,
+    /// The client address, for identities that carry `sourceIp`.
+    pub source_ip: Option<String>,
+}
+
+/// AppSync's authorization modes. Only API_KEY is implemented so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AuthType {
+    #[default]
+    ApiKey,
+    AwsIam,
+    AmazonCognitoUserPools,
+    OpenidConnect,
+    AwsLambda,
+}
+
+impl AuthType {
+    /// What `$util.authType()` returns for this mode.
+    pub fn util_name(self) -> &'static str {
+        match self {
+            AuthType::ApiKey => "API Key Authorization",
+            AuthType::AwsIam => "IAM Authorization",
+            AuthType::AmazonCognitoUserPools => "User Pool Authorization",
+            AuthType::OpenidConnect => "Open ID Connect Authorization",
+            AuthType::AwsLambda => "Lambda Authorization",
+        }
+    }
+}
+
+/// An API key from the manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub value: String,
+    /// Expiry in epoch seconds; `None` never expires.
+    pub expires: Option<i64>,
+}
+
+/// How requests to an API are authorized.
+#[derive(Debug, Clone, Default)]
+pub struct AuthConfig {
+    /// The API's default mode plus additional modes, in manifest order.
+    pub modes: Vec<AuthType>,
+    pub api_keys: Vec<ApiKey>,
+}
+
+/// The response body of one GraphQL request.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GraphQLResponse {
+    /// `None` when the request failed before execution (parse or validation
+    /// error): the HTTP layer maps that to status 400 for
+    /// `application/graphql-response+json`. `Some(Json::Null)` is a null result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Json>,
+    /// Errors in AppSync's shape (`path`, `data`, `errorType`, `errorInfo`,
+    /// `locations`, `message`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<Json>,
+    /// E.g. `{"apiCacheEntriesDeleted": N}`.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extensions: serde_json::Map<String, Json>,
+}
+
+/// A boxed future, so [`GraphQLService`] stays object safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A loaded API that can execute requests. Implemented by the executor; the
+/// HTTP layer holds an `Arc<dyn GraphQLService>` and swaps it on reload.
+pub trait GraphQLService: Send + Sync + 'static {
+    fn auth(&self) -> &AuthConfig;
+    fn execute(
+        &self,
+        request: GraphQLRequest,
+        context: RequestContext,
+    ) -> BoxFuture<'_, GraphQLResponse>;
+}
