@@ -15,7 +15,8 @@ pub(super) fn call(host: &mut Host, c: &Call) -> Result<Value, CallError> {
             let sig = "parseJson(String)";
             c.arity(1, 1, sig)?;
             let text = c.str(0, sig)?;
-            parse_json(text).map_err(|e| CallError::Invalid(format!("Unable to parse the JSON document: {e}")))
+            parse_json(text)
+                .map_err(|e| CallError::Invalid(format!("Unable to parse the JSON document: {e}")))
         }
         "toJson" => {
             c.arity(1, 1, "toJson(Object)")?;
@@ -29,7 +30,9 @@ pub(super) fn call(host: &mut Host, c: &Call) -> Result<Value, CallError> {
         "urlDecode" => {
             let sig = "urlDecode(String)";
             c.arity(1, 1, sig)?;
-            url_decode(c.str(0, sig)?).map(Value::str).map_err(CallError::Invalid)
+            url_decode(c.str(0, sig)?)
+                .map(Value::str)
+                .map_err(CallError::Invalid)
         }
         "base64Encode" => {
             let sig = "base64Encode(String)";
@@ -41,7 +44,9 @@ pub(super) fn call(host: &mut Host, c: &Call) -> Result<Value, CallError> {
         "base64Decode" => {
             let sig = "base64Decode(String)";
             c.arity(1, 1, sig)?;
-            base64_decode(c.str(0, sig)?).map(Value::str).map_err(CallError::Invalid)
+            base64_decode(c.str(0, sig)?)
+                .map(Value::str)
+                .map_err(CallError::Invalid)
         }
         "escapeJavaScript" => {
             let sig = "escapeJavaScript(String)";
@@ -108,7 +113,11 @@ pub(super) fn call(host: &mut Host, c: &Call) -> Result<Value, CallError> {
         }
         "defaultIfNull" => {
             c.arity(2, 2, "defaultIfNull(Object, Object)")?;
-            Ok(if c.arg(0).is_null() { c.arg(1) } else { c.arg(0) })
+            Ok(if c.arg(0).is_null() {
+                c.arg(1)
+            } else {
+                c.arg(0)
+            })
         }
         "defaultIfNullOrEmpty" => {
             let sig = "defaultIfNullOrEmpty(String, String)";
@@ -287,7 +296,7 @@ pub(crate) fn escape_java_script(s: &str) -> String {
             0x09 => out.push_str("\\t"),
             0x0c => out.push_str("\\f"),
             0x0d => out.push_str("\\r"),
-            u if u < 0x20 || u > 0x7e => out.push_str(&format!("\\u{u:04X}")),
+            u if !(0x20..=0x7e).contains(&u) => out.push_str(&format!("\\u{u:04X}")),
             u => out.push(char::from(u as u8)),
         }
     }
@@ -340,21 +349,64 @@ mod tests {
     #[test]
     fn json_and_encodings() {
         let cases = [
-            ("parseJson", r#"["{\"a\":[1,2.5,\"x\"]}"]"#, r#"{"a":[1,2.5,"x"]}"#),
-            ("parseJson", r#"["{\"a\":"]"#, "!Invalid: Unable to parse the JSON document: EOF while parsing a value at line 1 column 5"),
-            ("parseJson", "[1]", "!Invalid: Invalid arguments for $util.parseJson(Number): expected parseJson(String)"),
-            ("toJson", r#"[{"a":"b/c","n":null}]"#, r#""{\"a\":\"b/c\",\"n\":null}""#),
+            (
+                "parseJson",
+                r#"["{\"a\":[1,2.5,\"x\"]}"]"#,
+                r#"{"a":[1,2.5,"x"]}"#,
+            ),
+            (
+                "parseJson",
+                r#"["{\"a\":"]"#,
+                "!Invalid: Unable to parse the JSON document: EOF while parsing a value at line 1 column 5",
+            ),
+            (
+                "parseJson",
+                "[1]",
+                "!Invalid: Invalid arguments for $util.parseJson(Number): expected parseJson(String)",
+            ),
+            (
+                "toJson",
+                r#"[{"a":"b/c","n":null}]"#,
+                r#""{\"a\":\"b/c\",\"n\":null}""#,
+            ),
             ("toJson", "[null]", r#""null""#),
-            ("toJson", "[]", "!Invalid: Invalid arguments for $util.toJson(): expected toJson(Object)"),
-            ("urlEncode", r#"["a b&c=d/é*~"]"#, r#""a+b%26c%3Dd%2F%C3%A9*%7E""#),
+            (
+                "toJson",
+                "[]",
+                "!Invalid: Invalid arguments for $util.toJson(): expected toJson(Object)",
+            ),
+            (
+                "urlEncode",
+                r#"["a b&c=d/é*~"]"#,
+                r#""a+b%26c%3Dd%2F%C3%A9*%7E""#,
+            ),
             ("urlDecode", r#"["a+b%26c%3Dd%2F%C3%A9"]"#, r#""a b&c=d/é""#),
-            ("urlDecode", r#"["%zz"]"#, r#"!Invalid: URLDecoder: Illegal hex characters in escape (%) pattern in "%zz""#),
-            ("base64Encode", r#"["hello wörld"]"#, r#""aGVsbG8gd8O2cmxk""#),
-            ("base64Decode", r#"["aGVsbG8gd8O2cmxk"]"#, r#""hello wörld""#),
+            (
+                "urlDecode",
+                r#"["%zz"]"#,
+                r#"!Invalid: URLDecoder: Illegal hex characters in escape (%) pattern in "%zz""#,
+            ),
+            (
+                "base64Encode",
+                r#"["hello wörld"]"#,
+                r#""aGVsbG8gd8O2cmxk""#,
+            ),
+            (
+                "base64Decode",
+                r#"["aGVsbG8gd8O2cmxk"]"#,
+                r#""hello wörld""#,
+            ),
             ("base64Decode", r#"["aGk"]"#, r#""hi""#),
-            ("base64Decode", r#"["!!"]"#, "!Invalid: Invalid base64 input: Invalid symbol 33, offset 0."),
-            ("escapeJavaScript", r#"["It's \"q\" a/b \\ \n\t é 😀 \u0001"]"#,
-                r#""It\\'s \\\"q\\\" a\\/b \\\\ \\n\\t \\u00E9 \\uD83D\\uDE00 \\u0001""#),
+            (
+                "base64Decode",
+                r#"["!!"]"#,
+                "!Invalid: Invalid base64 input: Invalid symbol 33, offset 0.",
+            ),
+            (
+                "escapeJavaScript",
+                r#"["It's \"q\" a/b \\ \n\t é 😀 \u0001"]"#,
+                r#""It\\'s \\\"q\\\" a\\/b \\\\ \\n\\t \\u00E9 \\uD83D\\uDE00 \\u0001""#,
+            ),
         ];
         for (method, args, want) in cases {
             check("util", method, args, want);
@@ -392,8 +444,16 @@ mod tests {
             ("isMap", "[[]]", "false"),
             ("matches", r#"["a.c", "abc"]"#, "true"),
             ("matches", r#"["a.c", "abcd"]"#, "false"),
-            ("matches", r#"["^[a-z]+@[a-z]+\\.com$", "me@x.com"]"#, "true"),
-            ("matches", r#"["(", "x"]"#, "!Invalid: Invalid regular expression \"(\": Parsing error at position 1: Opening parenthesis without closing parenthesis"),
+            (
+                "matches",
+                r#"["^[a-z]+@[a-z]+\\.com$", "me@x.com"]"#,
+                "true",
+            ),
+            (
+                "matches",
+                r#"["(", "x"]"#,
+                "!Invalid: Invalid regular expression \"(\": Parsing error at position 1: Opening parenthesis without closing parenthesis",
+            ),
             ("authType", "[]", r#""API Key Authorization""#),
             ("qr", "[1]", r#""""#),
             ("quiet", "[]", r#""""#),
@@ -407,15 +467,43 @@ mod tests {
     fn errors() {
         let cases = [
             ("error", r#"["boom"]"#, "!Raise: boom / - / - / -"),
-            ("error", r#"["boom", "MyType"]"#, "!Raise: boom / MyType / - / -"),
-            ("error", r#"["boom", "T", {"a":1}, [1]]"#, r#"!Raise: boom / T / {"a":1} / [1]"#),
-            ("error", r#"["boom", null, null]"#, "!Raise: boom / - / null / -"),
-            ("error", "[]", "!Invalid: Invalid arguments for $util.error(): expected error(String[, String[, Object[, Object]]])"),
-            ("unauthorized", "[]", "!Raise: Unauthorized / Unauthorized / - / -"),
+            (
+                "error",
+                r#"["boom", "MyType"]"#,
+                "!Raise: boom / MyType / - / -",
+            ),
+            (
+                "error",
+                r#"["boom", "T", {"a":1}, [1]]"#,
+                r#"!Raise: boom / T / {"a":1} / [1]"#,
+            ),
+            (
+                "error",
+                r#"["boom", null, null]"#,
+                "!Raise: boom / - / null / -",
+            ),
+            (
+                "error",
+                "[]",
+                "!Invalid: Invalid arguments for $util.error(): expected error(String[, String[, Object[, Object]]])",
+            ),
+            (
+                "unauthorized",
+                "[]",
+                "!Raise: Unauthorized / Unauthorized / - / -",
+            ),
             ("validate", r#"[true, "no"]"#, r#""""#),
             ("validate", r#"[false, "no"]"#, "!Raise: no / - / - / -"),
-            ("validate", r#"[false, "no", "Bad", {"x":1}]"#, r#"!Raise: no / Bad / {"x":1} / -"#),
-            ("validate", r#"["yes", "no"]"#, "!Invalid: Invalid arguments for $util.validate(String, String): expected validate(Boolean, String[, String[, Object]])"),
+            (
+                "validate",
+                r#"[false, "no", "Bad", {"x":1}]"#,
+                r#"!Raise: no / Bad / {"x":1} / -"#,
+            ),
+            (
+                "validate",
+                r#"["yes", "no"]"#,
+                "!Invalid: Invalid arguments for $util.validate(String, String): expected validate(Boolean, String[, String[, Object]])",
+            ),
         ];
         for (method, args, want) in cases {
             check("util", method, args, want);
@@ -425,7 +513,12 @@ mod tests {
     #[test]
     fn append_error_keeps_going() {
         let mut host = Host::new(NOW);
-        let res = run(&mut host, "util", "appendError", r#"["a", "T", {"k":"v"}, {"i":2}]"#);
+        let res = run(
+            &mut host,
+            "util",
+            "appendError",
+            r#"["a", "T", {"k":"v"}, {"i":2}]"#,
+        );
         assert_eq!(show(&res), r#""""#);
         run(&mut host, "util", "appendError", r#"["b"]"#).expect("append");
         let shown: Vec<String> = host
@@ -452,15 +545,24 @@ mod tests {
         .expect("regex");
         assert!(re.is_match(&id).expect("match"), "{id}");
 
-        let ulid = run(&mut host, "util", "autoUlid", "[]").expect("ulid").to_string();
+        let ulid = run(&mut host, "util", "autoUlid", "[]")
+            .expect("ulid")
+            .to_string();
         assert_eq!(ulid.len(), 26);
         let parsed = ulid::Ulid::from_string(&ulid).expect("valid ulid");
         assert_eq!(parsed.timestamp_ms(), NOW as u64);
 
-        let ksuid = run(&mut host, "util", "autoKsuid", "[]").expect("ksuid").to_string();
+        let ksuid = run(&mut host, "util", "autoKsuid", "[]")
+            .expect("ksuid")
+            .to_string();
         assert_eq!(ksuid.len(), 27);
         assert!(ksuid.bytes().all(|b| b.is_ascii_alphanumeric()), "{ksuid}");
-        assert_ne!(ksuid, run(&mut host, "util", "autoKsuid", "[]").expect("ksuid").to_string());
+        assert_ne!(
+            ksuid,
+            run(&mut host, "util", "autoKsuid", "[]")
+                .expect("ksuid")
+                .to_string()
+        );
     }
 
     #[test]
@@ -481,14 +583,32 @@ mod tests {
     fn logs_format_like_slf4j() {
         let mut host = Host::new(NOW);
         run(&mut host, "util.log", "info", r#"["plain"]"#).expect("log");
-        run(&mut host, "util.log", "debug", r#"["a={} b={} c={}", 1, [true]]"#).expect("log");
+        run(
+            &mut host,
+            "util.log",
+            "debug",
+            r#"["a={} b={} c={}", 1, [true]]"#,
+        )
+        .expect("log");
         run(&mut host, "util.log", "error", r#"[{"k":[1,"x"]}]"#).expect("log");
-        run(&mut host, "util.log", "info", r#"["esc \\{} {}", "v", "extra"]"#).expect("log");
-        assert_eq!(host.logs, ["plain", "a=1 b=[true] c={}", "{k=[1, x]}", "esc {} v"]);
+        run(
+            &mut host,
+            "util.log",
+            "info",
+            r#"["esc \\{} {}", "v", "extra"]"#,
+        )
+        .expect("log");
+        assert_eq!(
+            host.logs,
+            ["plain", "a=1 b=[true] c={}", "{k=[1, x]}", "esc {} v"]
+        );
         assert_eq!(
             show(&run(&mut host, "util.log", "info", "[]")),
             "!Invalid: Invalid arguments for $util.log.info(): expected (Object | String, Object...)"
         );
-        assert_eq!(show(&run(&mut host, "util.log", "fatal", "[1]")), "!NoSuchMethod");
+        assert_eq!(
+            show(&run(&mut host, "util.log", "fatal", "[1]")),
+            "!NoSuchMethod"
+        );
     }
 }

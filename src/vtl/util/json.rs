@@ -112,8 +112,14 @@ mod tests {
     #[test]
     fn writes_like_jackson() {
         let cases = [
-            (r#"{"a":[1,2.5,true,null],"b":{"c":"d"}}"#, r#"{"a":[1,2.5,true,null],"b":{"c":"d"}}"#),
-            (r#""a/b \"q\" \\ é \u0001 \n\t""#, r#""a/b \"q\" \\ é \u0001 \n\t""#),
+            (
+                r#"{"a":[1,2.5,true,null],"b":{"c":"d"}}"#,
+                r#"{"a":[1,2.5,true,null],"b":{"c":"d"}}"#,
+            ),
+            (
+                r#""a/b \"q\" \\ é \u0001 \n\t""#,
+                r#""a/b \"q\" \\ é \u0001 \n\t""#,
+            ),
             ("1e20", "1.0E20"),
             ("1.0", "1.0"),
             (r#"{"z":1,"a":2}"#, r#"{"z":1,"a":2}"#),
@@ -140,7 +146,10 @@ mod tests {
         assert!(java_equals(&v("1"), &v("1")));
         assert!(!java_equals(&v("1"), &v("1.0")));
         assert!(!java_equals(&v("1"), &v("\"1\"")));
-        assert!(java_equals(&v(r#"{"a":[1,{"b":null}]}"#), &v(r#"{"a":[1,{"b":null}]}"#)));
+        assert!(java_equals(
+            &v(r#"{"a":[1,{"b":null}]}"#),
+            &v(r#"{"a":[1,{"b":null}]}"#)
+        ));
         assert!(java_equals(&v(r#"{"a":1,"b":2}"#), &v(r#"{"b":2,"a":1}"#)));
         assert!(!java_equals(&v("[1,2]"), &v("[2,1]")));
     }
