@@ -101,15 +101,10 @@ pub(super) fn call(host: &mut Host, c: &Call) -> Result<Value, CallError> {
             c.arity(1, 1, "isNull(Object)")?;
             Ok(Value::Bool(c.arg(0).is_null()))
         }
-        "isNullOrEmpty" => {
-            let sig = "isNullOrEmpty(String)";
-            c.arity(1, 1, sig)?;
-            Ok(Value::Bool(c.opt_str(0, sig)?.is_none_or(str::is_empty)))
-        }
-        "isNullOrBlank" => {
-            let sig = "isNullOrBlank(String)";
-            c.arity(1, 1, sig)?;
-            Ok(Value::Bool(c.opt_str(0, sig)?.is_none_or(is_blank)))
+        "isNullOrEmpty" | "isNullOrBlank" => {
+            c.arity(1, 1, "(String)")?;
+            let blank_ok = c.method == "isNullOrBlank";
+            Ok(Value::Bool(is_empty(&c.arg(0), blank_ok)))
         }
         "defaultIfNull" => {
             c.arity(2, 2, "defaultIfNull(Object, Object)")?;
@@ -119,17 +114,14 @@ pub(super) fn call(host: &mut Host, c: &Call) -> Result<Value, CallError> {
                 c.arg(0)
             })
         }
-        "defaultIfNullOrEmpty" => {
-            let sig = "defaultIfNullOrEmpty(String, String)";
-            c.arity(2, 2, sig)?;
-            let empty = c.opt_str(0, sig)?.is_none_or(str::is_empty);
-            Ok(if empty { c.arg(1) } else { c.arg(0) })
-        }
-        "defaultIfNullOrBlank" => {
-            let sig = "defaultIfNullOrBlank(String, String)";
-            c.arity(2, 2, sig)?;
-            let blank = c.opt_str(0, sig)?.is_none_or(is_blank);
-            Ok(if blank { c.arg(1) } else { c.arg(0) })
+        "defaultIfNullOrEmpty" | "defaultIfNullOrBlank" => {
+            c.arity(2, 2, "(String, String)")?;
+            let blank_ok = c.method == "defaultIfNullOrBlank";
+            Ok(if is_empty(&c.arg(0), blank_ok) {
+                c.arg(1)
+            } else {
+                c.arg(0)
+            })
         }
         "typeOf" => {
             c.arity(1, 1, "typeOf(Object)")?;
@@ -225,9 +217,19 @@ fn template_error(c: &Call) -> Result<TemplateError, CallError> {
     Ok(err)
 }
 
-/// Commons-lang `StringUtils.isBlank`: empty or only whitespace.
-fn is_blank(s: &str) -> bool {
-    s.chars().all(char::is_whitespace)
+/// The test behind `isNullOrEmpty`/`isNullOrBlank` and their `defaultIf`
+/// forms. The DG types them on `String`; templates also pass lists and maps,
+/// which count as empty when they have no elements, as a user would expect.
+/// `blank` is commons-lang `StringUtils.isBlank`: only whitespace.
+fn is_empty(v: &Value, blank: bool) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Str(s) if blank => s.chars().all(char::is_whitespace),
+        Value::Str(s) => s.is_empty(),
+        Value::List(items) => items.borrow().is_empty(),
+        Value::Map(map) => map.borrow().is_empty(),
+        _ => false,
+    }
 }
 
 /// Java `URLEncoder.encode(s, "UTF-8")`: form encoding, space as `+`.
@@ -249,6 +251,7 @@ fn url_decode(s: &str) -> Result<String, String> {
             b'%' => {
                 let hex = bytes
                     .get(idx + 1..idx + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
                     .and_then(|h| std::str::from_utf8(h).ok())
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
                     .ok_or_else(|| {
@@ -423,6 +426,11 @@ mod tests {
             ("isNullOrEmpty", r#"[" "]"#, "false"),
             ("isNullOrBlank", r#"[" \t\n"]"#, "true"),
             ("isNullOrBlank", r#"[" x "]"#, "false"),
+            ("isNullOrEmpty", "[[]]", "true"),
+            ("isNullOrEmpty", "[{}]", "true"),
+            ("isNullOrEmpty", "[[0]]", "false"),
+            ("isNullOrEmpty", "[0]", "false"),
+            ("defaultIfNullOrEmpty", r#"[[], ["d"]]"#, r#"["d"]"#),
             ("defaultIfNull", r#"[null, "d"]"#, r#""d""#),
             ("defaultIfNull", r#"[0, "d"]"#, "0"),
             ("defaultIfNullOrEmpty", r#"["", "d"]"#, r#""d""#),

@@ -15,6 +15,10 @@ pub(super) fn call(c: &Call) -> Result<Value, CallError> {
         "toDynamoDBFilterExpression" | "toDynamoDBConditionExpression" => {
             let sig = "(Map)";
             c.arity(1, 1, sig)?;
+            // Like `toElasticsearchQueryDSL`: no filter, no expression.
+            if c.arg(0).is_null() {
+                return Ok(Value::Null);
+            }
             let filter = c.map(0, sig)?;
             let expr = filter_expression(&filter, None, None).map_err(CallError::Invalid)?;
             let mut out = Map::new();
@@ -526,6 +530,7 @@ mod tests {
                 "!Invalid: Invalid arguments for $util.transform.toDynamoDBFilterExpression(String): expected (Map)",
             ),
             ("toElasticsearchQueryDSL", "[null]", "null"),
+            ("toDynamoDBFilterExpression", "[null]", "null"),
             (
                 "toElasticsearchQueryDSL",
                 r#"[{"a":{"near":1}}]"#,
