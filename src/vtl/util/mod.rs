@@ -25,6 +25,7 @@ mod rds;
 mod str;
 mod time;
 mod transform;
+mod xml;
 
 use crate::vtl::runtime::{Host, TemplateError};
 use crate::vtl::value::Value;
@@ -55,6 +56,7 @@ pub fn namespace(parent: &'static str, name: &str) -> Option<&'static str> {
         ("util", "transform") => Some("util.transform"),
         ("util", "log") => Some("util.log"),
         ("util", "rds") => Some("util.rds"),
+        ("util", "xml") => Some("util.xml"),
         _ => None,
     }
 }
@@ -83,6 +85,7 @@ pub fn call(
         "util.http" => http::call(host, &call),
         "util.transform" => transform::call(&call),
         "util.rds" => rds::call(&call),
+        "util.xml" => xml::call(&call),
         "extensions" => extensions::call(host, &call),
         _ => Err(CallError::NoSuchMethod),
     }
