@@ -285,7 +285,8 @@ fn base64_decode(s: &str) -> Result<String, String> {
 
 /// Commons-lang 2 `StringEscapeUtils.escapeJavaScript`: quotes, backslash and
 /// `/` get a backslash, control characters their short escape or `\u00XX`,
-/// and everything above ASCII `\uXXXX` per UTF-16 unit, uppercase.
+/// and everything above U+007F `\uXXXX` per UTF-16 unit, uppercase (DEL
+/// itself passes through, as in commons-lang).
 pub(crate) fn escape_java_script(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for unit in s.encode_utf16() {
@@ -299,7 +300,7 @@ pub(crate) fn escape_java_script(s: &str) -> String {
             0x09 => out.push_str("\\t"),
             0x0c => out.push_str("\\f"),
             0x0d => out.push_str("\\r"),
-            u if !(0x20..=0x7e).contains(&u) => out.push_str(&format!("\\u{u:04X}")),
+            u if !(0x20..=0x7f).contains(&u) => out.push_str(&format!("\\u{u:04X}")),
             u => out.push(char::from(u as u8)),
         }
     }
@@ -409,6 +410,12 @@ mod tests {
                 "escapeJavaScript",
                 r#"["It's \"q\" a/b \\ \n\t é 😀 \u0001"]"#,
                 r#""It\\'s \\\"q\\\" a\\/b \\\\ \\n\\t \\u00E9 \\uD83D\\uDE00 \\u0001""#,
+            ),
+            // DEL passes through; U+0080 is the first escaped code unit.
+            (
+                "escapeJavaScript",
+                "[\"\u{7f}\u{80}\"]",
+                "\"\u{7f}\\\\u0080\"",
             ),
         ];
         for (method, args, want) in cases {
