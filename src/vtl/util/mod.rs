@@ -243,8 +243,210 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::check;
+    use proptest::prelude::*;
+
+    use super::testing::{NOW, check};
     use super::*;
+
+    /// Every helper, by namespace.
+    const METHODS: &[(&str, &[&str])] = &[
+        (
+            "util",
+            &[
+                "qr",
+                "quiet",
+                "parseJson",
+                "toJson",
+                "urlEncode",
+                "urlDecode",
+                "base64Encode",
+                "base64Decode",
+                "escapeJavaScript",
+                "autoId",
+                "autoUlid",
+                "autoKsuid",
+                "error",
+                "appendError",
+                "validate",
+                "unauthorized",
+                "isNull",
+                "isNullOrEmpty",
+                "isNullOrBlank",
+                "defaultIfNull",
+                "defaultIfNullOrEmpty",
+                "defaultIfNullOrBlank",
+                "typeOf",
+                "isString",
+                "isNumber",
+                "isBoolean",
+                "isList",
+                "isMap",
+                "matches",
+                "authType",
+            ],
+        ),
+        ("util.log", &["info", "debug", "error"]),
+        (
+            "util.time",
+            &[
+                "nowISO8601",
+                "nowEpochSeconds",
+                "nowEpochMilliSeconds",
+                "nowFormatted",
+                "parseFormattedToEpochMilliSeconds",
+                "parseISO8601ToEpochMilliSeconds",
+                "epochMilliSecondsToSeconds",
+                "epochMilliSecondsToISO8601",
+                "epochMilliSecondsToFormatted",
+            ],
+        ),
+        (
+            "util.list",
+            &["copyAndRetainAll", "copyAndRemoveAll", "sortList"],
+        ),
+        (
+            "util.map",
+            &["copyAndRetainAllKeys", "copyAndRemoveAllKeys"],
+        ),
+        (
+            "util.dynamodb",
+            &[
+                "toDynamoDB",
+                "toDynamoDBJson",
+                "toString",
+                "toStringJson",
+                "toStringSet",
+                "toStringSetJson",
+                "toNumber",
+                "toNumberJson",
+                "toNumberSet",
+                "toNumberSetJson",
+                "toBinary",
+                "toBinaryJson",
+                "toBinarySet",
+                "toBinarySetJson",
+                "toBoolean",
+                "toBooleanJson",
+                "toNull",
+                "toNullJson",
+                "toList",
+                "toListJson",
+                "toMap",
+                "toMapJson",
+                "toMapValues",
+                "toMapValuesJson",
+                "toS3Object",
+                "toS3ObjectJson",
+                "fromS3ObjectJson",
+            ],
+        ),
+        (
+            "util.str",
+            &["toUpper", "toLower", "toReplace", "normalize"],
+        ),
+        (
+            "util.math",
+            &[
+                "roundNum",
+                "minVal",
+                "maxVal",
+                "randomDouble",
+                "randomWithinRange",
+            ],
+        ),
+        (
+            "util.http",
+            &["copyHeaders", "addResponseHeader", "addResponseHeaders"],
+        ),
+        (
+            "util.transform",
+            &[
+                "toDynamoDBFilterExpression",
+                "toDynamoDBConditionExpression",
+                "toElasticsearchQueryDSL",
+                "toSubscriptionFilter",
+            ],
+        ),
+        ("util.rds", &["toJsonString", "toJsonObject"]),
+        ("util.xml", &["toMap", "toJsonString"]),
+        (
+            "extensions",
+            &[
+                "evictFromApiCache",
+                "setSubscriptionFilter",
+                "setSubscriptionInvalidationFilter",
+                "invalidateSubscriptions",
+            ],
+        ),
+    ];
+
+    #[test]
+    fn every_helper_is_dispatched() {
+        for (ns, methods) in METHODS {
+            if *ns != "util" && *ns != "extensions" {
+                let child = ns.trim_start_matches("util.");
+                assert_eq!(namespace("util", child), Some(*ns));
+            }
+            for method in *methods {
+                // Ten arguments fit no helper: a known method must say so.
+                let args = vec![Value::Int(1); 10];
+                let mut host = Host::new(NOW);
+                let res = call(&mut host, ns, method, &args);
+                assert!(
+                    !matches!(res, Err(CallError::NoSuchMethod)),
+                    "{ns}.{method} is not dispatched"
+                );
+            }
+        }
+    }
+
+    fn arb_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::Int),
+            any::<f64>().prop_map(Value::Float),
+            "[a-zA-Z0-9 :'\\\\\"+/.{}<>&;#%=-]{0,16}".prop_map(Value::str),
+            prop_oneof![
+                Just("yyyy-MM-dd'T'HH:mm:ss.SSSZ"),
+                Just("<a x=\"1\"><b>2</b></a>"),
+                Just("{\"a\":[1,{\"b\":null}]}"),
+                Just("2018-02-01T17:21:05.180+08:00"),
+                Just("Europe/Paris"),
+            ]
+            .prop_map(Value::str),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::list),
+                prop::collection::vec(("[a-z]{1,6}", inner), 0..4)
+                    .prop_map(|entries| Value::map(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Bad input never panics: any arguments to any helper give a value or an error.
+        #[test]
+        fn helpers_never_panic(
+            idx in any::<prop::sample::Index>(),
+            args in prop::collection::vec(arb_value(), 0..4),
+        ) {
+            let all: Vec<(&str, &str)> = METHODS
+                .iter()
+                .flat_map(|(ns, methods)| methods.iter().map(move |m| (*ns, *m)))
+                .collect();
+            let (ns, method) = all[idx.index(all.len())];
+            let ns: &'static str = match namespace("util", ns.trim_start_matches("util.")) {
+                Some(child) => child,
+                None if ns == "extensions" => "extensions",
+                None => "util",
+            };
+            let mut host = Host::new(NOW);
+            let res = call(&mut host, ns, method, &args);
+            prop_assert!(!matches!(res, Err(CallError::NoSuchMethod)), "{ns}.{method}");
+        }
+    }
 
     #[test]
     fn namespaces_resolve() {

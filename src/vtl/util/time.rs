@@ -673,7 +673,35 @@ fn text_name(full: &str, count: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::super::testing::check;
+    use super::{format_millis, parse_formatted};
+
+    proptest! {
+        /// Any pattern, instant, zone and text: a result or an error, never a panic.
+        #[test]
+        fn formatting_and_parsing_never_panic(
+            pattern in "[yMdHhmsSaEzZXxVGuDQwkKAnNOe' :.,/-]{0,14}",
+            ms in -100_000_000_000_000i64..100_000_000_000_000i64,
+            zone in prop_oneof![Just(None), Just(Some("+05:30")), Just(Some("America/New_York")), Just(Some("bogus"))],
+            text in "[0-9A-Za-z :+./-]{0,20}",
+        ) {
+            if let Ok(formatted) = format_millis(ms, &pattern, zone) {
+                let _ = parse_formatted(&formatted, &pattern, zone);
+            }
+            let _ = parse_formatted(&text, &pattern, zone);
+        }
+
+        /// Full date-times round-trip through format and parse.
+        #[test]
+        fn full_patterns_round_trip(ms in 0i64..4_102_444_800_000i64) {
+            for pattern in ["yyyy-MM-dd'T'HH:mm:ss.SSSXXX", "EEE, d MMM yyyy HH:mm:ss.SSS Z", "yyyyMMddHHmmssSSS"] {
+                let formatted = format_millis(ms, pattern, Some("Asia/Kolkata")).expect("format");
+                prop_assert_eq!(parse_formatted(&formatted, pattern, Some("Asia/Kolkata")), Ok(ms), "{}", formatted);
+            }
+        }
+    }
 
     #[test]
     fn clock() {
