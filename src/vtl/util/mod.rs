@@ -22,7 +22,7 @@ mod list;
 mod map;
 mod math;
 mod rds;
-mod str;
+mod string;
 mod time;
 mod transform;
 mod xml;
@@ -80,7 +80,7 @@ pub fn call(
         "util.dynamodb" => dynamodb::call(&call),
         "util.list" => list::call(&call),
         "util.map" => map::call(&call),
-        "util.str" => str::call(&call),
+        "util.str" => string::call(&call),
         "util.math" => math::call(&call),
         "util.http" => http::call(host, &call),
         "util.transform" => transform::call(&call),
