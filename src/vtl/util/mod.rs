@@ -3,9 +3,34 @@
 //! Contract with the evaluator: a reference such as `$util.time` evaluates to
 //! `Value::Builtin("util.time")` via [`namespace`]; a method call on a builtin
 //! goes to [`call`].
+//!
+//! Argument checking: AppSync's helpers are Java methods, so a call whose
+//! arguments no overload accepts fails. We report it as [`CallError::Invalid`]
+//! with the method's signature, which the evaluator turns into a
+//! `MappingTemplate` error.
+
+// `CallError::Raise` carries a whole `TemplateError` by the evaluator's
+// contract; a raise ends the render, so its size costs nothing on hot paths.
+#![allow(clippy::result_large_err)]
+
+mod dynamodb;
+mod extensions;
+mod general;
+mod http;
+mod json;
+mod list;
+mod map;
+mod math;
+mod rds;
+mod string;
+mod time;
+mod transform;
+mod xml;
 
 use crate::vtl::runtime::{Host, TemplateError};
 use crate::vtl::value::Value;
+
+pub use json::{java_equals, parse_json, to_json_string};
 
 /// Why a builtin call produced no value.
 #[derive(Debug)]
@@ -19,16 +44,422 @@ pub enum CallError {
 }
 
 /// The child namespace `name` of builtin `parent`, e.g. `("util", "time")` → `"util.time"`.
-pub fn namespace(_parent: &'static str, _name: &str) -> Option<&'static str> {
-    None
+pub fn namespace(parent: &'static str, name: &str) -> Option<&'static str> {
+    match (parent, name) {
+        ("util", "time") => Some("util.time"),
+        ("util", "dynamodb") => Some("util.dynamodb"),
+        ("util", "list") => Some("util.list"),
+        ("util", "map") => Some("util.map"),
+        ("util", "str") => Some("util.str"),
+        ("util", "math") => Some("util.math"),
+        ("util", "http") => Some("util.http"),
+        ("util", "transform") => Some("util.transform"),
+        ("util", "log") => Some("util.log"),
+        ("util", "rds") => Some("util.rds"),
+        ("util", "xml") => Some("util.xml"),
+        _ => None,
+    }
 }
 
 /// Calls `namespace.method(args)`.
 pub fn call(
-    _host: &mut Host,
-    _namespace: &'static str,
-    _method: &str,
-    _args: &[Value],
+    host: &mut Host,
+    namespace: &'static str,
+    method: &str,
+    args: &[Value],
 ) -> Result<Value, CallError> {
-    Err(CallError::NoSuchMethod)
+    let call = Call {
+        namespace,
+        method,
+        args,
+    };
+    match namespace {
+        "util" => general::call(host, &call),
+        "util.log" => general::call_log(host, &call),
+        "util.time" => time::call(host, &call),
+        "util.dynamodb" => dynamodb::call(&call),
+        "util.list" => list::call(&call),
+        "util.map" => map::call(&call),
+        "util.str" => string::call(&call),
+        "util.math" => math::call(&call),
+        "util.http" => http::call(host, &call),
+        "util.transform" => transform::call(&call),
+        "util.rds" => rds::call(&call),
+        "util.xml" => xml::call(&call),
+        "extensions" => extensions::call(host, &call),
+        _ => Err(CallError::NoSuchMethod),
+    }
+}
+
+/// One builtin call, with typed access to its arguments.
+pub(crate) struct Call<'a> {
+    namespace: &'static str,
+    method: &'a str,
+    args: &'a [Value],
+}
+
+impl<'a> Call<'a> {
+    fn len(&self) -> usize {
+        self.args.len()
+    }
+
+    /// The error for arguments that no Java overload accepts.
+    fn invalid(&self, signature: &str) -> CallError {
+        let got: Vec<&str> = self.args.iter().map(Value::type_of).collect();
+        CallError::Invalid(format!(
+            "Invalid arguments for ${}.{}({}): expected {}",
+            self.namespace,
+            self.method,
+            got.join(", "),
+            signature
+        ))
+    }
+
+    /// Checks the argument count against an inclusive range.
+    fn arity(&self, min: usize, max: usize, signature: &str) -> Result<(), CallError> {
+        if (min..=max).contains(&self.len()) {
+            Ok(())
+        } else {
+            Err(self.invalid(signature))
+        }
+    }
+
+    /// The argument at `idx`; a missing one reads as Java `null`.
+    fn arg(&self, idx: usize) -> Value {
+        self.args.get(idx).cloned().unwrap_or_default()
+    }
+
+    /// A `String` parameter; Java would accept null, most helpers then fail.
+    fn str(&self, idx: usize, signature: &str) -> Result<&'a str, CallError> {
+        match self.args.get(idx) {
+            Some(Value::Str(s)) => Ok(s),
+            _ => Err(self.invalid(signature)),
+        }
+    }
+
+    /// An optional trailing `String` parameter (absent or null → `None`).
+    fn opt_str(&self, idx: usize, signature: &str) -> Result<Option<&'a str>, CallError> {
+        match self.args.get(idx) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Str(s)) => Ok(Some(s)),
+            _ => Err(self.invalid(signature)),
+        }
+    }
+
+    fn bool(&self, idx: usize, signature: &str) -> Result<bool, CallError> {
+        match self.arg(idx) {
+            Value::Bool(b) => Ok(b),
+            _ => Err(self.invalid(signature)),
+        }
+    }
+
+    /// A `long` parameter; doubles are narrowed as Velocity's converters do.
+    fn int(&self, idx: usize, signature: &str) -> Result<i64, CallError> {
+        match self.arg(idx) {
+            Value::Int(i) => Ok(i),
+            Value::Float(f) if f.is_finite() => Ok(f as i64),
+            _ => Err(self.invalid(signature)),
+        }
+    }
+
+    fn float(&self, idx: usize, signature: &str) -> Result<f64, CallError> {
+        match self.arg(idx) {
+            Value::Int(i) => Ok(i as f64),
+            Value::Float(f) => Ok(f),
+            _ => Err(self.invalid(signature)),
+        }
+    }
+
+    fn list(&self, idx: usize, signature: &str) -> Result<Vec<Value>, CallError> {
+        match self.arg(idx) {
+            Value::List(items) => Ok(items.borrow().clone()),
+            _ => Err(self.invalid(signature)),
+        }
+    }
+
+    fn map(&self, idx: usize, signature: &str) -> Result<crate::vtl::value::Map, CallError> {
+        match self.arg(idx) {
+            Value::Map(map) => Ok(map.borrow().clone()),
+            _ => Err(self.invalid(signature)),
+        }
+    }
+}
+
+/// What Java `void` methods return: prints nothing.
+fn void() -> Result<Value, CallError> {
+    Ok(Value::str(""))
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Table-driven checks shared by the namespace tests.
+
+    use super::*;
+
+    /// A fixed clock: 2018-02-06T19:01:35.749Z, the DG's example instant.
+    pub const NOW: i64 = 1_517_943_695_749;
+
+    /// Calls `ns.method(args)` with JSON-written arguments.
+    pub fn run(
+        host: &mut Host,
+        ns: &'static str,
+        method: &str,
+        args: &str,
+    ) -> Result<Value, CallError> {
+        let args: serde_json::Value =
+            serde_json::from_str(args).unwrap_or_else(|e| panic!("bad test args {args}: {e}"));
+        let args: Vec<Value> = match args {
+            serde_json::Value::Array(items) => items.iter().map(Value::from_json).collect(),
+            other => panic!("test args must be a JSON array, got {other}"),
+        };
+        call(host, ns, method, &args)
+    }
+
+    /// Renders a result the way a test expects to compare it: values print
+    /// as `toJson` would, errors with their kind.
+    pub fn show(res: &Result<Value, CallError>) -> String {
+        match res {
+            Ok(v) => to_json_string(v),
+            Err(CallError::NoSuchMethod) => "!NoSuchMethod".into(),
+            Err(CallError::Invalid(msg)) => format!("!Invalid: {msg}"),
+            Err(CallError::Raise(e)) => format!(
+                "!Raise: {} / {} / {} / {}",
+                e.message,
+                e.error_type.as_deref().unwrap_or("-"),
+                e.data.as_ref().map_or("-".into(), |d| d.to_string()),
+                e.error_info.as_ref().map_or("-".into(), |d| d.to_string()),
+            ),
+        }
+    }
+
+    /// Checks `ns.method(args) == expected` with the pinned clock.
+    #[track_caller]
+    pub fn check(ns: &'static str, method: &str, args: &str, expected: &str) {
+        let mut host = Host::new(NOW);
+        let got = show(&run(&mut host, ns, method, args));
+        assert_eq!(got, expected, "{ns}.{method}({args})");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::testing::{NOW, check};
+    use super::*;
+
+    /// Every helper, by namespace.
+    const METHODS: &[(&str, &[&str])] = &[
+        (
+            "util",
+            &[
+                "qr",
+                "quiet",
+                "parseJson",
+                "toJson",
+                "urlEncode",
+                "urlDecode",
+                "base64Encode",
+                "base64Decode",
+                "escapeJavaScript",
+                "autoId",
+                "autoUlid",
+                "autoKsuid",
+                "error",
+                "appendError",
+                "validate",
+                "unauthorized",
+                "isNull",
+                "isNullOrEmpty",
+                "isNullOrBlank",
+                "defaultIfNull",
+                "defaultIfNullOrEmpty",
+                "defaultIfNullOrBlank",
+                "typeOf",
+                "isString",
+                "isNumber",
+                "isBoolean",
+                "isList",
+                "isMap",
+                "matches",
+                "authType",
+            ],
+        ),
+        ("util.log", &["info", "debug", "error"]),
+        (
+            "util.time",
+            &[
+                "nowISO8601",
+                "nowEpochSeconds",
+                "nowEpochMilliSeconds",
+                "nowFormatted",
+                "parseFormattedToEpochMilliSeconds",
+                "parseISO8601ToEpochMilliSeconds",
+                "epochMilliSecondsToSeconds",
+                "epochMilliSecondsToISO8601",
+                "epochMilliSecondsToFormatted",
+            ],
+        ),
+        (
+            "util.list",
+            &["copyAndRetainAll", "copyAndRemoveAll", "sortList"],
+        ),
+        (
+            "util.map",
+            &["copyAndRetainAllKeys", "copyAndRemoveAllKeys"],
+        ),
+        (
+            "util.dynamodb",
+            &[
+                "toDynamoDB",
+                "toDynamoDBJson",
+                "toString",
+                "toStringJson",
+                "toStringSet",
+                "toStringSetJson",
+                "toNumber",
+                "toNumberJson",
+                "toNumberSet",
+                "toNumberSetJson",
+                "toBinary",
+                "toBinaryJson",
+                "toBinarySet",
+                "toBinarySetJson",
+                "toBoolean",
+                "toBooleanJson",
+                "toNull",
+                "toNullJson",
+                "toList",
+                "toListJson",
+                "toMap",
+                "toMapJson",
+                "toMapValues",
+                "toMapValuesJson",
+                "toS3Object",
+                "toS3ObjectJson",
+                "fromS3ObjectJson",
+            ],
+        ),
+        (
+            "util.str",
+            &["toUpper", "toLower", "toReplace", "normalize"],
+        ),
+        (
+            "util.math",
+            &[
+                "roundNum",
+                "minVal",
+                "maxVal",
+                "randomDouble",
+                "randomWithinRange",
+            ],
+        ),
+        (
+            "util.http",
+            &["copyHeaders", "addResponseHeader", "addResponseHeaders"],
+        ),
+        (
+            "util.transform",
+            &[
+                "toDynamoDBFilterExpression",
+                "toDynamoDBConditionExpression",
+                "toElasticsearchQueryDSL",
+                "toSubscriptionFilter",
+            ],
+        ),
+        ("util.rds", &["toJsonString", "toJsonObject"]),
+        ("util.xml", &["toMap", "toJsonString"]),
+        (
+            "extensions",
+            &[
+                "evictFromApiCache",
+                "setSubscriptionFilter",
+                "setSubscriptionInvalidationFilter",
+                "invalidateSubscriptions",
+            ],
+        ),
+    ];
+
+    #[test]
+    fn every_helper_is_dispatched() {
+        for (ns, methods) in METHODS {
+            if *ns != "util" && *ns != "extensions" {
+                let child = ns.trim_start_matches("util.");
+                assert_eq!(namespace("util", child), Some(*ns));
+            }
+            for method in *methods {
+                // Ten arguments fit no helper: a known method must say so.
+                let args = vec![Value::Int(1); 10];
+                let mut host = Host::new(NOW);
+                let res = call(&mut host, ns, method, &args);
+                assert!(
+                    !matches!(res, Err(CallError::NoSuchMethod)),
+                    "{ns}.{method} is not dispatched"
+                );
+            }
+        }
+    }
+
+    fn arb_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::Int),
+            any::<f64>().prop_map(Value::Float),
+            "[a-zA-Z0-9 :'\\\\\"+/.{}<>&;#%=-]{0,16}".prop_map(Value::str),
+            prop_oneof![
+                Just("yyyy-MM-dd'T'HH:mm:ss.SSSZ"),
+                Just("<a x=\"1\"><b>2</b></a>"),
+                Just("{\"a\":[1,{\"b\":null}]}"),
+                Just("2018-02-01T17:21:05.180+08:00"),
+                Just("Europe/Paris"),
+            ]
+            .prop_map(Value::str),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::list),
+                prop::collection::vec(("[a-z]{1,6}", inner), 0..4)
+                    .prop_map(|entries| Value::map(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Bad input never panics: any arguments to any helper give a value or an error.
+        #[test]
+        fn helpers_never_panic(
+            idx in any::<prop::sample::Index>(),
+            args in prop::collection::vec(arb_value(), 0..4),
+        ) {
+            let all: Vec<(&str, &str)> = METHODS
+                .iter()
+                .flat_map(|(ns, methods)| methods.iter().map(move |m| (*ns, *m)))
+                .collect();
+            let (ns, method) = all[idx.index(all.len())];
+            let ns: &'static str = match namespace("util", ns.trim_start_matches("util.")) {
+                Some(child) => child,
+                None if ns == "extensions" => "extensions",
+                None => "util",
+            };
+            let mut host = Host::new(NOW);
+            let res = call(&mut host, ns, method, &args);
+            prop_assert!(!matches!(res, Err(CallError::NoSuchMethod)), "{ns}.{method}");
+        }
+    }
+
+    #[test]
+    fn namespaces_resolve() {
+        assert_eq!(namespace("util", "time"), Some("util.time"));
+        assert_eq!(namespace("util", "dynamodb"), Some("util.dynamodb"));
+        assert_eq!(namespace("util", "nope"), None);
+        assert_eq!(namespace("extensions", "time"), None);
+    }
+
+    #[test]
+    fn unknown_methods_and_namespaces() {
+        check("util", "noSuchThing", "[]", "!NoSuchMethod");
+        check("util.time", "noSuchThing", "[]", "!NoSuchMethod");
+        check("nowhere", "toJson", "[1]", "!NoSuchMethod");
+    }
 }
