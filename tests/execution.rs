@@ -1,0 +1,297 @@
+//! Executes queries against fixture projects through `GraphQLService::execute`
+//! (the HTTP layer is tested separately).
+//!
+//! The VTL engine is a placeholder that renders templates verbatim, so the
+//! fixture templates are already the JSON they stand for. Cases to add once
+//! the engine lands: `$util.error` / `appendError` / `unauthorized` in
+//! templates, `$ctx.stash` shared across a pipeline, `$ctx.prev.result`,
+//! `$ctx.arguments` with defaults, `$ctx.info.selectionSetList`, and
+//! `$ctx.request.headers`.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use appsync_local::graphql::{GraphQLRequest, GraphQLService, RequestContext};
+use appsync_local::project::Project;
+use serde_json::{Value as Json, json};
+
+fn project(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/projects")
+        .join(name)
+}
+
+fn api(name: &str) -> appsync_local::execution::Api {
+    match Project::load(&project(name)) {
+        Ok(api) => api,
+        Err(errors) => panic!("fixture project {name} failed to load:\n{errors}"),
+    }
+}
+
+async fn run_on(api: &dyn GraphQLService, query: &str, variables: Json) -> Json {
+    let request = GraphQLRequest {
+        query: query.to_owned(),
+        variables: variables.as_object().cloned(),
+        ..Default::default()
+    };
+    let response = api.execute(request, RequestContext::default()).await;
+    serde_json::to_value(&response).expect("responses serialize")
+}
+
+async fn run(query: &str) -> Json {
+    run_on(&api("basic"), query, Json::Null).await
+}
+
+#[tokio::test]
+async fn unit_resolver_over_none() {
+    let res =
+        run("{ getPost(id: \"1\") { id title body published status author { name } tags } }").await;
+    assert_eq!(
+        res,
+        json!({"data": {"getPost": {
+            "id": "1", "title": "Hello", "body": null, "published": "2024-02-29",
+            "status": "DRAFT", "author": {"name": "Ann"}, "tags": ["x", null, "y"]
+        }}})
+    );
+}
+
+#[tokio::test]
+async fn aliases_fragments_typename_and_directives() {
+    let res = run(
+        "query Q($no: Boolean = false) {
+           first: getPost(id: \"1\") { ...F __typename }
+           second: getPost(id: \"1\") { ... on Post { title } id @include(if: $no) body @skip(if: true) }
+         }
+         fragment F on Post { id author { __typename id } }",
+    )
+    .await;
+    assert_eq!(
+        res,
+        json!({"data": {
+            "first": {"id": "1", "author": {"__typename": "Author", "id": "a1"}, "__typename": "Post"},
+            "second": {"title": "Hello"}
+        }})
+    );
+}
+
+#[tokio::test]
+async fn list_with_a_missing_item_keeps_null_at_its_position() {
+    let res = run("{ flights { id title } }").await;
+    assert_eq!(
+        res,
+        json!({"data": {"flights": [
+            {"id": "f1", "title": "One"}, null, {"id": "f3", "title": "Three"}
+        ]}})
+    );
+}
+
+#[tokio::test]
+async fn null_in_a_non_null_list_item_nulls_the_list() {
+    insta::assert_json_snapshot!(run("{ strictFlights { id } }").await);
+}
+
+#[tokio::test]
+async fn missing_non_null_field_bubbles_to_the_nullable_parent() {
+    insta::assert_json_snapshot!(
+        run("{ partialPost { id title body } getPost(id: \"1\") { id } }").await
+    );
+}
+
+#[tokio::test]
+async fn bubbling_through_non_null_root_field_nulls_data() {
+    let res = run("{ requiredPost { id title } }").await;
+    assert_eq!(res["data"], Json::Null);
+    insta::assert_json_snapshot!(res);
+}
+
+#[tokio::test]
+async fn invalid_output_scalars_and_enums_are_field_errors() {
+    insta::assert_json_snapshot!(run("{ badDate { id published status } }").await);
+}
+
+#[tokio::test]
+async fn abstract_types_resolve_from_typename() {
+    let res = run(
+        "{ search { __typename ... on Post { id title } ... on Author { name } }
+           nodes { id ... on Author { name } } }",
+    )
+    .await;
+    assert_eq!(
+        res,
+        json!({"data": {
+            "search": [
+                {"__typename": "Post", "id": "p1", "title": "A post"},
+                {"__typename": "Author", "name": "Ann"}
+            ],
+            "nodes": [{"id": "p1"}, {"id": "a1", "name": "Ann"}]
+        }})
+    );
+}
+
+#[tokio::test]
+async fn abstract_value_without_typename_is_an_error() {
+    insta::assert_json_snapshot!(run("{ untyped { __typename } }").await);
+}
+
+#[tokio::test]
+async fn data_source_error_2017_puts_response_template_output_in_error_data() {
+    insta::assert_json_snapshot!(run("{ failing2017 { id } }").await);
+}
+
+#[tokio::test]
+async fn data_source_error_2018_runs_the_response_template() {
+    let res = run("{ failing2018 }").await;
+    assert_eq!(
+        res,
+        json!({"data": {"failing2018": "response template ran"}})
+    );
+}
+
+#[tokio::test]
+async fn invalid_template_output_is_a_mapping_template_error() {
+    let res = run("{ broken getPost(id: \"1\") { id } }").await;
+    assert_eq!(res["data"], json!({"broken": null, "getPost": {"id": "1"}}));
+    let errors = res["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0]["errorType"], "MappingTemplate");
+    assert_eq!(errors[0]["path"], json!(["broken"]));
+    assert_eq!(
+        errors[0]["locations"],
+        json!([{"line": 1, "column": 3, "sourceName": null}])
+    );
+}
+
+#[tokio::test]
+async fn pipeline_resolvers_run_functions_then_after_template() {
+    let res = run("{ pipelinePost { id title } pipelineDefault }").await;
+    // Without before/after templates the pipeline returns the last function's result.
+    assert_eq!(
+        res,
+        json!({"data": {
+            "pipelinePost": {"id": "p", "title": "Pipelined"},
+            "pipelineDefault": "{\"step\":2}"
+        }})
+    );
+}
+
+#[tokio::test]
+async fn substitutions_are_applied_before_parsing() {
+    assert_eq!(
+        run("{ config }").await,
+        json!({"data": {"config": "local"}})
+    );
+}
+
+#[tokio::test]
+async fn nested_sibling_fields_resolve_concurrently() {
+    let api = api("basic");
+    let start = Instant::now();
+    let res = run_on(&api, "{ slow { a b } }", Json::Null).await;
+    let elapsed = start.elapsed();
+    assert_eq!(res, json!({"data": {"slow": {"a": "slept", "b": "slept"}}}));
+    let delay = Duration::from_millis(300);
+    assert!(elapsed >= delay, "took {elapsed:?}");
+    assert!(
+        elapsed < delay.mul_f64(1.6),
+        "two 300 ms siblings took {elapsed:?}: they ran serially"
+    );
+}
+
+#[tokio::test]
+async fn mutation_root_fields_run_serially() {
+    let api = api("basic");
+    let start = Instant::now();
+    let res = run_on(&api, "mutation { a: slowCreate b: slowCreate }", Json::Null).await;
+    let elapsed = start.elapsed();
+    assert_eq!(res, json!({"data": {"a": "slept", "b": "slept"}}));
+    assert!(elapsed >= Duration::from_millis(600), "took {elapsed:?}");
+}
+
+#[tokio::test]
+async fn validation_errors_have_appsync_shape() {
+    let res = run("{ nope }").await;
+    assert_eq!(
+        res,
+        json!({"errors": [{
+            "path": null,
+            "locations": [{"line": 1, "column": 3, "sourceName": null}],
+            "message": "Validation error of type FieldUndefined: Field 'nope' in type 'Query' is undefined @ 'nope'"
+        }]})
+    );
+}
+
+#[tokio::test]
+async fn syntax_errors_are_request_errors() {
+    let res = run("{ getPost(id: ").await;
+    assert!(res.get("data").is_none(), "{res}");
+    let message = res["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("Invalid Syntax"), "{message}");
+}
+
+#[tokio::test]
+async fn input_scalars_are_validated() {
+    let literal = run("{ echo(input: {title: \"t\"}, when: \"yesterday\") }").await;
+    assert!(literal.get("data").is_none(), "{literal}");
+    let api = api("basic");
+    let query =
+        "query Q($when: AWSDateTime, $input: PostInput!) { echo(input: $input, when: $when) }";
+    let bad = run_on(
+        &api,
+        query,
+        json!({"when": "2020-01-01", "input": {"title": "t"}}),
+    )
+    .await;
+    assert!(bad.get("data").is_none(), "{bad}");
+    let good = run_on(
+        &api,
+        query,
+        json!({"when": "2020-01-01T10:00:00Z", "input": {"title": "t", "meta": "{\"a\":1}"}}),
+    )
+    .await;
+    assert_eq!(good, json!({"data": {"echo": null}}));
+    let missing = run_on(&api, query, json!({"when": null, "input": null})).await;
+    insta::assert_json_snapshot!(missing);
+}
+
+#[tokio::test]
+async fn introspection_is_answered_alongside_our_fields() {
+    let res = run(
+        "{ __typename __schema { queryType { name } } t: __type(name: \"Status\") { enumValues(includeDeprecated: true) { name isDeprecated } } getPost(id: \"1\") { id } }",
+    )
+    .await;
+    assert_eq!(
+        res,
+        json!({"data": {
+            "__typename": "Query",
+            "getPost": {"id": "1"},
+            "__schema": {"queryType": {"name": "Query"}},
+            "t": {"enumValues": [
+                {"name": "DRAFT", "isDeprecated": false},
+                {"name": "PUBLISHED", "isDeprecated": true}
+            ]}
+        }})
+    );
+}
+
+#[tokio::test]
+async fn introspection_can_be_disabled() {
+    let api = api("no_introspection");
+    let res = run_on(&api, "{ __schema { queryType { name } } }", Json::Null).await;
+    assert_eq!(
+        res["errors"][0]["message"],
+        "Validation error of type FieldUndefined: Field '__schema' in type 'Query' is undefined @ '__schema'"
+    );
+    assert!(res.get("data").is_none());
+    let ok = run_on(&api, "{ hello }", Json::Null).await;
+    assert_eq!(ok, json!({"data": {"hello": "world"}}));
+}
+
+#[tokio::test]
+async fn auth_config_comes_from_the_manifest() {
+    let api = api("basic");
+    let auth = api.auth();
+    assert_eq!(auth.modes, vec![appsync_local::graphql::AuthType::ApiKey]);
+    assert_eq!(auth.api_keys.len(), 1);
+    assert_eq!(auth.api_keys[0].value, "da2-local");
+    assert!(auth.api_keys[0].expires.is_some());
+}
