@@ -35,6 +35,13 @@ pub struct Engine {
     schema: dynamic::Schema,
 }
 
+/// A request that failed parsing or validation.
+pub struct Invalid {
+    pub errors: Vec<Json>,
+    /// The parsed document when only validation failed.
+    pub doc: Option<ExecutableDocument>,
+}
+
 /// A request that passed validation.
 pub struct Validated {
     pub doc: ExecutableDocument,
@@ -168,6 +175,59 @@ pub fn introspection_keys(doc: &ExecutableDocument, op: &OperationDefinition) ->
     let mut out = Vec::new();
     walk(doc, &op.selection_set.node, &mut out, 0);
     out
+}
+
+/// graphql-java's `a/b` path of the field at (or whose argument is at) `pos`,
+/// used in validation messages (`... @ 'getPost/foo'`).
+pub fn field_path_at(doc: &ExecutableDocument, pos: async_graphql::Pos) -> Option<String> {
+    fn walk(
+        set: &SelectionSet,
+        pos: async_graphql::Pos,
+        prefix: &str,
+        depth: usize,
+    ) -> Option<String> {
+        if depth > 64 {
+            return None;
+        }
+        for sel in &set.items {
+            match &sel.node {
+                Selection::Field(f) => {
+                    let path = format!("{prefix}{}", f.node.name.node);
+                    let here = f.pos == pos
+                        || f.node
+                            .arguments
+                            .iter()
+                            .any(|(n, v)| n.pos == pos || v.pos == pos);
+                    if here {
+                        return Some(path);
+                    }
+                    if let Some(p) = walk(
+                        &f.node.selection_set.node,
+                        pos,
+                        &format!("{path}/"),
+                        depth + 1,
+                    ) {
+                        return Some(p);
+                    }
+                }
+                Selection::InlineFragment(frag) => {
+                    if let Some(p) = walk(&frag.node.selection_set.node, pos, prefix, depth + 1) {
+                        return Some(p);
+                    }
+                }
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+        None
+    }
+    doc.operations
+        .iter()
+        .find_map(|(_, op)| walk(&op.node.selection_set.node, pos, "", 0))
+        .or_else(|| {
+            doc.fragments
+                .values()
+                .find_map(|f| walk(&f.node.selection_set.node, pos, "", 0))
+        })
 }
 
 fn type_ref(ty: &Type) -> TypeRef {
@@ -341,7 +401,7 @@ impl Engine {
 
     /// Parses and validates a request; on success also answers its
     /// introspection fields. Errors come back in AppSync's shape.
-    pub async fn validate(&self, request: &GraphQLRequest) -> Result<Validated, Vec<Json>> {
+    pub async fn validate(&self, request: &GraphQLRequest) -> Result<Validated, Invalid> {
         let slot = Arc::new(Slot::default());
         let variables = request
             .variables
@@ -357,9 +417,9 @@ impl Engine {
         let resp = self.schema.execute(req).await;
         let reached = slot.reached_execute.lock().map(|r| *r).unwrap_or(false);
         let doc = slot.doc.lock().ok().and_then(|mut d| d.take());
-        let (true, Some(doc)) = (reached, doc) else {
+        let (true, Some(_)) = (reached, doc.as_ref()) else {
             let parse_failed = slot.parse_failed.lock().map(|f| *f).unwrap_or(false);
-            return Err(resp
+            let errors = resp
                 .errors
                 .iter()
                 .map(|e| {
@@ -374,11 +434,21 @@ impl Engine {
                             None => format!("Invalid Syntax : {detail}"),
                         }
                     } else {
-                        errors::validation_message(&e.message, None)
+                        let path = doc
+                            .as_ref()
+                            .and_then(|d| e.locations.first().and_then(|p| field_path_at(d, *p)));
+                        errors::validation_message(&e.message, path.as_deref())
                     };
                     errors::request_error(message, &e.locations)
                 })
-                .collect());
+                .collect();
+            return Err(Invalid { errors, doc });
+        };
+        let Some(doc) = doc else {
+            return Err(Invalid {
+                errors: Vec::new(),
+                doc: None,
+            });
         };
         let mut introspection = Map::new();
         if let Some(resp) = slot.executed.lock().ok().and_then(|mut e| e.take())

@@ -101,7 +101,17 @@ impl Api {
     ) -> GraphQLResponse {
         let validated = match self.engine.validate(&request).await {
             Ok(v) => v,
-            Err(errors) => return request_failure(errors),
+            Err(invalid) => {
+                // Variable problems are reported in AppSync's words, ahead of
+                // async-graphql's messages for the arguments they feed.
+                if let Some(doc) = &invalid.doc
+                    && let Some((_, op)) = find_operation(doc, request.operation_name.as_deref())
+                    && let Err(errors) = self.coerce_variables(op, request.variables.as_ref())
+                {
+                    return request_failure(errors);
+                }
+                return request_failure(invalid.errors);
+            }
         };
         let Some((doc, op)) = find_operation(&validated.doc, request.operation_name.as_deref())
         else {

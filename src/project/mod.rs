@@ -596,7 +596,11 @@ impl Loader {
             Err(_) if configured.is_none() && !required => return Some(None),
             Err(e) => {
                 let message = if configured.is_some() {
-                    format!("cannot read {which} template `{path}`: {e}")
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        format!("{which} template `{path}` does not exist")
+                    } else {
+                        format!("cannot read {which} template `{path}`: {e}")
+                    }
                 } else {
                     format!("no {which} template: set `{which}` or create `{path}`")
                 };

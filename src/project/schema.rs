@@ -105,6 +105,8 @@ pub struct UnionDef {
     pub name: String,
     pub description: Option<String>,
     pub members: Vec<String>,
+    pub file: usize,
+    pub pos: Pos,
 }
 
 #[derive(Debug)]
@@ -120,6 +122,7 @@ pub struct InputObjectDef {
     pub name: String,
     pub description: Option<String>,
     pub fields: IndexMap<String, InputValueDef>,
+    pub file: usize,
 }
 
 /// AppSync's directives, predeclared as AppSync does.
@@ -176,11 +179,22 @@ pub fn build(sources: &[String]) -> Result<SchemaModel, Vec<SchemaProblem>> {
     for (file, src) in sources.iter().enumerate() {
         match async_graphql::parser::parse_schema(src) {
             Ok(doc) => docs.push((file, doc)),
-            Err(err) => problems.push(SchemaProblem {
-                file,
-                pos: err.positions().next(),
-                message: err.to_string(),
-            }),
+            Err(err) => {
+                // The parser's message embeds its own snippet; keep only the
+                // expectation, as the position is rendered separately.
+                let text = err.to_string();
+                let message = text
+                    .lines()
+                    .rev()
+                    .find_map(|l| l.trim().strip_prefix("= "))
+                    .map(|m| format!("syntax error: {m}"))
+                    .unwrap_or(text);
+                problems.push(SchemaProblem {
+                    file,
+                    pos: err.positions().next(),
+                    message,
+                })
+            }
         }
     }
     if !problems.is_empty() {
@@ -286,6 +300,8 @@ pub fn build(sources: &[String]) -> Result<SchemaModel, Vec<SchemaProblem>> {
                             name: name.clone(),
                             description,
                             members: u.members.iter().map(|m| m.node.to_string()).collect(),
+                            file: *file,
+                            pos: t.name.pos,
                         }),
                         TypeKind::Enum(e) => TypeDef::Enum(EnumDef {
                             name: name.clone(),
@@ -312,6 +328,7 @@ pub fn build(sources: &[String]) -> Result<SchemaModel, Vec<SchemaProblem>> {
                                 .iter()
                                 .map(|f| (f.node.name.node.to_string(), input_value(f)))
                                 .collect(),
+                            file: *file,
                         }),
                     };
                     model.types.insert(name, def);
@@ -410,6 +427,8 @@ pub fn build(sources: &[String]) -> Result<SchemaModel, Vec<SchemaProblem>> {
             .then(|| "Subscription".to_owned())
     });
     check_references(&mut model, &mut problems);
+    // Types live in a hash map; sort so the report is stable.
+    problems.sort_by_key(|p| (p.file, p.pos.map(|p| (p.line, p.column))));
     if problems.is_empty() {
         Ok(model)
     } else {
@@ -552,8 +571,8 @@ fn check_references(model: &mut SchemaModel, problems: &mut Vec<SchemaProblem>) 
                                 .insert(m.clone());
                         }
                         _ => problems.push(SchemaProblem {
-                            file: 0,
-                            pos: None,
+                            file: u.file,
+                            pos: Some(u.pos),
                             message: format!(
                                 "union `{}` has member `{m}`, which is not an object type",
                                 u.name
@@ -566,7 +585,7 @@ fn check_references(model: &mut SchemaModel, problems: &mut Vec<SchemaProblem>) 
                 for f in i.fields.values() {
                     check_input_ref(
                         model,
-                        0,
+                        i.file,
                         &f.ty,
                         f.pos,
                         &format!("input field `{}.{}`", i.name, f.name),
