@@ -7,7 +7,8 @@
 //! and skips async-graphql's execution unless the operation asks for
 //! `__schema` or `__type`.
 
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 
 use async_graphql::dynamic::{
     self, Enum, EnumItem, Field, FieldFuture, InputObject, InputValue, Interface, InterfaceField,
@@ -33,7 +34,15 @@ use crate::project::schema::{InputValueDef, SchemaModel, TypeDef};
 /// validation and introspection only.
 pub struct Engine {
     schema: dynamic::Schema,
+    /// Documents that passed validation, by query text and operation name.
+    /// Validation does not depend on variable values here, because the
+    /// executor coerces and checks variables itself, so a hit skips
+    /// async-graphql entirely.
+    validated: RwLock<HashMap<(String, Option<String>), Arc<ExecutableDocument>>>,
 }
+
+/// Bounds the validated-document cache; past it the cache starts over.
+const MAX_CACHED_DOCUMENTS: usize = 1024;
 
 /// A request that failed parsing or validation.
 pub struct Invalid {
@@ -44,7 +53,7 @@ pub struct Invalid {
 
 /// A request that passed validation.
 pub struct Validated {
-    pub doc: ExecutableDocument,
+    pub doc: Arc<ExecutableDocument>,
     /// Root response keys answered by async-graphql's introspection, with
     /// their values.
     pub introspection: Map<String, Json>,
@@ -396,12 +405,27 @@ impl Engine {
             };
         }
         let schema = builder.finish().map_err(|e| e.0)?;
-        Ok(Engine { schema })
+        Ok(Engine {
+            schema,
+            validated: RwLock::new(HashMap::new()),
+        })
     }
 
     /// Parses and validates a request; on success also answers its
     /// introspection fields. Errors come back in AppSync's shape.
     pub async fn validate(&self, request: &GraphQLRequest) -> Result<Validated, Invalid> {
+        let key = (request.query.clone(), request.operation_name.clone());
+        if let Some(doc) = self
+            .validated
+            .read()
+            .ok()
+            .and_then(|c| c.get(&key).cloned())
+        {
+            return Ok(Validated {
+                doc,
+                introspection: Map::new(),
+            });
+        }
         let slot = Arc::new(Slot::default());
         let variables = request
             .variables
@@ -451,7 +475,19 @@ impl Engine {
             });
         };
         let mut introspection = Map::new();
-        if let Some(resp) = slot.executed.lock().ok().and_then(|mut e| e.take())
+        let executed = slot.executed.lock().ok().and_then(|mut e| e.take());
+        let doc = Arc::new(doc);
+        // Introspection answers come from async-graphql each time, so only
+        // documents without them are cached.
+        if executed.is_none()
+            && let Ok(mut cache) = self.validated.write()
+        {
+            if cache.len() >= MAX_CACHED_DOCUMENTS {
+                cache.clear();
+            }
+            cache.insert(key, doc.clone());
+        }
+        if let Some(resp) = executed
             && let ConstValue::Object(data) = resp.data
             && let Some((doc, op)) = find_operation(&doc, request.operation_name.as_deref())
         {
