@@ -38,8 +38,11 @@ pub struct Engine {
     /// Validation does not depend on variable values here, because the
     /// executor coerces and checks variables itself, so a hit skips
     /// async-graphql entirely.
-    validated: RwLock<HashMap<(String, Option<String>), Arc<ExecutableDocument>>>,
+    validated: RwLock<HashMap<DocumentKey, Arc<ExecutableDocument>>>,
 }
+
+/// Query text and operation name.
+type DocumentKey = (String, Option<String>);
 
 /// Bounds the validated-document cache; past it the cache starts over.
 const MAX_CACHED_DOCUMENTS: usize = 1024;
