@@ -295,3 +295,74 @@ async fn auth_config_comes_from_the_manifest() {
     assert_eq!(auth.api_keys[0].value, "da2-local");
     assert!(auth.api_keys[0].expires.is_some());
 }
+
+#[tokio::test]
+async fn fields_deeper_than_query_depth_limit_fail_and_the_rest_returns() {
+    let api = api("limits");
+    let res = run_on(
+        &api,
+        "{ tree { name child { name child { name } } } }",
+        Json::Null,
+    )
+    .await;
+    insta::assert_json_snapshot!(res);
+}
+
+#[tokio::test]
+async fn resolvers_past_resolver_count_limit_do_not_run() {
+    let api = api("limits");
+    let res = run_on(&api, "{ one two three }", Json::Null).await;
+    assert_eq!(
+        res["data"],
+        json!({"one": "text", "two": "text", "three": null})
+    );
+    assert_eq!(
+        res["errors"][0]["errorType"],
+        "ResolverExecutionLimitReached"
+    );
+    assert_eq!(res["errors"][0]["path"], json!(["three"]));
+}
+
+#[tokio::test]
+async fn validation_errors_name_the_nested_field_path() {
+    let res = run("{ getPost(id: \"1\") { id nope } }").await;
+    assert_eq!(
+        res["errors"][0]["message"],
+        "Validation error of type FieldUndefined: Field 'nope' in type 'Post' is undefined @ 'getPost/nope'"
+    );
+}
+
+#[tokio::test]
+async fn error_data_is_filtered_by_the_selection_set() {
+    // 2017-02-28: the response template's output becomes the error's data,
+    // and only the selected `id` survives.
+    let res = run("{ failing2017 { ident: id } }").await;
+    assert_eq!(res["errors"][0]["data"], json!({"ident": "partial"}));
+}
+
+#[tokio::test]
+async fn repeated_queries_reuse_the_validated_document() {
+    let api = api("basic");
+    for _ in 0..3 {
+        let res = run_on(&api, "{ getPost(id: \"1\") { id } }", Json::Null).await;
+        assert_eq!(res, json!({"data": {"getPost": {"id": "1"}}}));
+        // A cached document still gets its variables checked.
+        let bad = run_on(
+            &api,
+            "query Q($id: ID!) { getPost(id: $id) { id } }",
+            json!({"id": null}),
+        )
+        .await;
+        assert_eq!(
+            bad["errors"][0]["message"],
+            "Variable 'id' has coerced Null value for NonNull type 'ID!'"
+        );
+        let good = run_on(
+            &api,
+            "query Q($id: ID!) { getPost(id: $id) { id } }",
+            json!({"id": 7}),
+        )
+        .await;
+        assert_eq!(good, json!({"data": {"getPost": {"id": "1"}}}));
+    }
+}

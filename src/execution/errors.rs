@@ -258,3 +258,33 @@ pub fn validation_message(message: &str, field_path: Option<&str>) -> String {
     }
     message.to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unauthorized_names_the_field_and_type() {
+        let err = FieldError::from_template(TemplateError::unauthorized(), "getPost", "Query");
+        assert_eq!(
+            err.message,
+            "Not Authorized to access getPost on type Query"
+        );
+        assert_eq!(err.error_type.as_deref(), Some("Unauthorized"));
+    }
+
+    #[test]
+    fn field_errors_have_appsync_shape() {
+        let root = Path::root("getPost");
+        let path = root.index(2);
+        let mut err = FieldError::new("boom", Some("Custom"));
+        err.error_info = Some(json!({"a": 1}));
+        assert_eq!(
+            field_error(&path, Pos { line: 2, column: 3 }, err),
+            json!({"path": ["getPost", 2], "data": null, "errorType": "Custom",
+                   "errorInfo": {"a": 1},
+                   "locations": [{"line": 2, "column": 3, "sourceName": null}],
+                   "message": "boom"})
+        );
+    }
+}

@@ -248,6 +248,7 @@ impl<'a> Execution<'a> {
                 self.push_field_error(
                     &path,
                     field.pos,
+                    // AppSync's message text is not documented; this is a guess.
                     FieldError::new(
                         format!("The query exceeds the maximum depth of {limit}."),
                         Some("QueryDepthLimitReached"),
@@ -263,6 +264,7 @@ impl<'a> Execution<'a> {
                         self.push_field_error(
                             &path,
                             field.pos,
+                            // AppSync's message text is not documented; this is a guess.
                             FieldError::new(
                                 format!(
                                     "The number of resolvers in the query exceeds the limit of {}.",
@@ -274,7 +276,12 @@ impl<'a> Execution<'a> {
                         return self.null_for(def, obj, &path);
                     }
                     let (v, errs) = plan.run(self, obj, def, &fields, parent, &path).await;
-                    for e in errs {
+                    for mut e in errs {
+                        // Error data is filtered by the field's selection
+                        // set, as AppSync does; errorInfo is not.
+                        if let Some(data) = e.data.take() {
+                            e.data = Some(self.filter_data(&def.ty.base, &fields, data, 0));
+                        }
                         self.push_field_error(&path, field.pos, e);
                     }
                     owned = v;
@@ -292,6 +299,67 @@ impl<'a> Execution<'a> {
             )
             .await
         })
+    }
+
+    /// Keeps only what the selection set asks for, under response keys.
+    fn filter_data<'b>(
+        &'b self,
+        base: &BaseType,
+        fields: &[&'b Positioned<Field>],
+        value: Json,
+        depth: usize,
+    ) -> Json
+    where
+        'a: 'b,
+    {
+        if depth > 64 {
+            return Json::Null;
+        }
+        match (base, value) {
+            (BaseType::List(inner), Json::Array(items)) => Json::Array(
+                items
+                    .into_iter()
+                    .map(|item| self.filter_data(&inner.base, fields, item, depth + 1))
+                    .collect(),
+            ),
+            (BaseType::Named(name), Json::Object(mut map)) => {
+                let model = &self.api.model;
+                let obj = match model.types.get(name.as_str()) {
+                    Some(TypeDef::Object(o)) => Some(o),
+                    Some(TypeDef::Interface(_) | TypeDef::Union(_)) => map
+                        .get("__typename")
+                        .and_then(Json::as_str)
+                        .and_then(|t| model.object(t)),
+                    _ => None,
+                };
+                let Some(obj) = obj else {
+                    return Json::Object(map);
+                };
+                let sets: Vec<&SelectionSet> =
+                    fields.iter().map(|f| &f.node.selection_set.node).collect();
+                let mut groups = IndexMap::new();
+                self.collect_fields(&obj.name, &sets, &mut groups, 0);
+                let mut out = Map::new();
+                for (key, group) in groups {
+                    let fname = group[0].node.name.node.as_str();
+                    if fname == "__typename" {
+                        out.insert(key.to_owned(), Json::String(obj.name.clone()));
+                        continue;
+                    }
+                    let Some(fdef) = obj.fields.get(fname) else {
+                        continue;
+                    };
+                    if let Some(v) = map.remove(fname) {
+                        out.insert(
+                            key.to_owned(),
+                            self.filter_data(&fdef.ty.base, &group, v, depth + 1),
+                        );
+                    }
+                }
+                Json::Object(out)
+            }
+            (_, other) => other,
+        }
     }
 
     /// The field is null after an error: fine if nullable, else a violation.

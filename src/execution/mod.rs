@@ -232,3 +232,28 @@ impl GraphQLService for Api {
         Box::pin(self.execute_request(request, context))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn request_headers_repeat_as_arrays_and_hide_cookies() {
+        let context = RequestContext {
+            headers: vec![
+                ("x-custom".into(), "a".into()),
+                ("cookie".into(), "secret=1".into()),
+                ("x-custom".into(), "b".into()),
+                ("x-custom".into(), "c".into()),
+                ("accept".into(), "*/*".into()),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(
+            request_json(&context),
+            json!({"headers": {"x-custom": ["a", "b", "c"], "accept": "*/*"}, "domainName": null})
+        );
+    }
+}

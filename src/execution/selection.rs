@@ -222,3 +222,93 @@ fn print_directives(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::parser::parse_query;
+    use async_graphql::parser::types::{DocumentOperations, Selection};
+    use serde_json::json;
+
+    use super::*;
+    use crate::project::schema::build;
+
+    const SDL: &str = "
+        type Comment { id: ID }
+        type Author { authorId: ID name: String }
+        type Post { postId: ID title: String content: String
+                    author(id: ID): Author secondAuthor(id: ID): Author comments: [Comment] }
+        type Query { getPost(id: ID): Post }";
+
+    // The example from AppSync's resolver context reference.
+    const QUERY: &str = r#"query($postId: ID, $authorId: ID) {
+  getPost(id: $postId) {
+    postId
+    title
+    secondTitle: title
+    content
+    author(id: $authorId) {
+      authorId
+      name
+    }
+    secondAuthor(id: "789") {
+      authorId
+    }
+    ... on Post {
+      inlineFrag: comments {
+        id
+      }
+    }
+    ... postFrag
+  }
+}
+
+fragment postFrag on Post {
+  postFrag: comments {
+    id
+  }
+}"#;
+
+    #[test]
+    fn selection_set_matches_appsync_example() {
+        let model = match build(&[SDL.to_owned()]) {
+            Ok(m) => m,
+            Err(e) => panic!("{e:?}"),
+        };
+        let doc = parse_query(QUERY).expect("query parses");
+        let DocumentOperations::Single(op) = &doc.operations else {
+            panic!("one operation")
+        };
+        let Selection::Field(field) = &op.node.selection_set.node.items[0].node else {
+            panic!("a field")
+        };
+        let list = selection_set_list(
+            &model,
+            &doc,
+            &Map::new(),
+            "Post",
+            &[&field.node.selection_set.node],
+        );
+        assert_eq!(
+            Json::Array(list),
+            json!([
+                "postId",
+                "title",
+                "secondTitle",
+                "content",
+                "author",
+                "author/authorId",
+                "author/name",
+                "secondAuthor",
+                "secondAuthor/authorId",
+                "inlineFrag",
+                "inlineFrag/id",
+                "postFrag",
+                "postFrag/id"
+            ])
+        );
+        assert_eq!(
+            selection_set_graphql(&[field]),
+            "{\n  postId\n  title\n  secondTitle: title\n  content\n  author(id: $authorId) {\n    authorId\n    name\n  }\n  secondAuthor(id: \"789\") {\n    authorId\n  }\n  ... on Post {\n    inlineFrag: comments {\n      id\n    }\n  }\n  ... postFrag\n}"
+        );
+    }
+}

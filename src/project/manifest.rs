@@ -3,6 +3,37 @@
 //!
 //! Every struct denies unknown keys: a typo in a manifest is an error with the
 //! key path and line, never a silently ignored setting.
+//!
+//! ```yaml
+//! name: blog
+//! schema: schema.graphql            # or a list of files
+//! authentication:
+//!   type: API_KEY
+//! apiKeys:
+//!   - name: local
+//!     value: da2-local              # local only: the key clients send
+//!     expiresAfter: 30d             # or expiresAt: 2027-01-01T00:00:00Z
+//! dataSources:
+//!   none:
+//!     type: NONE
+//! resolvers:
+//!   Query.getPost:                  # kind UNIT is inferred from dataSource
+//!     dataSource: none              # templates default to
+//!                                   # resolvers/Query.getPost.{req,res}.vtl
+//!   Query.listPosts:
+//!     kind: PIPELINE
+//!     functions: [auth, fetch]      # resolvers/functions/<name>.{req,res}.vtl
+//! pipelineFunctions:
+//!   auth: { dataSource: none }
+//!   fetch: { dataSource: none }
+//! queryDepthLimit: 10
+//! introspection: true               # or ENABLED / DISABLED
+//! substitutions:
+//!   Stage: local                    # `${Stage}` in templates
+//! ```
+//!
+//! An API key without `value` uses its `name` as the key string, since AWS
+//! would generate one and a local server needs a known value.
 
 use indexmap::IndexMap;
 use serde::Deserialize;
