@@ -3,6 +3,7 @@
 //!
 //! The stores (DynamoDB, OpenSearch) plug in by adding an arm to [`build`].
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -119,8 +120,24 @@ impl DataSource for UnsupportedDataSource {
     }
 }
 
+/// What a data source may need from the project when it is built.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildContext<'a> {
+    pub project_dir: &'a Path,
+    /// Where stores keep their data (`serve --data DIR`); `None` keeps it in memory.
+    pub data_dir: Option<&'a Path>,
+    /// The manifest's local `tables` section, for the DynamoDB store.
+    pub tables: Option<&'a Json>,
+    /// The manifest's local `indexes` section, for the OpenSearch store.
+    pub indexes: Option<&'a Json>,
+}
+
 /// Builds the data source a manifest entry describes.
-pub fn build(_name: &str, config: &DataSourceConfig) -> Result<Arc<dyn DataSource>, String> {
+pub fn build(
+    _name: &str,
+    config: &DataSourceConfig,
+    _context: &BuildContext<'_>,
+) -> Result<Arc<dyn DataSource>, String> {
     Ok(match config.kind {
         DataSourceType::None => Arc::new(NoneDataSource),
         DataSourceType::Sleep => {

@@ -88,6 +88,29 @@ struct Run<'r> {
 impl Run<'_> {
     fn render(&mut self, template: &Template) -> Step {
         let out = template.render(&mut self.ctx);
+        // Field-level logs, like AppSync's: `$util.log.*` lines at info, the
+        // evaluated template at debug (target `appsync_local::resolver`).
+        for line in &out.logs {
+            tracing::info!(
+                target: "appsync_local::resolver",
+                field = %format_args!("{}.{}", self.parent_type, self.field_name),
+                template = template.name(),
+                "{line}"
+            );
+        }
+        if tracing::enabled!(target: "appsync_local::resolver", tracing::Level::DEBUG) {
+            let evaluated = match &out.result {
+                Ok(Rendered::Text(t)) => t.clone(),
+                Ok(Rendered::Return(v)) => format!("#return {v}"),
+                Err(e) => format!("error: {e:?}"),
+            };
+            tracing::debug!(
+                target: "appsync_local::resolver",
+                field = %format_args!("{}.{}", self.parent_type, self.field_name),
+                template = template.name(),
+                "evaluated template:\n{evaluated}"
+            );
+        }
         for e in out.appended_errors {
             self.errors.push(FieldError::from_template(
                 e,

@@ -87,11 +87,22 @@ impl fmt::Display for ProjectErrors {
 /// Loads projects.
 pub struct Project;
 
+/// Settings that come from the command line rather than the project.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Where stores keep their data; `None` keeps it in memory.
+    pub data_dir: Option<PathBuf>,
+}
+
 impl Project {
     /// Loads and checks a project directory, building everything the server
     /// needs once.
     pub fn load(dir: &Path) -> Result<Api, ProjectErrors> {
-        Loader::new(dir).load()
+        Self::load_with(dir, &LoadOptions::default())
+    }
+
+    pub fn load_with(dir: &Path, options: &LoadOptions) -> Result<Api, ProjectErrors> {
+        Loader::new(dir, options.clone()).load()
     }
 }
 
@@ -102,6 +113,7 @@ pub fn load_project(dir: &Path) -> Result<Arc<dyn GraphQLService>, ProjectErrors
 
 struct Loader {
     dir: PathBuf,
+    options: LoadOptions,
     manifest_text: String,
     problems: Vec<Problem>,
 }
@@ -123,9 +135,10 @@ fn substitute(text: &str, subs: &IndexMap<String, String>) -> String {
 }
 
 impl Loader {
-    fn new(dir: &Path) -> Self {
+    fn new(dir: &Path, options: LoadOptions) -> Self {
         Loader {
             dir: dir.to_path_buf(),
+            options,
             manifest_text: String::new(),
             problems: Vec::new(),
         }
@@ -240,8 +253,15 @@ impl Loader {
 
         // Data sources.
         let mut data_sources: HashMap<String, BoundDataSource> = HashMap::new();
+        let build_context = datasource::BuildContext {
+            project_dir: &self.dir,
+            data_dir: self.options.data_dir.as_deref(),
+            tables: manifest.tables.as_ref(),
+            indexes: manifest.indexes.as_ref(),
+        };
+        let mut ds_problems = Vec::new();
         for (name, config) in &manifest.data_sources {
-            match datasource::build(name, config) {
+            match datasource::build(name, config, &build_context) {
                 Ok(source) => {
                     data_sources.insert(
                         name.clone(),
@@ -251,8 +271,11 @@ impl Loader {
                         },
                     );
                 }
-                Err(message) => self.manifest_problem(&["dataSources", name], message),
+                Err(message) => ds_problems.push((name.clone(), message)),
             }
+        }
+        for (name, message) in ds_problems {
+            self.manifest_problem(&["dataSources", &name], message);
         }
 
         let global_subs: IndexMap<String, String> = manifest
