@@ -366,3 +366,17 @@ async fn repeated_queries_reuse_the_validated_document() {
         assert_eq!(good, json!({"data": {"getPost": {"id": "1"}}}));
     }
 }
+
+#[tokio::test]
+async fn unused_and_undefined_variables_are_validation_errors() {
+    let undefined = run("{ getPost(id: $nope) { id } }").await;
+    assert_eq!(
+        undefined["errors"][0]["message"],
+        "Validation error of type UndefinedVariable: Undefined variable nope @ 'getPost'"
+    );
+    let unused = run("query Q($x: Int) { getPost(id: \"1\") { id } }").await;
+    assert_eq!(
+        unused["errors"][0]["message"],
+        "Validation error of type UnusedVariable: Unused variable x"
+    );
+}

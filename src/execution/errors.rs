@@ -232,6 +232,30 @@ pub fn validation_message(message: &str, field_path: Option<&str>) -> String {
             at(field_path, field)
         );
     }
+    if let Some(rest) = message.strip_prefix("Variable \"$")
+        && let Some((var, rest)) = rest.split_once('"')
+    {
+        if rest.contains("is not defined") {
+            return format!(
+                "Validation error of type UndefinedVariable: Undefined variable {var} @ '{}'",
+                at(field_path, "")
+            );
+        }
+        if rest.contains("is not used") {
+            return format!("Validation error of type UnusedVariable: Unused variable {var}");
+        }
+    }
+    if let Some(rest) = message.strip_prefix("Fragment \"")
+        && let Some((frag, rest)) = rest.split_once('"')
+        && rest.contains("is never used")
+    {
+        return format!("Validation error of type UnusedFragment: Unused fragment {frag}");
+    }
+    if let Some(rest) = message.strip_prefix("Unknown type \"")
+        && let Some((ty, _)) = rest.split_once('"')
+    {
+        return format!("Validation error of type UnknownType: Unknown type {ty}");
+    }
     if message.starts_with("Invalid value for argument") {
         return format!(
             "Validation error of type WrongType: {message} @ '{}'",

@@ -159,6 +159,11 @@ impl ScalarKind {
                 Ok(Json::String(n.to_string()))
             }
             (ScalarKind::String, Json::Bool(b)) => Ok(Json::String(b.to_string())),
+            // graphql-java calls `toString()` on maps and lists, so AppSync
+            // returns Java's rendering (`{id=1, tags=[a, b]}`) for them.
+            (ScalarKind::String, Json::Array(_) | Json::Object(_)) => {
+                Ok(Json::String(java_to_string(value)))
+            }
             (ScalarKind::Int, Json::Number(n)) => {
                 if let Some(i) = n.as_i64() {
                     i32::try_from(i).map(Json::from).map_err(|_| InvalidScalar)
@@ -200,6 +205,27 @@ impl ScalarKind {
             (ScalarKind::AwsJson, other) => Ok(Json::String(other.to_string())),
             (kind, Json::String(s)) if kind.valid_str(s) => Ok(value.clone()),
             _ => Err(InvalidScalar),
+        }
+    }
+}
+
+/// Java's `toString()` of the Map/List/String/Number a JSON value becomes.
+fn java_to_string(value: &Json) -> String {
+    match value {
+        Json::Null => "null".to_owned(),
+        Json::String(s) => s.clone(),
+        Json::Bool(b) => b.to_string(),
+        Json::Number(n) => n.to_string(),
+        Json::Array(items) => {
+            let parts: Vec<String> = items.iter().map(java_to_string).collect();
+            format!("[{}]", parts.join(", "))
+        }
+        Json::Object(map) => {
+            let parts: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{k}={}", java_to_string(v)))
+                .collect();
+            format!("{{{}}}", parts.join(", "))
         }
     }
 }
@@ -423,6 +449,15 @@ mod tests {
         for (kind, input, expected) in cases {
             assert_eq!(kind.valid_str(input), expected, "{} {input:?}", kind.name());
         }
+    }
+
+    #[test]
+    fn maps_in_string_fields_render_like_java() {
+        let v = serde_json::json!({"id": 1, "tags": ["a", "b"], "x": null});
+        assert_eq!(
+            String.serialize(&v),
+            Ok(serde_json::json!("{id=1, tags=[a, b], x=null}"))
+        );
     }
 
     #[test]
