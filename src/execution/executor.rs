@@ -196,12 +196,34 @@ impl<'a> Execution<'a> {
                     }
                 }
             } else {
-                let keys: Vec<&str> = groups.keys().copied().collect();
-                let futures = groups
-                    .into_iter()
-                    .map(|(key, fields)| self.execute_field(obj, parent, key, fields, path));
-                let results = join_all(futures).await;
-                for (key, res) in keys.into_iter().zip(results) {
+                // Leaf fields without resolvers complete right away; only
+                // fields that resolve or nest become futures.
+                let mut results: Vec<(&str, Option<Completed>)> = Vec::with_capacity(groups.len());
+                let mut pending = Vec::new();
+                for (key, fields) in groups {
+                    match self.try_execute_leaf(obj, parent, key, &fields, path) {
+                        Some(done) => results.push((key, Some(done))),
+                        None => {
+                            results.push((key, None));
+                            pending.push(self.execute_field(obj, parent, key, fields, path));
+                        }
+                    }
+                }
+                let resolved = if pending.len() == 1 {
+                    let mut out = Vec::with_capacity(1);
+                    for f in pending {
+                        out.push(f.await);
+                    }
+                    out
+                } else {
+                    join_all(pending).await
+                };
+                let mut resolved = resolved.into_iter();
+                for (key, res) in results {
+                    let res = match res {
+                        Some(r) => r,
+                        None => resolved.next().unwrap_or(Ok(Json::Null)),
+                    };
                     match res {
                         Ok(v) => {
                             out.insert(key.to_owned(), v);
@@ -299,6 +321,146 @@ impl<'a> Execution<'a> {
             )
             .await
         })
+    }
+
+    fn is_leaf(&self, base: &BaseType) -> bool {
+        match base {
+            BaseType::List(inner) => self.is_leaf(&inner.base),
+            BaseType::Named(name) => matches!(
+                self.api.model.types.get(name.as_str()),
+                Some(TypeDef::Scalar(_) | TypeDef::Enum(_))
+            ),
+        }
+    }
+
+    /// Completes a field synchronously when it has no resolver and a leaf
+    /// type; `None` means it needs the async path.
+    fn try_execute_leaf<'b>(
+        &'b self,
+        obj: &'b ObjectDef,
+        parent: &'b Json,
+        key: &'b str,
+        fields: &[&'b Positioned<Field>],
+        parent_path: Option<&'b Path<'b>>,
+    ) -> Option<Completed>
+    where
+        'a: 'b,
+    {
+        let field = fields[0];
+        let name = field.node.name.node.as_str();
+        if name == "__typename" {
+            return Some(Ok(Json::String(obj.name.clone())));
+        }
+        let def = obj.fields.get(name)?;
+        if def.resolver.is_some() || !self.is_leaf(&def.ty.base) {
+            return None;
+        }
+        let path = match parent_path {
+            Some(p) => p.key(key),
+            None => Path::root(key),
+        };
+        let limit = self.api.limits.query_depth;
+        if limit > 0 && path.depth() > limit {
+            return None;
+        }
+        let value = parent.get(name).unwrap_or(&NULL);
+        Some(self.complete_sync(
+            &def.ty.base,
+            def.ty.nullable,
+            &obj.name,
+            field.pos,
+            value,
+            &path,
+        ))
+    }
+
+    /// [`Self::complete`] for leaf types, without futures.
+    fn complete_sync(
+        &self,
+        base: &BaseType,
+        nullable: bool,
+        parent_type: &str,
+        pos: Pos,
+        value: &Json,
+        path: &Path<'_>,
+    ) -> Completed {
+        let res = if value.is_null() {
+            Ok(Json::Null)
+        } else {
+            match base {
+                BaseType::List(inner) => match value {
+                    Json::Array(items) => items
+                        .iter()
+                        .enumerate()
+                        .map(|(idx, item)| {
+                            let item_path = path.index(idx);
+                            self.complete_sync(
+                                &inner.base,
+                                inner.nullable,
+                                parent_type,
+                                pos,
+                                item,
+                                &item_path,
+                            )
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                        .map(Json::Array),
+                    _ => {
+                        self.push_error(errors::serialization_error(
+                            path,
+                            pos,
+                            "type mismatch error, expected type LIST",
+                        ));
+                        Err(Bubble)
+                    }
+                },
+                BaseType::Named(name) => self.complete_leaf(name, value, path, pos),
+            }
+        };
+        match res {
+            Err(Bubble) if nullable => Ok(Json::Null),
+            Ok(Json::Null) if !nullable => {
+                self.push_error(errors::non_null_violation(
+                    path,
+                    &base.to_string(),
+                    parent_type,
+                ));
+                Err(Bubble)
+            }
+            other => other,
+        }
+    }
+
+    /// Serializes a scalar or enum value.
+    fn complete_leaf(&self, name: &str, value: &Json, path: &Path<'_>, pos: Pos) -> Completed {
+        match self.api.model.types.get(name) {
+            Some(TypeDef::Scalar(kind)) => kind.serialize(value).map_err(|_| {
+                self.push_error(errors::serialization_error(
+                    path,
+                    pos,
+                    &format!(
+                        "Unable to serialize `{}` as a valid {name}.",
+                        display(value)
+                    ),
+                ));
+                Bubble
+            }),
+            Some(TypeDef::Enum(e)) => match value {
+                Json::String(s) if e.values.contains_key(s) => Ok(value.clone()),
+                _ => {
+                    self.push_error(errors::serialization_error(
+                        path,
+                        pos,
+                        &format!(
+                            "Invalid input for Enum '{name}'. No value found for name '{}'",
+                            display(value)
+                        ),
+                    ));
+                    Err(Bubble)
+                }
+            },
+            _ => Ok(Json::Null),
+        }
     }
 
     /// Keeps only what the selection set asks for, under response keys.
@@ -455,31 +617,9 @@ impl<'a> Execution<'a> {
                 Ok(Json::Array(out))
             }
             BaseType::Named(name) => match self.api.model.types.get(name.as_str()) {
-                Some(TypeDef::Scalar(kind)) => kind.serialize(value).map_err(|_| {
-                    self.push_error(errors::serialization_error(
-                        path,
-                        pos,
-                        &format!(
-                            "Unable to serialize `{}` as a valid {name}.",
-                            display(value)
-                        ),
-                    ));
-                    Bubble
-                }),
-                Some(TypeDef::Enum(e)) => match value {
-                    Json::String(s) if e.values.contains_key(s) => Ok(value.clone()),
-                    _ => {
-                        self.push_error(errors::serialization_error(
-                            path,
-                            pos,
-                            &format!(
-                                "Invalid input for Enum '{name}'. No value found for name '{}'",
-                                display(value)
-                            ),
-                        ));
-                        Err(Bubble)
-                    }
-                },
+                Some(TypeDef::Scalar(_) | TypeDef::Enum(_)) => {
+                    self.complete_leaf(name, value, path, pos)
+                }
                 Some(TypeDef::Object(obj)) => self.complete_object(obj, fields, value, path).await,
                 Some(TypeDef::Interface(_) | TypeDef::Union(_)) => {
                     let concrete = value
