@@ -380,3 +380,35 @@ async fn unused_and_undefined_variables_are_validation_errors() {
         "Validation error of type UnusedVariable: Unused variable x"
     );
 }
+
+#[tokio::test]
+async fn appsync_schema_features_load_and_execute() {
+    let api = api("features");
+    let res = run_on(
+        &api,
+        "{ thing { id kind createdAt meta } ping __schema { subscriptionType { name } } }",
+        Json::Null,
+    )
+    .await;
+    assert_eq!(
+        res,
+        json!({"data": {
+            "thing": {"id": "t1", "kind": "LARGE", "createdAt": "2024-01-01T00:00:00Z", "meta": "{\"a\":[1,2]}"},
+            "ping": null,
+            "__schema": {"subscriptionType": {"name": "Subscription"}}
+        }})
+    );
+    let auth = api.auth();
+    assert_eq!(
+        auth.modes,
+        vec![
+            appsync_local::graphql::AuthType::ApiKey,
+            appsync_local::graphql::AuthType::AwsIam
+        ]
+    );
+    // Without `value`, the key's name is the key.
+    assert_eq!(auth.api_keys[0].value, "da2-plain");
+    assert_eq!(auth.api_keys[0].expires, None);
+    let sub = run_on(&api, "subscription { onPutThing { id } }", Json::Null).await;
+    assert!(sub.get("data").is_none(), "{sub}");
+}
