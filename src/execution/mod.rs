@@ -9,6 +9,8 @@ pub mod engine;
 pub mod errors;
 pub mod executor;
 pub mod resolver;
+#[cfg(test)]
+mod scripted_tests;
 pub mod selection;
 
 use std::sync::Mutex;

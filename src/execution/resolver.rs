@@ -12,7 +12,27 @@ use crate::execution::errors::{FieldError, Path};
 use crate::execution::executor::Execution;
 use crate::execution::selection::{selection_set_graphql, selection_set_list};
 use crate::project::schema::{FieldDef, ObjectDef, named_type};
-use crate::vtl::{Context, Rendered, Template, parse_json_output};
+use crate::vtl::{Context, RenderOutput, Rendered, Template, parse_json_output};
+
+/// A mapping template as the resolver sees it: rendered against `$ctx`.
+/// Implemented by [`Template`]; tests substitute scripted templates.
+pub trait MappingTemplate: Send + Sync + std::fmt::Debug {
+    fn name(&self) -> &str;
+    fn render(&self, ctx: &mut Context) -> RenderOutput;
+}
+
+impl MappingTemplate for Template {
+    fn name(&self) -> &str {
+        Template::name(self)
+    }
+
+    fn render(&self, ctx: &mut Context) -> RenderOutput {
+        Template::render(self, ctx)
+    }
+}
+
+/// A parsed template shared by every request.
+pub type TemplateRef = Arc<dyn MappingTemplate>;
 
 /// A data source bound by name at load.
 #[derive(Debug, Clone)]
@@ -26,24 +46,24 @@ pub struct BoundDataSource {
 pub struct FunctionPlan {
     pub name: String,
     pub data_source: BoundDataSource,
-    pub request: Template,
-    pub response: Template,
+    pub request: TemplateRef,
+    pub response: TemplateRef,
 }
 
 #[derive(Debug)]
 pub enum ResolverKindPlan {
     Unit {
         data_source: BoundDataSource,
-        request: Template,
-        response: Template,
+        request: TemplateRef,
+        response: TemplateRef,
     },
     /// `before`/`after` are `None` when the project gives no template: the
     /// before step then passes `{}` on and the after step returns
     /// `$ctx.prev.result`, as the plugin's default pipeline templates do.
     Pipeline {
-        before: Option<Template>,
+        before: Option<TemplateRef>,
         functions: Vec<Arc<FunctionPlan>>,
-        after: Option<Template>,
+        after: Option<TemplateRef>,
     },
 }
 
@@ -86,7 +106,7 @@ struct Run<'r> {
 }
 
 impl Run<'_> {
-    fn render(&mut self, template: &Template) -> Step {
+    fn render(&mut self, template: &TemplateRef) -> Step {
         let out = template.render(&mut self.ctx);
         // Field-level logs, like AppSync's: `$util.log.*` lines at info, the
         // evaluated template at debug (target `appsync_local::resolver`).
@@ -291,8 +311,8 @@ impl ResolverPlan {
 async fn run_unit(
     mut run: Run<'_>,
     data_source: &BoundDataSource,
-    request: &Template,
-    response: &Template,
+    request: &TemplateRef,
+    response: &TemplateRef,
 ) -> (Json, Vec<FieldError>) {
     let rendered = match run.render(request) {
         Step::Value(v) => v,

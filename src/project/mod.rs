@@ -15,7 +15,9 @@ use indexmap::IndexMap;
 
 use crate::datasource;
 use crate::execution::engine::Engine;
-use crate::execution::resolver::{BoundDataSource, FunctionPlan, ResolverKindPlan, ResolverPlan};
+use crate::execution::resolver::{
+    BoundDataSource, FunctionPlan, ResolverKindPlan, ResolverPlan, TemplateRef,
+};
 use crate::execution::{Api, Limits};
 use crate::graphql::{ApiKey, AuthConfig, AuthType, GraphQLService};
 use crate::project::manifest::{
@@ -612,7 +614,7 @@ impl Loader {
         default: &str,
         subs: &IndexMap<String, String>,
         required: bool,
-    ) -> Option<Option<Template>> {
+    ) -> Option<Option<TemplateRef>> {
         let path = configured.unwrap_or(default);
         let text = match std::fs::read_to_string(self.dir.join(path)) {
             Ok(t) => t,
@@ -637,7 +639,7 @@ impl Loader {
         };
         let text = substitute(&text, subs);
         match Template::parse(path, &text) {
-            Ok(t) => Some(Some(t)),
+            Ok(t) => Some(Some(Arc::new(t) as TemplateRef)),
             Err(e) => {
                 self.file_problem(path, format!("{e:#}"));
                 None
