@@ -412,3 +412,27 @@ async fn appsync_schema_features_load_and_execute() {
     let sub = run_on(&api, "subscription { onPutThing { id } }", Json::Null).await;
     assert!(sub.get("data").is_none(), "{sub}");
 }
+
+#[tokio::test]
+async fn validation_messages_follow_graphql_java() {
+    let api = api("basic");
+    let queries = [
+        "{ getPost { id } }",
+        "{ getPost(id: \"1\") }",
+        "{ getPost(id: \"1\") { id { x } } }",
+        "{ getPost(id: \"1\", x: 1) { id } }",
+        "{ echo(input: {title: 1}) }",
+        "{ echo(input: {title: \"x\"}, when: \"bad\") }",
+        "{ getPost(id: \"1\") { ...F } }",
+        "query A { config } query B { config }",
+        "fragment F on Post { id } { config }",
+        "{ search { ... on Nope { id } } }",
+    ];
+    let mut cases = Vec::new();
+    for query in queries {
+        let res = run_on(&api, query, Json::Null).await;
+        assert!(res.get("data").is_none(), "{query}: {res}");
+        cases.push(json!({"query": query, "errors": res["errors"]}));
+    }
+    insta::assert_json_snapshot!(cases);
+}

@@ -227,7 +227,11 @@ pub fn field_path_at(doc: &ExecutableDocument, pos: async_graphql::Pos) -> Optio
                         return Some(p);
                     }
                 }
-                Selection::FragmentSpread(_) => {}
+                Selection::FragmentSpread(spread) => {
+                    if sel.pos == pos || spread.pos == pos {
+                        return Some(prefix.trim_end_matches('/').to_owned());
+                    }
+                }
             }
         }
         None

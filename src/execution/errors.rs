@@ -251,6 +251,17 @@ pub fn validation_message(message: &str, field_path: Option<&str>) -> String {
     {
         return format!("Validation error of type UnusedFragment: Unused fragment {frag}");
     }
+    if let Some(rest) = message.strip_prefix("Unknown fragment: \"")
+        && let Some((frag, _)) = rest.split_once('"')
+    {
+        return format!(
+            "Validation error of type UndefinedFragment: Undefined fragment {frag} @ '{}'",
+            at(field_path, "")
+        );
+    }
+    if message == "Operation name required in request." {
+        return "Must provide operation name if query contains multiple operations.".to_owned();
+    }
     if let Some(rest) = message.strip_prefix("Unknown type \"")
         && let Some((ty, _)) = rest.split_once('"')
     {
@@ -266,8 +277,12 @@ pub fn validation_message(message: &str, field_path: Option<&str>) -> String {
         && let Some((field, rest)) = rest.split_once('"')
         && rest.contains("must have a selection of subfields")
     {
+        let ty = rest
+            .strip_prefix(" of type \"")
+            .and_then(|r| r.split('"').next())
+            .unwrap_or("null");
         return format!(
-            "Validation error of type SubSelectionRequired: Sub selection required for type null of field {field} @ '{}'",
+            "Validation error of type SubSelectionRequired: Sub selection required for type {ty} of field {field} @ '{}'",
             at(field_path, field)
         );
     }
