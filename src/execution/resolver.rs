@@ -14,6 +14,9 @@ use crate::execution::selection::{selection_set_graphql, selection_set_list};
 use crate::project::schema::{FieldDef, ObjectDef, named_type};
 use crate::vtl::{Context, RenderOutput, Rendered, Template, parse_json_output};
 
+/// AppSync's limit on an evaluated template.
+const MAX_EVALUATED_TEMPLATE_BYTES: usize = 5 * 1024 * 1024;
+
 /// A mapping template as the resolver sees it: rendered against `$ctx`.
 /// Implemented by [`Template`]; tests substitute scripted templates.
 pub trait MappingTemplate: Send + Sync + std::fmt::Debug {
@@ -149,6 +152,11 @@ impl Run<'_> {
             }
             Ok(Rendered::Return(v)) => Step::Return(v),
             Ok(Rendered::Text(text)) => {
+                if text.len() > MAX_EVALUATED_TEMPLATE_BYTES {
+                    self.errors
+                        .push(FieldError::mapping_template("Transformation too large"));
+                    return Step::Failed;
+                }
                 // An empty template output is a null result.
                 if text.trim().is_empty() {
                     return Step::Value(Json::Null);

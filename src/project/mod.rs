@@ -28,6 +28,10 @@ use crate::vtl::Template;
 
 /// The manifest's file name inside a project directory.
 pub const MANIFEST_FILE: &str = "appsync.yaml";
+/// AppSync's limit on a request or response template.
+pub const MAX_TEMPLATE_BYTES: usize = 64 * 1024;
+/// AppSync's limit on the schema.
+pub const MAX_SCHEMA_BYTES: usize = 1024 * 1024;
 /// AppSync's limit on functions in one pipeline.
 pub const MAX_PIPELINE_FUNCTIONS: usize = 10;
 
@@ -229,6 +233,16 @@ impl Loader {
                     schema_texts.push(String::new());
                 }
             }
+        }
+        let schema_bytes: usize = schema_texts.iter().map(String::len).sum();
+        if schema_bytes > MAX_SCHEMA_BYTES {
+            let file = schema_files.first().cloned().unwrap_or_default();
+            self.file_problem(
+                &file,
+                format!(
+                    "the schema is {schema_bytes} bytes; AppSync allows at most {MAX_SCHEMA_BYTES}"
+                ),
+            );
         }
         let model = if self.problems.is_empty() {
             match schema::build(&schema_texts) {
@@ -637,6 +651,16 @@ impl Loader {
                 return None;
             }
         };
+        if text.len() > MAX_TEMPLATE_BYTES {
+            self.file_problem(
+                path,
+                format!(
+                    "the template is {} bytes; AppSync allows at most {MAX_TEMPLATE_BYTES}",
+                    text.len()
+                ),
+            );
+            return None;
+        }
         let text = substitute(&text, subs);
         match Template::parse(path, &text) {
             Ok(t) => Some(Some(Arc::new(t) as TemplateRef)),
