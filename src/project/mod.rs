@@ -203,6 +203,7 @@ impl Loader {
                     }
                     _ => (None, message),
                 };
+                let first_path = key_path.clone().unwrap_or_default();
                 self.problems.push(Problem {
                     file: MANIFEST_FILE.to_owned(),
                     line: loc.as_ref().map(|l| l.line()),
@@ -211,6 +212,7 @@ impl Loader {
                     message,
                     snippet: loc.and_then(|l| line_of(&self.manifest_text, l.line())),
                 });
+                self.more_manifest_problems(&first_path);
                 return Err(self.fail());
             }
         };
@@ -615,6 +617,71 @@ impl Loader {
             model,
             manifest,
         })
+    }
+
+    /// After the first manifest error, checks every data source, resolver
+    /// and function entry on its own, so one run reports all broken entries.
+    fn more_manifest_problems(&mut self, first_path: &str) {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Sections {
+            #[serde(default)]
+            data_sources: IndexMap<String, serde_norway::Value>,
+            #[serde(default)]
+            resolvers: IndexMap<String, serde_norway::Value>,
+            #[serde(default)]
+            pipeline_functions: IndexMap<String, serde_norway::Value>,
+        }
+        let Ok(sections) = serde_norway::from_str::<Sections>(&self.manifest_text) else {
+            return;
+        };
+        let mut found = Vec::new();
+        let mut check = |section: &str, name: &str, result: Result<(), serde_norway::Error>| {
+            let Err(e) = result else {
+                return;
+            };
+            let entry = format!("{section}.{name}");
+            if first_path == entry || first_path.starts_with(&format!("{entry}.")) {
+                return;
+            }
+            let mut message = e.to_string();
+            if let Some(idx) = message.find(" at line ") {
+                message.truncate(idx);
+            }
+            // Point at the offending key when serde names it.
+            let field = message
+                .strip_prefix("unknown field `")
+                .and_then(|r| r.split('`').next())
+                .map(str::to_owned);
+            found.push((section.to_owned(), name.to_owned(), field, message));
+        };
+        for (name, v) in &sections.data_sources {
+            check(
+                "dataSources",
+                name,
+                serde_norway::from_value::<manifest::DataSourceConfig>(v.clone()).map(drop),
+            );
+        }
+        for (name, v) in &sections.resolvers {
+            check(
+                "resolvers",
+                name,
+                serde_norway::from_value::<manifest::ResolverConfig>(v.clone()).map(drop),
+            );
+        }
+        for (name, v) in &sections.pipeline_functions {
+            check(
+                "pipelineFunctions",
+                name,
+                serde_norway::from_value::<manifest::PipelineFunctionConfig>(v.clone()).map(drop),
+            );
+        }
+        for (section, name, field, message) in found {
+            match &field {
+                Some(f) => self.manifest_problem(&[&section, &name, f], message),
+                None => self.manifest_problem(&[&section, &name], message),
+            }
+        }
     }
 
     /// Reads, substitutes and parses one template. `Some(None)` means "not
