@@ -38,11 +38,11 @@ pub struct Engine {
     /// Validation does not depend on variable values here, because the
     /// executor coerces and checks variables itself, so a hit skips
     /// async-graphql entirely.
-    validated: RwLock<HashMap<DocumentKey, Arc<ExecutableDocument>>>,
+    validated: RwLock<HashMap<String, DocumentsByOperation>>,
 }
 
-/// Query text and operation name.
-type DocumentKey = (String, Option<String>);
+/// Validated documents of one query text, by operation name.
+type DocumentsByOperation = HashMap<Option<String>, Arc<ExecutableDocument>>;
 
 /// Bounds the validated-document cache; past it the cache starts over.
 const MAX_CACHED_DOCUMENTS: usize = 1024;
@@ -421,13 +421,13 @@ impl Engine {
     /// Parses and validates a request; on success also answers its
     /// introspection fields. Errors come back in AppSync's shape.
     pub async fn validate(&self, request: &GraphQLRequest) -> Result<Validated, Invalid> {
-        let key = (request.query.clone(), request.operation_name.clone());
-        if let Some(doc) = self
-            .validated
-            .read()
-            .ok()
-            .and_then(|c| c.get(&key).cloned())
-        {
+        // Looked up by reference so a hit allocates nothing.
+        let cached = self.validated.read().ok().and_then(|c| {
+            c.get(request.query.as_str())
+                .and_then(|ops| ops.get(&request.operation_name))
+                .cloned()
+        });
+        if let Some(doc) = cached {
             return Ok(Validated {
                 doc,
                 introspection: Map::new(),
@@ -492,7 +492,10 @@ impl Engine {
             if cache.len() >= MAX_CACHED_DOCUMENTS {
                 cache.clear();
             }
-            cache.insert(key, doc.clone());
+            cache
+                .entry(request.query.clone())
+                .or_default()
+                .insert(request.operation_name.clone(), doc.clone());
         }
         if let Some(resp) = executed
             && let ConstValue::Object(data) = resp.data
