@@ -336,13 +336,16 @@ async fn run_unit(
             // 2017-02-28: the response template runs and its output becomes
             // the error's `data`; the field is null.
             run.set_error(Some(&e));
-            let data = match run.render(response) {
-                Step::Value(v) | Step::Return(v) => Some(v),
-                Step::Failed => None,
-            };
-            let mut err = FieldError::new(e.message, Some(&e.error_type));
-            err.data = data.filter(|d| !d.is_null());
-            run.errors.push(err);
+            match run.render(response) {
+                Step::Value(data) | Step::Return(data) => {
+                    let mut err = FieldError::new(e.message, Some(&e.error_type));
+                    err.data = Some(data).filter(|d| !d.is_null());
+                    run.errors.push(err);
+                }
+                // The template raised its own error, which replaces the
+                // data source's.
+                Step::Failed => {}
+            }
             run.finish(Json::Null)
         }
         // 2017-02-28: a null result skips the response template.

@@ -473,3 +473,21 @@ async fn arguments_are_coerced_with_defaults() {
     );
     assert_eq!(seen[1], json!({"meta": {"a": [1]}}));
 }
+
+#[tokio::test]
+async fn error_raised_by_a_2017_response_template_replaces_the_data_source_error() {
+    let api = api_with(vec![(
+        "Query",
+        "getPost",
+        unit(
+            failing(),
+            t("req", |_| {
+                text(r#"{"version":"2017-02-28","operation":"Invoke"}"#)
+            }),
+            t("res", |_| raise(TemplateError::new("mine", Some("Mine")))),
+        ),
+    )]);
+    let res = run(&api, "{ getPost(id: \"1\") { id } }").await;
+    assert_eq!(res["errors"].as_array().map(Vec::len), Some(1));
+    assert_eq!(res["errors"][0]["errorType"], "Mine");
+}
