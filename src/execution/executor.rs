@@ -297,7 +297,7 @@ impl<'a> Execution<'a> {
                         );
                         return self.null_for(def, obj, &path);
                     }
-                    let (v, errs) = plan.run(self, obj, def, &fields, parent, &path).await;
+                    let (v, errs) = plan.run(self, obj, def, &fields, parent).await;
                     for mut e in errs {
                         // Error data is filtered by the field's selection
                         // set, as AppSync does; errorInfo is not.

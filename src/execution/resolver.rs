@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::datasource::{DataSource, DataSourceError, InvocationInfo};
 use crate::execution::coerce::{CoerceError, coerce_arguments};
-use crate::execution::errors::{FieldError, Path};
+use crate::execution::errors::FieldError;
 use crate::execution::executor::Execution;
 use crate::execution::selection::{selection_set_graphql, selection_set_list};
 use crate::project::schema::{FieldDef, ObjectDef, named_type};
@@ -210,7 +210,6 @@ impl ResolverPlan {
         def: &FieldDef,
         fields: &[&Positioned<Field>],
         parent: &Json,
-        _path: &Path<'_>,
     ) -> (Json, Vec<FieldError>) {
         let field = &fields[0].node;
         let model = &exec.api.model;
