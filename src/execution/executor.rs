@@ -1,4 +1,5 @@
-//! Our executor: runs a validated operation over the [`SchemaModel`].
+//! Our executor: runs a validated operation over the
+//! [`SchemaModel`](crate::project::schema::SchemaModel).
 //!
 //! Sibling fields resolve concurrently at every level (mutation root fields
 //! serially); a null list item stays null at its position; a null in a
