@@ -436,3 +436,40 @@ async fn validation_messages_follow_graphql_java() {
     }
     insta::assert_json_snapshot!(cases);
 }
+
+#[tokio::test]
+async fn introspection_shows_descriptions_defaults_and_aws_scalars() {
+    let res = run(
+        "{ post: __type(name: \"Post\") { description interfaces { name } }
+           input: __type(name: \"PostInput\") { inputFields { name defaultValue type { kind name ofType { name } } } }
+           date: __type(name: \"AWSDate\") { kind }
+           echo: __type(name: \"Query\") { fields { name args { name defaultValue } } } }",
+    )
+    .await;
+    assert_eq!(
+        res["data"]["post"],
+        json!({"description": "A blog post.", "interfaces": [{"name": "Node"}]})
+    );
+    assert_eq!(
+        res["data"]["input"]["inputFields"],
+        json!([
+            {"name": "title", "defaultValue": null, "type": {"kind": "NON_NULL", "name": null, "ofType": {"name": "String"}}},
+            {"name": "status", "defaultValue": "DRAFT", "type": {"kind": "ENUM", "name": "Status", "ofType": null}},
+            {"name": "meta", "defaultValue": null, "type": {"kind": "SCALAR", "name": "AWSJSON", "ofType": null}}
+        ])
+    );
+    assert_eq!(res["data"]["date"], json!({"kind": "SCALAR"}));
+    let echo = res["data"]["echo"]["fields"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["name"] == "echo"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        echo["args"],
+        json!([
+            {"name": "input", "defaultValue": null},
+            {"name": "when", "defaultValue": null},
+            {"name": "limit", "defaultValue": "10"}
+        ])
+    );
+}
