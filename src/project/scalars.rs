@@ -466,4 +466,26 @@ mod tests {
         assert!(AwsTimestamp.coerce_input(&serde_json::json!(1.5)).is_err());
         assert!(AwsTimestamp.coerce_input(&serde_json::json!("5")).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn validation_never_panics(input in "\\PC{0,40}") {
+            for kind in super::ScalarKind::AWS {
+                let _ = kind.valid_str(&input);
+                let _ = kind.coerce_input(&serde_json::Value::String(input.clone()));
+            }
+        }
+
+        #[test]
+        fn formatted_dates_are_valid(days in -100_000i64..100_000) {
+            let date = chrono::NaiveDate::from_ymd_opt(2000, 1, 1)
+                .and_then(|d| d.checked_add_signed(chrono::Duration::days(days)));
+            if let Some(date) = date.filter(|d| (0..=9999).contains(&chrono::Datelike::year(d))) {
+                let text = date.format("%Y-%m-%d").to_string();
+                proptest::prop_assert!(AwsDate.valid_str(&text), "{}", text);
+                let stamp = format!("{text}T12:34:56.789Z");
+                proptest::prop_assert!(AwsDateTime.valid_str(&stamp), "{}", stamp);
+            }
+        }
+    }
 }
