@@ -242,6 +242,20 @@ async fn input_scalars_are_validated() {
     )
     .await;
     assert!(bad.get("data").is_none(), "{bad}");
+    assert_eq!(
+        bad["errors"][0]["message"],
+        "Variable 'when' has an invalid value. Unable to parse `2020-01-01` as a valid DateTime Object."
+    );
+    let wrong_enum = run_on(
+        &api,
+        query,
+        json!({"input": {"title": "t", "status": "GONE"}}),
+    )
+    .await;
+    assert_eq!(
+        wrong_enum["errors"][0]["message"],
+        "Variable 'input' has an invalid value: Invalid input for Enum 'Status'. No value found for name 'GONE'"
+    );
     let good = run_on(
         &api,
         query,

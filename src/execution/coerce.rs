@@ -61,23 +61,36 @@ fn coerce_named_json(model: &SchemaModel, name: &str, value: &Json) -> Result<Js
     match model.types.get(name) {
         Some(TypeDef::Scalar(kind)) => kind
             .coerce_input(value)
-            .map_err(|_| invalid(name, format!("{value} is not a valid '{name}'"))),
+            .map_err(|_| invalid(name, kind.mismatch("parse", value))),
         Some(TypeDef::Enum(e)) => match value {
             Json::String(s) if e.values.contains_key(s) => Ok(value.clone()),
             _ => Err(invalid(
                 name,
-                format!("{value} is not a value of enum '{name}'"),
+                format!(
+                    "Invalid input for Enum '{name}'. No value found for name '{}'",
+                    value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_owned)
+                ),
             )),
         },
         Some(TypeDef::InputObject(obj)) => {
             let Json::Object(given) = value else {
-                return Err(invalid(name, format!("{value} is not an object")));
+                return Err(invalid(
+                    name,
+                    format!(
+                        "Expected type '{name}' but was '{}'.",
+                        crate::project::scalars::java_type(value)
+                    ),
+                ));
             };
             for key in given.keys() {
                 if !obj.fields.contains_key(key) {
                     return Err(invalid(
                         name,
-                        format!("contains a field not in '{name}': '{key}'"),
+                        format!(
+                            "The variables input contains a field name '{key}' that is not defined for input object type '{name}'"
+                        ),
                     ));
                 }
             }

@@ -174,14 +174,11 @@ pub fn non_null_violation(path: &Path<'_>, type_name: &str, parent_type: &str) -
 }
 
 /// A value the schema cannot represent (wrong scalar, unknown enum value,
-/// non-list for a list type). Message follows graphql-java's wording.
-pub fn serialization_error(path: &Path<'_>, pos: Pos, detail: &str) -> Json {
+/// non-list for a list type), in AppSync's shape: `locations` is null.
+pub fn serialization_error(path: &Path<'_>, detail: &str) -> Json {
     json!({
         "path": path.to_json(),
-        "data": null,
-        "errorType": null,
-        "errorInfo": null,
-        "locations": locations(&[pos]),
+        "locations": null,
         "message": format!("Can't serialize value ({}) : {detail}", path.to_slashes()),
     })
 }

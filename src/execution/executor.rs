@@ -365,14 +365,7 @@ impl<'a> Execution<'a> {
             return None;
         }
         let value = parent.get(name).unwrap_or(&NULL);
-        Some(self.complete_sync(
-            &def.ty.base,
-            def.ty.nullable,
-            &obj.name,
-            field.pos,
-            value,
-            &path,
-        ))
+        Some(self.complete_sync(&def.ty.base, def.ty.nullable, &obj.name, value, &path))
     }
 
     /// [`Self::complete`] for leaf types, without futures.
@@ -381,7 +374,6 @@ impl<'a> Execution<'a> {
         base: &BaseType,
         nullable: bool,
         parent_type: &str,
-        pos: Pos,
         value: &Json,
         path: &Path<'_>,
     ) -> Completed {
@@ -399,7 +391,6 @@ impl<'a> Execution<'a> {
                                 &inner.base,
                                 inner.nullable,
                                 parent_type,
-                                pos,
                                 item,
                                 &item_path,
                             )
@@ -409,13 +400,12 @@ impl<'a> Execution<'a> {
                     _ => {
                         self.push_error(errors::serialization_error(
                             path,
-                            pos,
                             "type mismatch error, expected type LIST",
                         ));
                         Err(Bubble)
                     }
                 },
-                BaseType::Named(name) => self.complete_leaf(name, value, path, pos),
+                BaseType::Named(name) => self.complete_leaf(name, value, path),
             }
         };
         match res {
@@ -433,12 +423,11 @@ impl<'a> Execution<'a> {
     }
 
     /// Serializes a scalar or enum value.
-    fn complete_leaf(&self, name: &str, value: &Json, path: &Path<'_>, pos: Pos) -> Completed {
+    fn complete_leaf(&self, name: &str, value: &Json, path: &Path<'_>) -> Completed {
         match self.api.model.types.get(name) {
             Some(TypeDef::Scalar(kind)) => kind.serialize(value).map_err(|_| {
                 self.push_error(errors::serialization_error(
                     path,
-                    pos,
                     &format!(
                         "Unable to serialize `{}` as a valid {name}.",
                         display(value)
@@ -451,7 +440,6 @@ impl<'a> Execution<'a> {
                 _ => {
                     self.push_error(errors::serialization_error(
                         path,
-                        pos,
                         &format!(
                             "Invalid input for Enum '{name}'. No value found for name '{}'",
                             display(value)
@@ -591,7 +579,6 @@ impl<'a> Execution<'a> {
                 let Json::Array(items) = value else {
                     self.push_error(errors::serialization_error(
                         path,
-                        pos,
                         "type mismatch error, expected type LIST",
                     ));
                     return Err(Bubble);
@@ -619,7 +606,7 @@ impl<'a> Execution<'a> {
             }
             BaseType::Named(name) => match self.api.model.types.get(name.as_str()) {
                 Some(TypeDef::Scalar(_) | TypeDef::Enum(_)) => {
-                    self.complete_leaf(name, value, path, pos)
+                    self.complete_leaf(name, value, path)
                 }
                 Some(TypeDef::Object(obj)) => self.complete_object(obj, fields, value, path).await,
                 Some(TypeDef::Interface(_) | TypeDef::Union(_)) => {
@@ -665,7 +652,6 @@ impl<'a> Execution<'a> {
         if !value.is_object() {
             self.push_error(errors::serialization_error(
                 path,
-                fields[0].pos,
                 &format!("type mismatch error, expected type {}", obj.name),
             ));
             return Err(Bubble);

@@ -207,10 +207,19 @@ impl Api {
                         &[def.pos],
                     ))
                 }
-                Err(CoerceError::Invalid { detail, .. }) => problems.push(errors::request_error(
-                    format!("Variable '{name}' has an invalid value: {detail}"),
-                    &[def.pos],
-                )),
+                Err(CoerceError::Invalid { detail, .. }) => {
+                    // AppSync joins its scalar messages with ". " and
+                    // graphql-java's own with ": ".
+                    let sep = if detail.starts_with("Unable to parse") {
+                        ". "
+                    } else {
+                        ": "
+                    };
+                    problems.push(errors::request_error(
+                        format!("Variable '{name}' has an invalid value{sep}{detail}"),
+                        &[def.pos],
+                    ))
+                }
             }
         }
         if problems.is_empty() {

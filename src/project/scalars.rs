@@ -78,6 +78,49 @@ impl ScalarKind {
         }
     }
 
+    /// The noun in AppSync's scalar errors ("Unable to parse `x` as a valid
+    /// date."). Seen for AWSDate and AWSDateTime; the others are guesses.
+    pub fn noun(self) -> &'static str {
+        match self {
+            ScalarKind::AwsDate => "date",
+            ScalarKind::AwsDateTime => "DateTime Object",
+            ScalarKind::AwsTime => "time",
+            ScalarKind::AwsTimestamp => "timestamp",
+            ScalarKind::AwsEmail => "email address",
+            ScalarKind::AwsJson => "JSON Object",
+            ScalarKind::AwsUrl => "URL",
+            ScalarKind::AwsPhone => "phone number",
+            ScalarKind::AwsIpAddress => "IP address",
+            ScalarKind::Int => "Int",
+            ScalarKind::Float => "Float",
+            ScalarKind::String => "String",
+            ScalarKind::Boolean => "Boolean",
+            ScalarKind::Id => "ID",
+        }
+    }
+
+    pub fn is_aws(self) -> bool {
+        ScalarKind::AWS.contains(&self)
+    }
+
+    /// graphql-java's wording when a value does not fit this scalar; `verb`
+    /// is "parse" for inputs and "serialize" for results.
+    pub fn mismatch(self, verb: &str, value: &Json) -> String {
+        if self.is_aws() {
+            let raw = match value {
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            format!("Unable to {verb} `{raw}` as a valid {}.", self.noun())
+        } else {
+            format!(
+                "Expected a value that can be converted to type '{}' but it was a '{}'",
+                self.name(),
+                java_type(value)
+            )
+        }
+    }
+
     /// AppSync's introspection descriptions, shortened.
     pub fn description(self) -> Option<&'static str> {
         Some(match self {
@@ -206,6 +249,19 @@ impl ScalarKind {
             (kind, Json::String(s)) if kind.valid_str(s) => Ok(value.clone()),
             _ => Err(InvalidScalar),
         }
+    }
+}
+
+/// The Java class a JSON value becomes in AppSync, for error messages.
+pub fn java_type(value: &Json) -> &'static str {
+    match value {
+        Json::Null => "null",
+        Json::Bool(_) => "Boolean",
+        Json::Number(n) if n.is_f64() => "Double",
+        Json::Number(_) => "Integer",
+        Json::String(_) => "String",
+        Json::Array(_) => "ArrayList",
+        Json::Object(_) => "LinkedHashMap",
     }
 }
 
