@@ -487,3 +487,44 @@ async fn introspection_shows_descriptions_defaults_and_aws_scalars() {
         ])
     );
 }
+
+#[tokio::test]
+async fn aws_auth_directives_guard_fields() {
+    let api = api("features");
+    // `owner` allows only Cognito user pools; the API key caller is denied.
+    let res = run_on(&api, "{ thing { id owner { name } } ping }", Json::Null).await;
+    assert_eq!(
+        res["data"],
+        json!({"thing": {"id": "t1", "owner": null}, "ping": null})
+    );
+    assert_eq!(res["errors"].as_array().map(Vec::len), Some(1));
+    assert_eq!(res["errors"][0]["errorType"], "Unauthorized");
+    assert_eq!(res["errors"][0]["path"], json!(["thing", "owner"]));
+    assert_eq!(
+        res["errors"][0]["message"],
+        "Not Authorized to access owner on type Thing"
+    );
+    // An IAM caller may not read fields left to the default mode (API_KEY),
+    // nor `Query.thing`, which names only @aws_api_key.
+    let iam = RequestContext {
+        auth_type: appsync_local::graphql::AuthType::AwsIam,
+        ..Default::default()
+    };
+    let request = GraphQLRequest {
+        query: "{ thing { id } ping }".into(),
+        ..Default::default()
+    };
+    let res = serde_json::to_value(api.execute(request, iam).await).unwrap_or_default();
+    assert_eq!(res["data"], json!({"thing": null, "ping": null}));
+    let messages: Vec<&str> = res["errors"]
+        .as_array()
+        .map(|e| e.iter().filter_map(|e| e["message"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        messages,
+        vec![
+            "Not Authorized to access thing on type Query",
+            "Not Authorized to access ping on type Query"
+        ]
+    );
+}

@@ -266,6 +266,10 @@ impl<'a> Execution<'a> {
                 // Validation rejects unknown fields; nothing to resolve.
                 return Ok(Json::Null);
             };
+            if !self.authorized(def) {
+                self.push_field_error(&path, field.pos, FieldError::unauthorized(name, &obj.name));
+                return self.null_for(def, obj, &path);
+            }
             let limit = self.api.limits.query_depth;
             if limit > 0 && path.depth() > limit {
                 self.push_field_error(
@@ -324,6 +328,11 @@ impl<'a> Execution<'a> {
         })
     }
 
+    /// Whether the request's authorization mode may read the field.
+    fn authorized(&self, def: &FieldDef) -> bool {
+        def.allowed_auth.is_empty() || def.allowed_auth.contains(&self.context.auth_type)
+    }
+
     fn is_leaf(&self, base: &BaseType) -> bool {
         match base {
             BaseType::List(inner) => self.is_leaf(&inner.base),
@@ -353,7 +362,7 @@ impl<'a> Execution<'a> {
             return Some(Ok(Json::String(obj.name.clone())));
         }
         let def = obj.fields.get(name)?;
-        if def.resolver.is_some() || !self.is_leaf(&def.ty.base) {
+        if def.resolver.is_some() || !self.is_leaf(&def.ty.base) || !self.authorized(def) {
             return None;
         }
         let path = match parent_path {

@@ -586,6 +586,23 @@ impl Loader {
         if !self.problems.is_empty() {
             return Err(self.fail());
         }
+        // Field-level authorization: a field's `@aws_*` directives win over
+        // its type's; with neither, only the default mode may read it.
+        let default_mode = modes.first().copied().unwrap_or_default();
+        for def in model.types.values_mut() {
+            if let TypeDef::Object(obj) = def {
+                let type_modes = obj.auth_directives.clone();
+                for field in obj.fields.values_mut() {
+                    field.allowed_auth = if !field.auth_directives.is_empty() {
+                        field.auth_directives.clone()
+                    } else if !type_modes.is_empty() {
+                        type_modes.clone()
+                    } else {
+                        vec![default_mode]
+                    };
+                }
+            }
+        }
         for (type_name, field_name, plan) in plans {
             if let Some(TypeDef::Object(obj)) = model.types.get_mut(&type_name)
                 && let Some(field) = obj.fields.get_mut(&field_name)

@@ -14,6 +14,7 @@ use async_graphql_value::ConstValue;
 use indexmap::IndexMap;
 
 use crate::execution::resolver::ResolverPlan;
+use crate::graphql::AuthType;
 use crate::project::scalars::ScalarKind;
 
 /// A problem in a schema file, with its position.
@@ -75,6 +76,8 @@ pub struct ObjectDef {
     pub description: Option<String>,
     pub implements: Vec<String>,
     pub fields: IndexMap<String, FieldDef>,
+    /// Modes named by `@aws_*` directives on the type.
+    pub auth_directives: Vec<AuthType>,
     pub file: usize,
     pub pos: Pos,
 }
@@ -88,6 +91,10 @@ pub struct FieldDef {
     pub deprecation: Option<String>,
     /// Attached at load from the manifest's `resolvers`.
     pub resolver: Option<Arc<ResolverPlan>>,
+    /// Modes named by `@aws_*` directives on the field.
+    pub auth_directives: Vec<AuthType>,
+    /// The modes that may read this field, settled at load; empty means any.
+    pub allowed_auth: Vec<AuthType>,
     pub pos: Pos,
 }
 
@@ -145,6 +152,25 @@ pub fn named_type(ty: &Type) -> &str {
         BaseType::Named(name) => name.as_str(),
         BaseType::List(inner) => named_type(inner),
     }
+}
+
+/// The authorization modes AppSync's `@aws_*` directives name.
+fn auth_modes(directives: &[Positioned<ConstDirective>]) -> Vec<AuthType> {
+    let mut out = Vec::new();
+    for d in directives {
+        let mode = match d.node.name.node.as_str() {
+            "aws_api_key" => AuthType::ApiKey,
+            "aws_iam" => AuthType::AwsIam,
+            "aws_oidc" => AuthType::OpenidConnect,
+            "aws_lambda" => AuthType::AwsLambda,
+            "aws_cognito_user_pools" | "aws_auth" => AuthType::AmazonCognitoUserPools,
+            _ => continue,
+        };
+        if !out.contains(&mode) {
+            out.push(mode);
+        }
+    }
+    out
 }
 
 fn deprecation(directives: &[Positioned<ConstDirective>]) -> Option<String> {
@@ -281,6 +307,7 @@ pub fn build(sources: &[String]) -> Result<SchemaModel, Vec<SchemaProblem>> {
                         TypeKind::Object(obj) => TypeDef::Object(object_def(
                             &name,
                             description,
+                            &t.directives,
                             &obj.implements,
                             &obj.fields,
                             *file,
@@ -290,6 +317,7 @@ pub fn build(sources: &[String]) -> Result<SchemaModel, Vec<SchemaProblem>> {
                         TypeKind::Interface(obj) => TypeDef::Interface(object_def(
                             &name,
                             description,
+                            &t.directives,
                             &obj.implements,
                             &obj.fields,
                             *file,
@@ -355,6 +383,7 @@ pub fn build(sources: &[String]) -> Result<SchemaModel, Vec<SchemaProblem>> {
                 let extra = object_def(
                     name,
                     None,
+                    &t.directives,
                     implements,
                     fields,
                     file,
@@ -362,6 +391,7 @@ pub fn build(sources: &[String]) -> Result<SchemaModel, Vec<SchemaProblem>> {
                     &mut directive_uses,
                 );
                 obj.implements.extend(extra.implements);
+                obj.auth_directives.extend(extra.auth_directives);
                 for (fname, f) in extra.fields {
                     if obj.fields.contains_key(&fname) {
                         problems.push(SchemaProblem {
@@ -451,6 +481,7 @@ fn kind_word(kind: &TypeKind) -> &'static str {
 fn object_def(
     name: &str,
     description: Option<String>,
+    type_directives: &[Positioned<ConstDirective>],
     implements: &[Positioned<async_graphql::Name>],
     fields: &[Positioned<async_graphql::parser::types::FieldDefinition>],
     file: usize,
@@ -476,6 +507,8 @@ fn object_def(
                     .collect(),
                 deprecation: deprecation(&f.node.directives),
                 resolver: None,
+                auth_directives: auth_modes(&f.node.directives),
+                allowed_auth: Vec::new(),
                 pos: f.pos,
             },
         );
@@ -485,6 +518,7 @@ fn object_def(
         description,
         implements: implements.iter().map(|i| i.node.to_string()).collect(),
         fields: out,
+        auth_directives: auth_modes(type_directives),
         file,
         pos,
     }
