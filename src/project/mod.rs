@@ -114,7 +114,15 @@ impl Project {
 
 /// Loads a project for the server.
 pub fn load_project(dir: &Path) -> Result<Arc<dyn GraphQLService>, ProjectErrors> {
-    Project::load(dir).map(|api| Arc::new(api) as Arc<dyn GraphQLService>)
+    load_project_with(dir, &LoadOptions::default())
+}
+
+/// Loads a project for the server, with command-line settings (`--data`).
+pub fn load_project_with(
+    dir: &Path,
+    options: &LoadOptions,
+) -> Result<Arc<dyn GraphQLService>, ProjectErrors> {
+    Project::load_with(dir, options).map(|api| Arc::new(api) as Arc<dyn GraphQLService>)
 }
 
 struct Loader {
