@@ -22,7 +22,7 @@ use async_graphql::parser::types::{
     Type,
 };
 use async_graphql::{Response, ServerResult, Variables};
-use async_graphql_value::ConstValue;
+use async_graphql_value::{ConstValue, Value};
 use serde_json::{Map, Value as Json};
 
 use crate::execution::errors;
@@ -246,6 +246,34 @@ pub fn field_path_at(doc: &ExecutableDocument, pos: async_graphql::Pos) -> Optio
         })
 }
 
+/// The literal of the argument at `pos`, for WrongType messages.
+fn argument_at(doc: &ExecutableDocument, pos: async_graphql::Pos) -> Option<&Value> {
+    fn walk(set: &SelectionSet, pos: async_graphql::Pos, depth: usize) -> Option<&Value> {
+        if depth > 64 {
+            return None;
+        }
+        set.items.iter().find_map(|sel| match &sel.node {
+            Selection::Field(f) => f
+                .node
+                .arguments
+                .iter()
+                .find(|(n, v)| n.pos == pos || v.pos == pos)
+                .map(|(_, v)| &v.node)
+                .or_else(|| walk(&f.node.selection_set.node, pos, depth + 1)),
+            Selection::InlineFragment(frag) => walk(&frag.node.selection_set.node, pos, depth + 1),
+            Selection::FragmentSpread(_) => None,
+        })
+    }
+    doc.operations
+        .iter()
+        .find_map(|(_, op)| walk(&op.node.selection_set.node, pos, 0))
+        .or_else(|| {
+            doc.fragments
+                .values()
+                .find_map(|f| walk(&f.node.selection_set.node, pos, 0))
+        })
+}
+
 fn type_ref(ty: &Type) -> TypeRef {
     let inner = match &ty.base {
         BaseType::Named(n) => TypeRef::Named(n.to_string().into()),
@@ -465,10 +493,14 @@ impl Engine {
                             None => format!("Invalid Syntax : {detail}"),
                         }
                     } else {
-                        let path = doc
+                        let at = e.locations.first().copied();
+                        let path = doc.as_ref().zip(at).and_then(|(d, p)| field_path_at(d, p));
+                        let literal = doc
                             .as_ref()
-                            .and_then(|d| e.locations.first().and_then(|p| field_path_at(d, *p)));
-                        errors::validation_message(&e.message, path.as_deref())
+                            .zip(at)
+                            .and_then(|(d, p)| argument_at(d, p))
+                            .map(errors::java_literal);
+                        errors::validation_message(&e.message, path.as_deref(), literal.as_deref())
                     };
                     errors::request_error(message, &e.locations)
                 })

@@ -192,10 +192,41 @@ pub fn request_error(message: impl Into<String>, positions: &[Pos]) -> Json {
     })
 }
 
+/// graphql-java's `toString()` of a query literal, as AppSync quotes it in
+/// WrongType errors (`StringValue{value='bad'}`).
+pub fn java_literal(value: &async_graphql_value::Value) -> String {
+    use async_graphql_value::Value;
+    match value {
+        Value::Null => "NullValue{}".to_owned(),
+        Value::Number(n) if n.is_f64() => format!("FloatValue{{value={n}}}"),
+        Value::Number(n) => format!("IntValue{{value={n}}}"),
+        Value::String(s) => format!("StringValue{{value='{s}'}}"),
+        Value::Boolean(b) => format!("BooleanValue{{value={b}}}"),
+        Value::Enum(e) => format!("EnumValue{{name='{e}'}}"),
+        Value::Variable(v) => format!("VariableReference{{name='{v}'}}"),
+        Value::Binary(_) => "BinaryValue{}".to_owned(),
+        Value::List(items) => {
+            let inner: Vec<String> = items.iter().map(java_literal).collect();
+            format!("ArrayValue{{values=[{}]}}", inner.join(", "))
+        }
+        Value::Object(fields) => {
+            let inner: Vec<String> = fields
+                .iter()
+                .map(|(k, v)| format!("ObjectField{{name='{k}', value={}}}", java_literal(v)))
+                .collect();
+            format!("ObjectValue{{objectFields=[{}]}}", inner.join(", "))
+        }
+    }
+}
+
 /// Maps an async-graphql validation message to AppSync's (graphql-java's)
 /// wording where the pattern is known; otherwise keeps the message.
 /// `field_path` is the `a/b` path of the field at the error, when known.
-pub fn validation_message(message: &str, field_path: Option<&str>) -> String {
+pub fn validation_message(
+    message: &str,
+    field_path: Option<&str>,
+    argument_literal: Option<&str>,
+) -> String {
     let at = |path: Option<&str>, fallback: &str| path.unwrap_or(fallback).to_owned();
     if let Some(rest) = message.strip_prefix("Unknown field \"")
         && let Some((field, rest)) = rest.split_once("\" on type \"")
@@ -263,6 +294,19 @@ pub fn validation_message(message: &str, field_path: Option<&str>) -> String {
         && let Some((ty, _)) = rest.split_once('"')
     {
         return format!("Validation error of type UnknownType: Unknown type {ty}");
+    }
+    if let Some(rest) = message.strip_prefix("Invalid value for argument \"")
+        && let Some((arg_path, rest)) = rest.split_once('"')
+        && let Some(ty) = rest
+            .strip_prefix(", expected type \"")
+            .and_then(|r| r.split('"').next())
+        && let Some(value) = argument_literal
+    {
+        let arg = arg_path.split('.').next().unwrap_or(arg_path);
+        return format!(
+            "Validation error of type WrongType: argument '{arg}' with value '{value}' is not a valid '{ty}' @ '{}'",
+            at(field_path, "")
+        );
     }
     if message.starts_with("Invalid value for argument") {
         return format!(
