@@ -23,7 +23,7 @@ use crate::graphql::{ApiKey, AuthConfig, AuthType, GraphQLService};
 use crate::project::manifest::{
     AuthenticationType, Manifest, ResolverKind, SubstitutionValue, locate,
 };
-use crate::project::schema::TypeDef;
+use crate::project::schema::{SchemaModel, TypeDef};
 use crate::vtl::Template;
 
 /// The manifest's file name inside a project directory.
@@ -188,12 +188,74 @@ impl Loader {
     }
 
     fn load(mut self) -> Result<Api, ProjectErrors> {
+        let Some(manifest) = self.parse_manifest() else {
+            return Err(self.fail());
+        };
+        let (schema_files, model) = self.load_schema(&manifest);
+        let data_sources = self.build_data_sources(&manifest);
+        let global_subs: IndexMap<String, String> = manifest
+            .substitutions
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_text()))
+            .collect();
+
+        let functions = self.load_functions(&manifest, &data_sources, &global_subs);
+        let plans = self.load_resolvers(
+            &manifest,
+            model.as_ref(),
+            &data_sources,
+            &functions,
+            &global_subs,
+        );
+        self.check_limits(&manifest);
+        let auth = self.auth_config(&manifest);
+        let Some(mut model) = model else {
+            return Err(self.fail());
+        };
+        if !self.problems.is_empty() {
+            return Err(self.fail());
+        }
+        settle_field_auth(&mut model, auth.modes.first().copied().unwrap_or_default());
+        for (type_name, field_name, plan) in plans {
+            if let Some(TypeDef::Object(obj)) = model.types.get_mut(&type_name)
+                && let Some(field) = obj.fields.get_mut(&field_name)
+            {
+                field.resolver = Some(Arc::new(plan));
+            }
+        }
+        let engine = match Engine::build(&model) {
+            Ok(e) => e,
+            Err(message) => {
+                let file = schema_files.first().cloned().unwrap_or_default();
+                self.file_problem(&file, message);
+                return Err(self.fail());
+            }
+        };
+        let resolver_count = match manifest.resolver_count_limit {
+            0 => 10_000,
+            n => n as usize,
+        };
+        Ok(Api {
+            name: manifest.name.clone(),
+            auth,
+            engine,
+            limits: Limits {
+                query_depth: manifest.query_depth_limit as usize,
+                resolver_count,
+            },
+            introspection: manifest.introspection.as_ref().is_none_or(|i| i.enabled()),
+            model,
+            manifest,
+        })
+    }
+
+    fn parse_manifest(&mut self) -> Option<Manifest> {
         let manifest_path = self.dir.join(MANIFEST_FILE);
         self.manifest_text = match std::fs::read_to_string(&manifest_path) {
             Ok(t) => t,
             Err(e) => {
                 self.file_problem(MANIFEST_FILE, format!("cannot read the manifest: {e}"));
-                return Err(self.fail());
+                return None;
             }
         };
         let manifest: Manifest = match serde_norway::from_str(&self.manifest_text) {
@@ -221,11 +283,14 @@ impl Loader {
                     snippet: loc.and_then(|l| line_of(&self.manifest_text, l.line())),
                 });
                 self.more_manifest_problems(&first_path);
-                return Err(self.fail());
+                return None;
             }
         };
 
-        // Schema.
+        Some(manifest)
+    }
+
+    fn load_schema(&mut self, manifest: &Manifest) -> (Vec<String>, Option<SchemaModel>) {
         let schema_files = manifest
             .schema
             .as_ref()
@@ -277,7 +342,10 @@ impl Loader {
             None
         };
 
-        // Data sources.
+        (schema_files, model)
+    }
+
+    fn build_data_sources(&mut self, manifest: &Manifest) -> HashMap<String, BoundDataSource> {
         let mut data_sources: HashMap<String, BoundDataSource> = HashMap::new();
         let build_context = datasource::BuildContext {
             project_dir: &self.dir,
@@ -304,13 +372,15 @@ impl Loader {
             self.manifest_problem(&["dataSources", &name], message);
         }
 
-        let global_subs: IndexMap<String, String> = manifest
-            .substitutions
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_text()))
-            .collect();
+        data_sources
+    }
 
-        // Pipeline functions.
+    fn load_functions(
+        &mut self,
+        manifest: &Manifest,
+        data_sources: &HashMap<String, BoundDataSource>,
+        global_subs: &IndexMap<String, String>,
+    ) -> HashMap<String, Arc<FunctionPlan>> {
         let mut functions: HashMap<String, Arc<FunctionPlan>> = HashMap::new();
         for (name, config) in &manifest.pipeline_functions {
             let key = ["pipelineFunctions", name.as_str()];
@@ -321,7 +391,7 @@ impl Loader {
                     format!("unknown data source `{}`", config.data_source),
                 );
             }
-            let subs = merged(&global_subs, &config.substitutions);
+            let subs = merged(global_subs, &config.substitutions);
             let request = self.template(
                 &key,
                 "request",
@@ -353,7 +423,17 @@ impl Loader {
             }
         }
 
-        // Resolvers.
+        functions
+    }
+
+    fn load_resolvers(
+        &mut self,
+        manifest: &Manifest,
+        model: Option<&SchemaModel>,
+        data_sources: &HashMap<String, BoundDataSource>,
+        functions: &HashMap<String, Arc<FunctionPlan>>,
+        global_subs: &IndexMap<String, String>,
+    ) -> Vec<(String, String, ResolverPlan)> {
         let mut plans: Vec<(String, String, ResolverPlan)> = Vec::new();
         for (key_name, config) in &manifest.resolvers {
             let key = ["resolvers", key_name.as_str()];
@@ -373,7 +453,7 @@ impl Loader {
                     }
                 },
             };
-            if let Some(model) = &model {
+            if let Some(model) = model {
                 match model.types.get(&type_name) {
                     Some(TypeDef::Object(obj)) => {
                         if !obj.fields.contains_key(&field_name) {
@@ -404,7 +484,7 @@ impl Loader {
                     ResolverKind::Pipeline
                 },
             );
-            let subs = merged(&global_subs, &config.substitutions);
+            let subs = merged(global_subs, &config.substitutions);
             let default_base = format!("resolvers/{type_name}.{field_name}");
             match kind {
                 ResolverKind::Unit => {
@@ -528,7 +608,10 @@ impl Loader {
             }
         }
 
-        // Limits.
+        plans
+    }
+
+    fn check_limits(&mut self, manifest: &Manifest) {
         if manifest.query_depth_limit > 75 {
             self.manifest_problem(
                 &["queryDepthLimit"],
@@ -541,8 +624,9 @@ impl Loader {
                 "resolverCountLimit must be between 0 and 10000",
             );
         }
+    }
 
-        // Authorization.
+    fn auth_config(&mut self, manifest: &Manifest) -> AuthConfig {
         let mut modes = Vec::new();
         let default_mode = manifest
             .authentication
@@ -588,60 +672,7 @@ impl Loader {
             });
         }
 
-        let Some(mut model) = model else {
-            return Err(self.fail());
-        };
-        if !self.problems.is_empty() {
-            return Err(self.fail());
-        }
-        // Field-level authorization: a field's `@aws_*` directives win over
-        // its type's; with neither, only the default mode may read it.
-        let default_mode = modes.first().copied().unwrap_or_default();
-        for def in model.types.values_mut() {
-            if let TypeDef::Object(obj) = def {
-                let type_modes = obj.auth_directives.clone();
-                for field in obj.fields.values_mut() {
-                    field.allowed_auth = if !field.auth_directives.is_empty() {
-                        field.auth_directives.clone()
-                    } else if !type_modes.is_empty() {
-                        type_modes.clone()
-                    } else {
-                        vec![default_mode]
-                    };
-                }
-            }
-        }
-        for (type_name, field_name, plan) in plans {
-            if let Some(TypeDef::Object(obj)) = model.types.get_mut(&type_name)
-                && let Some(field) = obj.fields.get_mut(&field_name)
-            {
-                field.resolver = Some(Arc::new(plan));
-            }
-        }
-        let engine = match Engine::build(&model) {
-            Ok(e) => e,
-            Err(message) => {
-                let file = schema_files.first().cloned().unwrap_or_default();
-                self.file_problem(&file, message);
-                return Err(self.fail());
-            }
-        };
-        let resolver_count = match manifest.resolver_count_limit {
-            0 => 10_000,
-            n => n as usize,
-        };
-        Ok(Api {
-            name: manifest.name.clone(),
-            auth: AuthConfig { modes, api_keys },
-            engine,
-            limits: Limits {
-                query_depth: manifest.query_depth_limit as usize,
-                resolver_count,
-            },
-            introspection: manifest.introspection.as_ref().is_none_or(|i| i.enabled()),
-            model,
-            manifest,
-        })
+        AuthConfig { modes, api_keys }
     }
 
     /// After the first manifest error, checks every data source, resolver
@@ -759,6 +790,25 @@ impl Loader {
             Err(e) => {
                 self.file_problem(path, format!("{e:#}"));
                 None
+            }
+        }
+    }
+}
+
+/// Field-level authorization: a field's `@aws_*` directives win over its
+/// type's; with neither, only the default mode may read it.
+fn settle_field_auth(model: &mut SchemaModel, default_mode: AuthType) {
+    for def in model.types.values_mut() {
+        if let TypeDef::Object(obj) = def {
+            let type_modes = obj.auth_directives.clone();
+            for field in obj.fields.values_mut() {
+                field.allowed_auth = if !field.auth_directives.is_empty() {
+                    field.auth_directives.clone()
+                } else if !type_modes.is_empty() {
+                    type_modes.clone()
+                } else {
+                    vec![default_mode]
+                };
             }
         }
     }
