@@ -72,10 +72,22 @@ pub struct Manifest {
     /// `${Name}` placeholders replaced in every template before parsing.
     #[serde(default)]
     pub substitutions: IndexMap<String, SubstitutionValue>,
+    // Plugin settings with no local effect, accepted so a block can be
+    // copied across unchanged.
     #[serde(default)]
     pub xray_enabled: Option<bool>,
     #[serde(default)]
     pub tags: Option<IndexMap<String, String>>,
+    #[serde(default)]
+    pub logging: Option<Json>,
+    #[serde(default)]
+    pub waf: Option<Json>,
+    #[serde(default)]
+    pub domain: Option<Json>,
+    #[serde(default)]
+    pub visibility: Option<Json>,
+    #[serde(default)]
+    pub environment: Option<Json>,
     /// Local DynamoDB tables; owned by the DynamoDB store.
     #[serde(default)]
     pub tables: Option<Json>,
@@ -218,6 +230,9 @@ pub struct ResolverConfig {
     pub max_batch_size: Option<u32>,
     #[serde(default)]
     pub substitutions: IndexMap<String, SubstitutionValue>,
+    /// Conflict detection for versioned tables; read by the DynamoDB store.
+    #[serde(default)]
+    pub sync: Option<Json>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -234,6 +249,8 @@ pub struct PipelineFunctionConfig {
     pub max_batch_size: Option<u32>,
     #[serde(default)]
     pub substitutions: IndexMap<String, SubstitutionValue>,
+    #[serde(default)]
+    pub sync: Option<Json>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
