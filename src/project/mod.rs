@@ -269,9 +269,9 @@ impl Loader {
                 }
                 let (key_path, message) = match message.split_once(": ") {
                     Some((path, rest)) if !path.contains(' ') && !path.is_empty() => {
-                        (Some(path.to_owned()), rest.to_owned())
+                        (Some(path.to_owned()), explain(rest))
                     }
-                    _ => (None, message),
+                    _ => (None, explain(&message)),
                 };
                 let first_path = key_path.clone().unwrap_or_default();
                 self.problems.push(Problem {
@@ -709,7 +709,12 @@ impl Loader {
                 .strip_prefix("unknown field `")
                 .and_then(|r| r.split('`').next())
                 .map(str::to_owned);
-            found.push((section.to_owned(), name.to_owned(), field, message));
+            found.push((
+                section.to_owned(),
+                name.to_owned(),
+                field,
+                explain(&message),
+            ));
         };
         for (name, v) in &sections.data_sources {
             check(
@@ -793,6 +798,16 @@ impl Loader {
             }
         }
     }
+}
+
+/// Adds a hint to serde messages users are likely to meet.
+fn explain(message: &str) -> String {
+    if message.starts_with("unknown field `code`") {
+        return "unknown field `code`: JavaScript (APPSYNC_JS) resolvers are not supported; \
+                use VTL `request` and `response` templates"
+            .to_owned();
+    }
+    message.to_owned()
 }
 
 /// Field-level authorization: a field's `@aws_*` directives win over its
