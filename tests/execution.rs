@@ -221,6 +221,20 @@ async fn validation_errors_have_appsync_shape() {
 }
 
 #[tokio::test]
+async fn unknown_operation_name_is_a_request_error() {
+    let request = GraphQLRequest {
+        query: "query A { config }".into(),
+        operation_name: Some("B".into()),
+        ..Default::default()
+    };
+    let res = api("basic")
+        .execute(request, RequestContext::default())
+        .await;
+    assert!(res.data.is_none());
+    assert_eq!(res.errors[0]["message"], "Unknown operation named 'B'.");
+}
+
+#[tokio::test]
 async fn syntax_errors_are_request_errors() {
     let res = run("{ getPost(id: ").await;
     assert!(res.get("data").is_none(), "{res}");

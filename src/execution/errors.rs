@@ -287,6 +287,11 @@ pub fn validation_message(
             at(field_path, "")
         );
     }
+    if let Some(rest) = message.strip_prefix("Unknown operation named \"")
+        && let Some((name, _)) = rest.split_once('"')
+    {
+        return format!("Unknown operation named '{name}'.");
+    }
     if message == "Operation name required in request." {
         return "Must provide operation name if query contains multiple operations.".to_owned();
     }
