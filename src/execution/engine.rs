@@ -8,6 +8,7 @@
 //! `__schema` or `__type`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use async_graphql::dynamic::{
@@ -71,9 +72,9 @@ impl std::fmt::Debug for Engine {
 #[derive(Default)]
 struct Slot {
     doc: Mutex<Option<ExecutableDocument>>,
-    parse_failed: Mutex<bool>,
+    parse_failed: AtomicBool,
     executed: Mutex<Option<Response>>,
-    reached_execute: Mutex<bool>,
+    reached_execute: AtomicBool,
 }
 
 struct CaptureFactory;
@@ -103,11 +104,7 @@ impl Extension for Capture {
                         *d = Some(doc.clone());
                     }
                 }
-                Err(_) => {
-                    if let Ok(mut f) = slot.parse_failed.lock() {
-                        *f = true;
-                    }
-                }
+                Err(_) => slot.parse_failed.store(true, Ordering::Relaxed),
             }
         }
         res
@@ -122,9 +119,7 @@ impl Extension for Capture {
         let Some(slot) = ctx.data_opt::<Arc<Slot>>() else {
             return next.run(ctx, operation_name).await;
         };
-        if let Ok(mut r) = slot.reached_execute.lock() {
-            *r = true;
-        }
+        slot.reached_execute.store(true, Ordering::Relaxed);
         let wants_introspection = slot
             .doc
             .lock()
@@ -474,10 +469,10 @@ impl Engine {
             req = req.operation_name(name.clone());
         }
         let resp = self.schema.execute(req).await;
-        let reached = slot.reached_execute.lock().map(|r| *r).unwrap_or(false);
+        let reached = slot.reached_execute.load(Ordering::Relaxed);
         let doc = slot.doc.lock().ok().and_then(|mut d| d.take());
         let (true, Some(_)) = (reached, doc.as_ref()) else {
-            let parse_failed = slot.parse_failed.lock().map(|f| *f).unwrap_or(false);
+            let parse_failed = slot.parse_failed.load(Ordering::Relaxed);
             let errors = resp
                 .errors
                 .iter()
