@@ -43,3 +43,33 @@ fn good_projects_load() {
         }
     }
 }
+
+#[test]
+fn templates_over_appsync_size_limit_are_problems() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write = |path: &str, text: &str| {
+        let full = dir.path().join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).expect("create dir");
+        }
+        std::fs::write(full, text).expect("write fixture");
+    };
+    write(
+        "appsync.yaml",
+        "name: big\ndataSources:\n  none:\n    type: NONE\nresolvers:\n  Query.hello:\n    dataSource: none\n",
+    );
+    write("schema.graphql", "type Query {\n  hello: String\n}\n");
+    write(
+        "resolvers/Query.hello.req.vtl",
+        &"## padding\n".repeat(7000),
+    );
+    write("resolvers/Query.hello.res.vtl", "\"ok\"\n");
+    let errors = match Project::load(dir.path()) {
+        Ok(_) => panic!("a 77 KB template loaded"),
+        Err(errors) => errors,
+    };
+    assert_eq!(
+        errors.to_string(),
+        "error: the template is 77000 bytes; AppSync allows at most 65536\n  --> resolvers/Query.hello.req.vtl\n\n1 problem found"
+    );
+}
