@@ -3,7 +3,10 @@
 //! See ARCHITECTURE.md for the map of modules and their invariants.
 
 pub mod cli;
+pub mod datasource;
 pub mod dynamodb;
+pub mod execution;
 pub mod graphql;
 pub mod opensearch;
+pub mod project;
 pub mod vtl;

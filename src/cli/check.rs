@@ -1,8 +1,31 @@
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(Debug, Default, clap::Args)]
-pub struct Args {}
+use crate::project::Project;
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+#[derive(Debug, Default, clap::Args)]
+pub struct Args {
+    /// The project directory (holding appsync.yaml).
+    #[arg(long, default_value = ".")]
+    pub project: PathBuf,
+}
+
+/// Lists every problem in a project; exits non-zero when there is any, so
+/// users can run it in CI.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match Project::load(&args.project) {
+        Ok(api) => {
+            println!(
+                "{}: ok ({} types, {} resolvers)",
+                api.name,
+                api.model.types.len(),
+                api.resolver_count()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }

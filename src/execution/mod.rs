@@ -1,0 +1,270 @@
+//! GraphQL execution over a loaded project: the [`Api`] implements
+//! [`GraphQLService`] for the HTTP layer.
+//!
+//! Architecture invariant: only `engine` touches async-graphql's request
+//! pipeline, and only `errors` shapes GraphQL errors.
+
+pub mod coerce;
+pub mod engine;
+pub mod errors;
+pub mod executor;
+pub mod resolver;
+#[cfg(test)]
+mod scripted_tests;
+pub mod selection;
+
+use std::sync::Mutex;
+use std::sync::atomic::AtomicUsize;
+
+use async_graphql::parser::types::OperationType;
+use serde_json::{Map, Value as Json};
+
+use crate::execution::coerce::{CoerceError, coerce_json, const_to_json};
+use crate::execution::engine::{Engine, find_operation, introspection_keys};
+use crate::execution::executor::Execution;
+use crate::graphql::{
+    AuthConfig, BoxFuture, GraphQLRequest, GraphQLResponse, GraphQLService, RequestContext,
+};
+use crate::project::manifest::Manifest;
+use crate::project::schema::SchemaModel;
+
+/// AppSync's per-request limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// 0 means unlimited.
+    pub query_depth: usize,
+    pub resolver_count: usize,
+}
+
+/// A loaded, ready-to-serve API. Everything is parsed and built once.
+#[derive(Debug)]
+pub struct Api {
+    pub name: String,
+    pub auth: AuthConfig,
+    pub model: SchemaModel,
+    pub engine: Engine,
+    pub limits: Limits,
+    pub introspection: bool,
+    /// The manifest as loaded, for the stores' sections (`tables`, `indexes`).
+    pub manifest: Manifest,
+}
+
+fn request_json(context: &RequestContext) -> Json {
+    let mut headers = Map::new();
+    for (name, value) in &context.headers {
+        if name == "cookie" {
+            continue;
+        }
+        match headers.get_mut(name) {
+            None => {
+                headers.insert(name.clone(), Json::String(value.clone()));
+            }
+            Some(Json::Array(values)) => values.push(Json::String(value.clone())),
+            Some(existing) => {
+                let first = existing.take();
+                *existing = Json::Array(vec![first, Json::String(value.clone())]);
+            }
+        }
+    }
+    let mut request = Map::new();
+    request.insert("headers".into(), Json::Object(headers));
+    // Null unless a custom domain is used, which a local server never has.
+    request.insert("domainName".into(), Json::Null);
+    Json::Object(request)
+}
+
+fn request_failure(errors: Vec<Json>) -> GraphQLResponse {
+    GraphQLResponse {
+        data: None,
+        errors,
+        extensions: Map::new(),
+    }
+}
+
+impl Api {
+    /// How many fields have a resolver attached.
+    pub fn resolver_count(&self) -> usize {
+        self.model
+            .types
+            .values()
+            .map(|t| match t {
+                crate::project::schema::TypeDef::Object(o) => {
+                    o.fields.values().filter(|f| f.resolver.is_some()).count()
+                }
+                _ => 0,
+            })
+            .sum()
+    }
+
+    pub async fn execute_request(
+        &self,
+        request: GraphQLRequest,
+        context: RequestContext,
+    ) -> GraphQLResponse {
+        let validated = match self.engine.validate(&request).await {
+            Ok(v) => v,
+            Err(invalid) => {
+                // Variable problems are reported in AppSync's words, ahead of
+                // async-graphql's messages for the arguments they feed.
+                if let Some(doc) = &invalid.doc
+                    && let Some((_, op)) = find_operation(doc, request.operation_name.as_deref())
+                    && let Err(errors) = self.coerce_variables(op, request.variables.as_ref())
+                {
+                    return request_failure(errors);
+                }
+                return request_failure(invalid.errors);
+            }
+        };
+        let Some((doc, op)) = find_operation(&validated.doc, request.operation_name.as_deref())
+        else {
+            return request_failure(vec![errors::request_error("Unknown operation", &[])]);
+        };
+        if op.ty == OperationType::Subscription {
+            // Subscriptions need the real-time (WebSocket) endpoint.
+            return request_failure(vec![errors::request_error(
+                "Subscriptions are not supported over HTTP; use the real-time endpoint.",
+                &[op.selection_set.pos],
+            )]);
+        }
+        let intro_keys = introspection_keys(doc, op);
+        if !intro_keys.is_empty() && !self.introspection {
+            let root = match op.ty {
+                OperationType::Mutation => self.model.mutation.as_deref().unwrap_or("Mutation"),
+                _ => self.model.query.as_str(),
+            };
+            let name = intro_keys.first().map(String::as_str).unwrap_or("__schema");
+            return request_failure(vec![errors::request_error(
+                format!(
+                    "Validation error of type FieldUndefined: Field '{name}' in type '{root}' is undefined @ '{name}'"
+                ),
+                &[op.selection_set.pos],
+            )]);
+        }
+        let variables = match self.coerce_variables(op, request.variables.as_ref()) {
+            Ok(v) => v,
+            Err(errors) => return request_failure(errors),
+        };
+        let exec = Execution {
+            api: self,
+            doc,
+            operation: op,
+            variables,
+            context: &context,
+            request_json: request_json(&context),
+            errors: Mutex::new(Vec::new()),
+            resolver_count: AtomicUsize::new(0),
+        };
+        let skip: Vec<&str> = intro_keys.iter().map(String::as_str).collect();
+        let mut data = exec.run(&skip).await;
+        if let Json::Object(map) = &mut data {
+            for (k, v) in validated.introspection {
+                map.insert(k, v);
+            }
+        }
+        GraphQLResponse {
+            data: Some(data),
+            errors: exec.errors.into_inner().unwrap_or_default(),
+            extensions: Map::new(),
+        }
+    }
+
+    fn coerce_variables(
+        &self,
+        op: &async_graphql::parser::types::OperationDefinition,
+        given: Option<&Map<String, Json>>,
+    ) -> Result<Map<String, Json>, Vec<Json>> {
+        let mut out = Map::new();
+        let mut problems = Vec::new();
+        for def in &op.variable_definitions {
+            let name = def.node.name.node.as_str();
+            let ty = &def.node.var_type.node;
+            let value = match given.and_then(|g| g.get(name)) {
+                Some(v) => Some(v.clone()),
+                None => def
+                    .node
+                    .default_value
+                    .as_ref()
+                    .map(|d| const_to_json(&d.node)),
+            };
+            let Some(value) = value else {
+                if !ty.nullable {
+                    problems.push(errors::request_error(
+                        format!("Variable '{name}' has coerced Null value for NonNull type '{ty}'"),
+                        &[def.pos],
+                    ));
+                }
+                continue;
+            };
+            match coerce_json(&self.model, ty, &value) {
+                Ok(v) => {
+                    out.insert(name.to_owned(), v);
+                }
+                Err(CoerceError::NullForNonNull { ty: inner }) => {
+                    problems.push(errors::request_error(
+                        format!(
+                            "Variable '{name}' has coerced Null value for NonNull type '{inner}'"
+                        ),
+                        &[def.pos],
+                    ))
+                }
+                Err(CoerceError::Invalid { detail, .. }) => {
+                    // AppSync joins its scalar messages with ". " and
+                    // graphql-java's own with ": ".
+                    let sep = if detail.starts_with("Unable to parse") {
+                        ". "
+                    } else {
+                        ": "
+                    };
+                    problems.push(errors::request_error(
+                        format!("Variable '{name}' has an invalid value{sep}{detail}"),
+                        &[def.pos],
+                    ))
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(out)
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+impl GraphQLService for Api {
+    fn auth(&self) -> &AuthConfig {
+        &self.auth
+    }
+
+    fn execute(
+        &self,
+        request: GraphQLRequest,
+        context: RequestContext,
+    ) -> BoxFuture<'_, GraphQLResponse> {
+        Box::pin(self.execute_request(request, context))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn request_headers_repeat_as_arrays_and_hide_cookies() {
+        let context = RequestContext {
+            headers: vec![
+                ("x-custom".into(), "a".into()),
+                ("cookie".into(), "secret=1".into()),
+                ("x-custom".into(), "b".into()),
+                ("x-custom".into(), "c".into()),
+                ("accept".into(), "*/*".into()),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(
+            request_json(&context),
+            json!({"headers": {"x-custom": ["a", "b", "c"], "accept": "*/*"}, "domainName": null})
+        );
+    }
+}

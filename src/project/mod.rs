@@ -1,0 +1,889 @@
+//! Loading a project directory: `appsync.yaml`, the schema, the templates,
+//! and every binding between them. [`Project::load`] collects all problems
+//! instead of stopping at the first, so `check` can list them at once.
+
+pub mod manifest;
+pub mod scalars;
+pub mod schema;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+
+use crate::datasource;
+use crate::execution::engine::Engine;
+use crate::execution::resolver::{
+    BoundDataSource, FunctionPlan, ResolverKindPlan, ResolverPlan, TemplateRef,
+};
+use crate::execution::{Api, Limits};
+use crate::graphql::{ApiKey, AuthConfig, AuthType, GraphQLService};
+use crate::project::manifest::{
+    AuthenticationType, Manifest, ResolverKind, SubstitutionValue, locate,
+};
+use crate::project::schema::{SchemaModel, TypeDef};
+use crate::vtl::Template;
+
+/// The manifest's file name inside a project directory.
+pub const MANIFEST_FILE: &str = "appsync.yaml";
+/// AppSync's limit on a request or response template.
+pub const MAX_TEMPLATE_BYTES: usize = 64 * 1024;
+/// AppSync's limit on the schema.
+pub const MAX_SCHEMA_BYTES: usize = 1024 * 1024;
+/// AppSync's limit on functions in one pipeline.
+pub const MAX_PIPELINE_FUNCTIONS: usize = 10;
+
+/// One problem in a project, pointing at a file and, when known, a position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// Relative to the project directory.
+    pub file: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// The manifest key path, e.g. `resolvers.Query.getPost.dataSource`.
+    pub key_path: Option<String>,
+    pub message: String,
+    /// The source line at `line`.
+    pub snippet: Option<String>,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error: {}", self.message)?;
+        write!(f, "  --> {}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(col) = self.column {
+                write!(f, ":{col}")?;
+            }
+        }
+        if let Some(key) = &self.key_path {
+            write!(f, " (at `{key}`)")?;
+        }
+        writeln!(f)?;
+        if let (Some(line), Some(snippet)) = (self.line, &self.snippet) {
+            let width = line.to_string().len();
+            writeln!(f, "{:width$} |", "")?;
+            writeln!(f, "{line} | {snippet}")?;
+            let col = self.column.unwrap_or(1).max(1);
+            writeln!(f, "{:width$} | {:>col$}", "", "^")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every problem found while loading a project.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub struct ProjectErrors {
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ProjectErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for p in &self.problems {
+            writeln!(f, "{p}")?;
+        }
+        let n = self.problems.len();
+        write!(f, "{n} problem{} found", if n == 1 { "" } else { "s" })
+    }
+}
+
+/// Loads projects.
+pub struct Project;
+
+/// Settings that come from the command line rather than the project.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Where stores keep their data; `None` keeps it in memory.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Project {
+    /// Loads and checks a project directory, building everything the server
+    /// needs once.
+    pub fn load(dir: &Path) -> Result<Api, ProjectErrors> {
+        Self::load_with(dir, &LoadOptions::default())
+    }
+
+    pub fn load_with(dir: &Path, options: &LoadOptions) -> Result<Api, ProjectErrors> {
+        Loader::new(dir, options.clone()).load()
+    }
+}
+
+/// Loads a project for the server.
+pub fn load_project(dir: &Path) -> Result<Arc<dyn GraphQLService>, ProjectErrors> {
+    load_project_with(dir, &LoadOptions::default())
+}
+
+/// Loads a project for the server, with command-line settings (`--data`).
+pub fn load_project_with(
+    dir: &Path,
+    options: &LoadOptions,
+) -> Result<Arc<dyn GraphQLService>, ProjectErrors> {
+    Project::load_with(dir, options).map(|api| Arc::new(api) as Arc<dyn GraphQLService>)
+}
+
+struct Loader {
+    dir: PathBuf,
+    options: LoadOptions,
+    manifest_text: String,
+    problems: Vec<Problem>,
+}
+
+fn line_of(text: &str, line: usize) -> Option<String> {
+    text.lines().nth(line.checked_sub(1)?).map(str::to_owned)
+}
+
+/// Replaces `${Name}` for the names given; other `${...}` are VTL references.
+fn substitute(text: &str, subs: &IndexMap<String, String>) -> String {
+    if subs.is_empty() || !text.contains("${") {
+        return text.to_owned();
+    }
+    let mut out = text.to_owned();
+    for (name, value) in subs {
+        out = out.replace(&format!("${{{name}}}"), value);
+    }
+    out
+}
+
+impl Loader {
+    fn new(dir: &Path, options: LoadOptions) -> Self {
+        Loader {
+            dir: dir.to_path_buf(),
+            options,
+            manifest_text: String::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    fn manifest_problem(&mut self, path: &[&str], message: impl Into<String>) {
+        let pos = locate(&self.manifest_text, path);
+        self.problems.push(Problem {
+            file: MANIFEST_FILE.to_owned(),
+            line: pos.map(|p| p.0),
+            column: pos.map(|p| p.1),
+            key_path: Some(path.join(".")),
+            message: message.into(),
+            snippet: pos.and_then(|p| line_of(&self.manifest_text, p.0)),
+        });
+    }
+
+    fn file_problem(&mut self, file: &str, message: impl Into<String>) {
+        self.problems.push(Problem {
+            file: file.to_owned(),
+            line: None,
+            column: None,
+            key_path: None,
+            message: message.into(),
+            snippet: None,
+        });
+    }
+
+    fn fail(self) -> ProjectErrors {
+        ProjectErrors {
+            problems: self.problems,
+        }
+    }
+
+    fn load(mut self) -> Result<Api, ProjectErrors> {
+        let Some(manifest) = self.parse_manifest() else {
+            return Err(self.fail());
+        };
+        let (schema_files, model) = self.load_schema(&manifest);
+        let data_sources = self.build_data_sources(&manifest);
+        let global_subs: IndexMap<String, String> = manifest
+            .substitutions
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_text()))
+            .collect();
+
+        let functions = self.load_functions(&manifest, &data_sources, &global_subs);
+        let plans = self.load_resolvers(
+            &manifest,
+            model.as_ref(),
+            &data_sources,
+            &functions,
+            &global_subs,
+        );
+        self.check_limits(&manifest);
+        let auth = self.auth_config(&manifest);
+        let Some(mut model) = model else {
+            return Err(self.fail());
+        };
+        if !self.problems.is_empty() {
+            return Err(self.fail());
+        }
+        settle_field_auth(&mut model, auth.modes.first().copied().unwrap_or_default());
+        for (type_name, field_name, plan) in plans {
+            if let Some(TypeDef::Object(obj)) = model.types.get_mut(&type_name)
+                && let Some(field) = obj.fields.get_mut(&field_name)
+            {
+                field.resolver = Some(Arc::new(plan));
+            }
+        }
+        let engine = match Engine::build(&model) {
+            Ok(e) => e,
+            Err(message) => {
+                let file = schema_files.first().cloned().unwrap_or_default();
+                self.file_problem(&file, message);
+                return Err(self.fail());
+            }
+        };
+        let resolver_count = match manifest.resolver_count_limit {
+            0 => 10_000,
+            n => n as usize,
+        };
+        Ok(Api {
+            name: manifest.name.clone(),
+            auth,
+            engine,
+            limits: Limits {
+                query_depth: manifest.query_depth_limit as usize,
+                resolver_count,
+            },
+            introspection: manifest.introspection.as_ref().is_none_or(|i| i.enabled()),
+            model,
+            manifest,
+        })
+    }
+
+    fn parse_manifest(&mut self) -> Option<Manifest> {
+        let manifest_path = self.dir.join(MANIFEST_FILE);
+        self.manifest_text = match std::fs::read_to_string(&manifest_path) {
+            Ok(t) => t,
+            Err(e) => {
+                self.file_problem(MANIFEST_FILE, format!("cannot read the manifest: {e}"));
+                return None;
+            }
+        };
+        let manifest: Manifest = match serde_norway::from_str(&self.manifest_text) {
+            Ok(m) => m,
+            Err(e) => {
+                let loc = e.location();
+                let mut message = e.to_string();
+                // The position is shown separately.
+                if let Some(idx) = message.find(" at line ") {
+                    message.truncate(idx);
+                }
+                let (key_path, message) = match message.split_once(": ") {
+                    Some((path, rest)) if !path.contains(' ') && !path.is_empty() => {
+                        (Some(path.to_owned()), explain(rest))
+                    }
+                    _ => (None, explain(&message)),
+                };
+                let first_path = key_path.clone().unwrap_or_default();
+                self.problems.push(Problem {
+                    file: MANIFEST_FILE.to_owned(),
+                    line: loc.as_ref().map(|l| l.line()),
+                    column: loc.as_ref().map(|l| l.column()),
+                    key_path,
+                    message,
+                    snippet: loc.and_then(|l| line_of(&self.manifest_text, l.line())),
+                });
+                self.more_manifest_problems(&first_path);
+                return None;
+            }
+        };
+
+        Some(manifest)
+    }
+
+    fn load_schema(&mut self, manifest: &Manifest) -> (Vec<String>, Option<SchemaModel>) {
+        let schema_files = manifest
+            .schema
+            .as_ref()
+            .map(|s| s.paths())
+            .unwrap_or_else(|| vec!["schema.graphql".to_owned()]);
+        let mut schema_texts = Vec::new();
+        for file in &schema_files {
+            match std::fs::read_to_string(self.dir.join(file)) {
+                Ok(t) => schema_texts.push(t),
+                Err(e) => {
+                    self.manifest_problem(
+                        &["schema"],
+                        format!("cannot read schema file `{file}`: {e}"),
+                    );
+                    schema_texts.push(String::new());
+                }
+            }
+        }
+        let schema_bytes: usize = schema_texts.iter().map(String::len).sum();
+        if schema_bytes > MAX_SCHEMA_BYTES {
+            let file = schema_files.first().cloned().unwrap_or_default();
+            self.file_problem(
+                &file,
+                format!(
+                    "the schema is {schema_bytes} bytes; AppSync allows at most {MAX_SCHEMA_BYTES}"
+                ),
+            );
+        }
+        let model = if self.problems.is_empty() {
+            match schema::build(&schema_texts) {
+                Ok(m) => Some(m),
+                Err(problems) => {
+                    for p in problems {
+                        let file = schema_files.get(p.file).cloned().unwrap_or_default();
+                        let text = schema_texts.get(p.file).map(String::as_str).unwrap_or("");
+                        self.problems.push(Problem {
+                            file,
+                            line: p.pos.map(|p| p.line),
+                            column: p.pos.map(|p| p.column),
+                            key_path: None,
+                            message: p.message,
+                            snippet: p.pos.and_then(|pos| line_of(text, pos.line)),
+                        });
+                    }
+                    None
+                }
+            }
+        } else {
+            None
+        };
+
+        (schema_files, model)
+    }
+
+    fn build_data_sources(&mut self, manifest: &Manifest) -> HashMap<String, BoundDataSource> {
+        let mut data_sources: HashMap<String, BoundDataSource> = HashMap::new();
+        let build_context = datasource::BuildContext {
+            project_dir: &self.dir,
+            data_dir: self.options.data_dir.as_deref(),
+            tables: manifest.tables.as_ref(),
+            indexes: manifest.indexes.as_ref(),
+        };
+        let mut ds_problems = Vec::new();
+        for (name, config) in &manifest.data_sources {
+            match datasource::build(name, config, &build_context) {
+                Ok(source) => {
+                    data_sources.insert(
+                        name.clone(),
+                        BoundDataSource {
+                            name: name.clone(),
+                            source,
+                        },
+                    );
+                }
+                Err(message) => ds_problems.push((name.clone(), message)),
+            }
+        }
+        for (name, message) in ds_problems {
+            self.manifest_problem(&["dataSources", &name], message);
+        }
+
+        data_sources
+    }
+
+    fn load_functions(
+        &mut self,
+        manifest: &Manifest,
+        data_sources: &HashMap<String, BoundDataSource>,
+        global_subs: &IndexMap<String, String>,
+    ) -> HashMap<String, Arc<FunctionPlan>> {
+        let mut functions: HashMap<String, Arc<FunctionPlan>> = HashMap::new();
+        for (name, config) in &manifest.pipeline_functions {
+            let key = ["pipelineFunctions", name.as_str()];
+            let ds = data_sources.get(&config.data_source).cloned();
+            if ds.is_none() && !manifest.data_sources.contains_key(&config.data_source) {
+                self.manifest_problem(
+                    &["pipelineFunctions", name, "dataSource"],
+                    format!("unknown data source `{}`", config.data_source),
+                );
+            }
+            let subs = merged(global_subs, &config.substitutions);
+            let request = self.template(
+                &key,
+                "request",
+                config.request.as_deref(),
+                &format!("resolvers/functions/{name}.req.vtl"),
+                &subs,
+                true,
+            );
+            let response = self.template(
+                &key,
+                "response",
+                config.response.as_deref(),
+                &format!("resolvers/functions/{name}.res.vtl"),
+                &subs,
+                true,
+            );
+            if let (Some(data_source), Some(Some(request)), Some(Some(response))) =
+                (ds, request, response)
+            {
+                functions.insert(
+                    name.clone(),
+                    Arc::new(FunctionPlan {
+                        name: name.clone(),
+                        data_source,
+                        request,
+                        response,
+                    }),
+                );
+            }
+        }
+
+        functions
+    }
+
+    fn load_resolvers(
+        &mut self,
+        manifest: &Manifest,
+        model: Option<&SchemaModel>,
+        data_sources: &HashMap<String, BoundDataSource>,
+        functions: &HashMap<String, Arc<FunctionPlan>>,
+        global_subs: &IndexMap<String, String>,
+    ) -> Vec<(String, String, ResolverPlan)> {
+        let mut plans: Vec<(String, String, ResolverPlan)> = Vec::new();
+        for (key_name, config) in &manifest.resolvers {
+            let key = ["resolvers", key_name.as_str()];
+            let (type_name, field_name) = match (&config.type_name, &config.field) {
+                (Some(t), Some(f)) => (t.clone(), f.clone()),
+                _ => match key_name.split_once('.') {
+                    Some((t, f)) => (
+                        config.type_name.clone().unwrap_or_else(|| t.to_owned()),
+                        config.field.clone().unwrap_or_else(|| f.to_owned()),
+                    ),
+                    None => {
+                        self.manifest_problem(
+                            &key,
+                            format!("resolver `{key_name}` needs a `Type.field` key, or `type` and `field`"),
+                        );
+                        continue;
+                    }
+                },
+            };
+            if let Some(model) = model {
+                match model.types.get(&type_name) {
+                    Some(TypeDef::Object(obj)) => {
+                        if !obj.fields.contains_key(&field_name) {
+                            self.manifest_problem(
+                                &key,
+                                format!("type `{type_name}` has no field `{field_name}`"),
+                            );
+                        }
+                    }
+                    Some(other) => self.manifest_problem(
+                        &key,
+                        format!(
+                            "`{type_name}` is {} {}, not an object type; resolvers attach to object fields",
+                            if other.kind_name().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" },
+                            other.kind_name()
+                        ),
+                    ),
+                    None => self.manifest_problem(
+                        &key,
+                        format!("type `{type_name}` is not defined in the schema"),
+                    ),
+                }
+            }
+            let kind = config.kind.unwrap_or(
+                if config.data_source.is_some() && config.functions.is_empty() {
+                    ResolverKind::Unit
+                } else {
+                    ResolverKind::Pipeline
+                },
+            );
+            let subs = merged(global_subs, &config.substitutions);
+            let default_base = format!("resolvers/{type_name}.{field_name}");
+            match kind {
+                ResolverKind::Unit => {
+                    if !config.functions.is_empty() {
+                        self.manifest_problem(
+                            &[key[0], key[1], "functions"],
+                            "a UNIT resolver cannot have `functions`; use `kind: PIPELINE`",
+                        );
+                    }
+                    let ds = match &config.data_source {
+                        None => {
+                            self.manifest_problem(&key, "a UNIT resolver needs a `dataSource`");
+                            None
+                        }
+                        Some(ds_name) => {
+                            let ds = data_sources.get(ds_name).cloned();
+                            if ds.is_none() && !manifest.data_sources.contains_key(ds_name) {
+                                self.manifest_problem(
+                                    &[key[0], key[1], "dataSource"],
+                                    format!("unknown data source `{ds_name}`"),
+                                );
+                            }
+                            ds
+                        }
+                    };
+                    let request = self.template(
+                        &key,
+                        "request",
+                        config.request.as_deref(),
+                        &format!("{default_base}.req.vtl"),
+                        &subs,
+                        true,
+                    );
+                    let response = self.template(
+                        &key,
+                        "response",
+                        config.response.as_deref(),
+                        &format!("{default_base}.res.vtl"),
+                        &subs,
+                        true,
+                    );
+                    if let (Some(data_source), Some(Some(request)), Some(Some(response))) =
+                        (ds, request, response)
+                    {
+                        plans.push((
+                            type_name.clone(),
+                            field_name.clone(),
+                            ResolverPlan {
+                                type_name,
+                                field_name,
+                                kind: ResolverKindPlan::Unit {
+                                    data_source,
+                                    request,
+                                    response,
+                                },
+                            },
+                        ));
+                    }
+                }
+                ResolverKind::Pipeline => {
+                    if config.data_source.is_some() {
+                        self.manifest_problem(
+                            &[key[0], key[1], "dataSource"],
+                            "a PIPELINE resolver has no `dataSource`; its functions name theirs",
+                        );
+                    }
+                    if config.functions.len() > MAX_PIPELINE_FUNCTIONS {
+                        self.manifest_problem(
+                            &[key[0], key[1], "functions"],
+                            format!(
+                                "a pipeline has at most {MAX_PIPELINE_FUNCTIONS} functions; this one has {}",
+                                config.functions.len()
+                            ),
+                        );
+                    }
+                    let mut resolved = Vec::new();
+                    for f in &config.functions {
+                        match functions.get(f) {
+                            Some(plan) => resolved.push(plan.clone()),
+                            None if manifest.pipeline_functions.contains_key(f) => {}
+                            None => self.manifest_problem(
+                                &[key[0], key[1], "functions"],
+                                format!("unknown pipeline function `{f}`"),
+                            ),
+                        }
+                    }
+                    let before = self.template(
+                        &key,
+                        "request",
+                        config.request.as_deref(),
+                        &format!("{default_base}.req.vtl"),
+                        &subs,
+                        false,
+                    );
+                    let after = self.template(
+                        &key,
+                        "response",
+                        config.response.as_deref(),
+                        &format!("{default_base}.res.vtl"),
+                        &subs,
+                        false,
+                    );
+                    if let (Some(before), Some(after)) = (before, after)
+                        && resolved.len() == config.functions.len()
+                    {
+                        plans.push((
+                            type_name.clone(),
+                            field_name.clone(),
+                            ResolverPlan {
+                                type_name,
+                                field_name,
+                                kind: ResolverKindPlan::Pipeline {
+                                    before,
+                                    functions: resolved,
+                                    after,
+                                },
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+
+        plans
+    }
+
+    fn check_limits(&mut self, manifest: &Manifest) {
+        if manifest.query_depth_limit > 75 {
+            self.manifest_problem(
+                &["queryDepthLimit"],
+                "queryDepthLimit must be between 0 and 75",
+            );
+        }
+        if manifest.resolver_count_limit > 10_000 {
+            self.manifest_problem(
+                &["resolverCountLimit"],
+                "resolverCountLimit must be between 0 and 10000",
+            );
+        }
+    }
+
+    fn auth_config(&mut self, manifest: &Manifest) -> AuthConfig {
+        let mut modes = Vec::new();
+        let default_mode = manifest
+            .authentication
+            .as_ref()
+            .map(|a| a.kind)
+            .unwrap_or(AuthenticationType::ApiKey);
+        modes.push(auth_type(default_mode));
+        for extra in &manifest.additional_authentications {
+            modes.push(auth_type(extra.kind));
+        }
+        let now = chrono::Utc::now().timestamp();
+        let mut api_keys = Vec::new();
+        for (idx, key) in manifest.api_keys.iter().enumerate() {
+            let expires = match (&key.expires_at, &key.expires_after) {
+                (Some(at), _) => match chrono::DateTime::parse_from_rfc3339(at) {
+                    Ok(t) => Some(t.timestamp()),
+                    Err(_) => {
+                        self.manifest_problem(
+                            &["apiKeys", "expiresAt"],
+                            format!("apiKeys[{idx}].expiresAt `{at}` is not an ISO 8601 date-time"),
+                        );
+                        None
+                    }
+                },
+                (None, Some(after)) => match parse_duration(after) {
+                    Some(secs) => Some(now + secs),
+                    None => {
+                        self.manifest_problem(
+                            &["apiKeys", "expiresAfter"],
+                            format!(
+                                "apiKeys[{idx}].expiresAfter `{after}` is not a duration such as `30d`, `12h` or `1y`"
+                            ),
+                        );
+                        None
+                    }
+                },
+                (None, None) => None,
+            };
+            api_keys.push(ApiKey {
+                // Without an explicit `value` the key's name is the key.
+                value: key.value.clone().unwrap_or_else(|| key.name.clone()),
+                expires,
+            });
+        }
+
+        AuthConfig { modes, api_keys }
+    }
+
+    /// After the first manifest error, checks every data source, resolver
+    /// and function entry on its own, so one run reports all broken entries.
+    fn more_manifest_problems(&mut self, first_path: &str) {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Sections {
+            #[serde(default)]
+            data_sources: IndexMap<String, serde_norway::Value>,
+            #[serde(default)]
+            resolvers: IndexMap<String, serde_norway::Value>,
+            #[serde(default)]
+            pipeline_functions: IndexMap<String, serde_norway::Value>,
+        }
+        let Ok(sections) = serde_norway::from_str::<Sections>(&self.manifest_text) else {
+            return;
+        };
+        let mut found = Vec::new();
+        let mut check = |section: &str, name: &str, result: Result<(), serde_norway::Error>| {
+            let Err(e) = result else {
+                return;
+            };
+            let entry = format!("{section}.{name}");
+            if first_path == entry || first_path.starts_with(&format!("{entry}.")) {
+                return;
+            }
+            let mut message = e.to_string();
+            if let Some(idx) = message.find(" at line ") {
+                message.truncate(idx);
+            }
+            // Point at the offending key when serde names it.
+            let field = message
+                .strip_prefix("unknown field `")
+                .and_then(|r| r.split('`').next())
+                .map(str::to_owned);
+            found.push((
+                section.to_owned(),
+                name.to_owned(),
+                field,
+                explain(&message),
+            ));
+        };
+        for (name, v) in &sections.data_sources {
+            check(
+                "dataSources",
+                name,
+                serde_norway::from_value::<manifest::DataSourceConfig>(v.clone()).map(drop),
+            );
+        }
+        for (name, v) in &sections.resolvers {
+            check(
+                "resolvers",
+                name,
+                serde_norway::from_value::<manifest::ResolverConfig>(v.clone()).map(drop),
+            );
+        }
+        for (name, v) in &sections.pipeline_functions {
+            check(
+                "pipelineFunctions",
+                name,
+                serde_norway::from_value::<manifest::PipelineFunctionConfig>(v.clone()).map(drop),
+            );
+        }
+        for (section, name, field, message) in found {
+            match &field {
+                Some(f) => self.manifest_problem(&[&section, &name, f], message),
+                None => self.manifest_problem(&[&section, &name], message),
+            }
+        }
+    }
+
+    /// Reads, substitutes and parses one template. `Some(None)` means "not
+    /// configured and no default file" (allowed when `required` is false);
+    /// `None` means a problem was recorded.
+    fn template(
+        &mut self,
+        key: &[&str; 2],
+        which: &str,
+        configured: Option<&str>,
+        default: &str,
+        subs: &IndexMap<String, String>,
+        required: bool,
+    ) -> Option<Option<TemplateRef>> {
+        let path = configured.unwrap_or(default);
+        let text = match std::fs::read_to_string(self.dir.join(path)) {
+            Ok(t) => t,
+            Err(_) if configured.is_none() && !required => return Some(None),
+            Err(e) => {
+                let message = if configured.is_some() {
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        format!("{which} template `{path}` does not exist")
+                    } else {
+                        format!("cannot read {which} template `{path}`: {e}")
+                    }
+                } else {
+                    format!("no {which} template: set `{which}` or create `{path}`")
+                };
+                if configured.is_some() {
+                    self.manifest_problem(&[key[0], key[1], which], message);
+                } else {
+                    self.manifest_problem(key, message);
+                }
+                return None;
+            }
+        };
+        if text.len() > MAX_TEMPLATE_BYTES {
+            self.file_problem(
+                path,
+                format!(
+                    "the template is {} bytes; AppSync allows at most {MAX_TEMPLATE_BYTES}",
+                    text.len()
+                ),
+            );
+            return None;
+        }
+        let text = substitute(&text, subs);
+        match Template::parse(path, &text) {
+            Ok(t) => Some(Some(Arc::new(t) as TemplateRef)),
+            Err(e) => {
+                self.file_problem(path, format!("{e:#}"));
+                None
+            }
+        }
+    }
+}
+
+/// Adds a hint to serde messages users are likely to meet.
+fn explain(message: &str) -> String {
+    if message.starts_with("unknown field `code`") {
+        return "unknown field `code`: JavaScript (APPSYNC_JS) resolvers are not supported; \
+                use VTL `request` and `response` templates"
+            .to_owned();
+    }
+    message.to_owned()
+}
+
+/// Field-level authorization: a field's `@aws_*` directives win over its
+/// type's; with neither, only the default mode may read it.
+fn settle_field_auth(model: &mut SchemaModel, default_mode: AuthType) {
+    for def in model.types.values_mut() {
+        if let TypeDef::Object(obj) = def {
+            let type_modes = obj.auth_directives.clone();
+            for field in obj.fields.values_mut() {
+                field.allowed_auth = if !field.auth_directives.is_empty() {
+                    field.auth_directives.clone()
+                } else if !type_modes.is_empty() {
+                    type_modes.clone()
+                } else {
+                    vec![default_mode]
+                };
+            }
+        }
+    }
+}
+
+fn merged(
+    global: &IndexMap<String, String>,
+    local: &IndexMap<String, SubstitutionValue>,
+) -> IndexMap<String, String> {
+    let mut out = global.clone();
+    for (k, v) in local {
+        out.insert(k.clone(), v.as_text());
+    }
+    out
+}
+
+fn auth_type(kind: AuthenticationType) -> AuthType {
+    match kind {
+        AuthenticationType::ApiKey => AuthType::ApiKey,
+        AuthenticationType::AwsIam => AuthType::AwsIam,
+        AuthenticationType::AmazonCognitoUserPools => AuthType::AmazonCognitoUserPools,
+        AuthenticationType::OpenidConnect => AuthType::OpenidConnect,
+        AuthenticationType::AwsLambda => AuthType::AwsLambda,
+    }
+}
+
+/// `30d`, `12h`, `1y`, `90m` -> seconds.
+fn parse_duration(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let unit = text.chars().last()?;
+    let n: i64 = text[..text.len() - unit.len_utf8()].trim().parse().ok()?;
+    let secs = match unit {
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'y' => 365 * 86_400,
+        _ => return None,
+    };
+    n.checked_mul(secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substitutions_replace_only_known_names() {
+        let mut subs = IndexMap::new();
+        subs.insert("Table".to_owned(), "posts".to_owned());
+        assert_eq!(
+            substitute("${Table} ${ctx.args}", &subs),
+            "posts ${ctx.args}"
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30d"), Some(30 * 86_400));
+        assert_eq!(parse_duration("12h"), Some(12 * 3600));
+        assert_eq!(parse_duration("x"), None);
+        assert_eq!(parse_duration("5w"), None);
+    }
+}
