@@ -6,4 +6,5 @@ pub mod cli;
 pub mod dynamodb;
 pub mod graphql;
 pub mod opensearch;
+pub mod server;
 pub mod vtl;
