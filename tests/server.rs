@@ -629,3 +629,68 @@ async fn replacing_the_service_affects_new_requests() {
     }));
     assert_eq!(label().await, "v2");
 }
+
+/// Collects what the fmt subscriber writes.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn one_access_log_line_per_request() {
+    let buffer = LogBuffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("appsync_local=info")
+        .with_ansi(false)
+        .with_writer({
+            let buffer = buffer.clone();
+            move || buffer.clone()
+        })
+        .finish();
+    // The test runtime has one thread, so the server's tasks see this default.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let base = start(AppState::new(service(AuthConfig::default()))).await;
+    let client = raw_client();
+    client
+        .post(format!("{base}/graphql"))
+        .header("content-type", "application/json")
+        .body(r#"{"query":"query GetPost { a }","operationName":"GetPost"}"#)
+        .send()
+        .await
+        .expect("response");
+    client
+        .get(format!("{base}/graphql?query=mutation%7Ba%7D"))
+        .send()
+        .await
+        .expect("response");
+    let log = String::from_utf8(buffer.0.lock().expect("log").clone()).expect("utf-8");
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    let fields = |line: &str| {
+        let message = line
+            .split("appsync_local::http: ")
+            .nth(1)
+            .unwrap_or_default();
+        let parts: Vec<String> = message.split(' ').map(str::to_owned).collect();
+        parts
+    };
+    let first = fields(lines[0]);
+    assert_eq!(first[..3], ["POST", "/graphql", "200"], "{log}");
+    assert!(first[3].ends_with("ms"), "{log}");
+    assert_eq!(first[4], "GetPost", "{log}");
+    let second = fields(lines[1]);
+    assert_eq!(second[..3], ["GET", "/graphql", "405"], "{log}");
+    assert_eq!(second[4], "-", "{log}");
+}
