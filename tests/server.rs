@@ -354,6 +354,52 @@ async fn no_api_key_mode_accepts_every_request() {
 }
 
 #[tokio::test]
+async fn api_key_beside_an_unchecked_mode() {
+    let auth = AuthConfig {
+        modes: vec![AuthType::AmazonCognitoUserPools, AuthType::ApiKey],
+        ..api_key_auth()
+    };
+    let base = start(AppState::new(service(auth))).await;
+    let client = raw_client();
+    let send = |headers: &[(&str, &str)]| {
+        let mut request = client
+            .post(format!("{base}/graphql"))
+            .header("content-type", "application/json")
+            .body(r#"{"query":"{ a }"}"#);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+    let cases: [(&[(&str, &str)], u16, &str); 5] = [
+        (&[], 401, ""),
+        (
+            &[("authorization", "eyJraWQiOi.x.y")],
+            200,
+            "AMAZON_COGNITO_USER_POOLS",
+        ),
+        (&[("x-api-key", "da2-forever")], 200, "API_KEY"),
+        // An API key header selects API_KEY, and a wrong key is refused.
+        (
+            &[("x-api-key", "da2-wrong"), ("authorization", "eyJ")],
+            401,
+            "",
+        ),
+        (&[("x-api-key", "da2-expired")], 401, ""),
+    ];
+    for (headers, status, auth_type) in cases {
+        let response = send(headers).await.expect("response");
+        assert_eq!(response.status(), status, "{headers:?}");
+        let json: Json = response.json().await.expect("json");
+        if status == 200 {
+            assert_eq!(json["data"]["authType"], auth_type, "{headers:?}");
+        } else {
+            assert_eq!(json.to_string(), UNAUTHORIZED_BODY, "{headers:?}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn headers_reach_the_request_context() {
     let base = start(AppState::new(service(AuthConfig::default()))).await;
     let response = raw_client()

@@ -16,22 +16,38 @@ pub struct Unauthorized;
 
 /// Checks the request against the API's authorization modes.
 ///
-/// Only API_KEY is implemented. An API that declares no API_KEY mode (or no
-/// mode at all) accepts every request for now, so projects using Cognito, IAM,
-/// OIDC or Lambda authorization can be served before those modes exist.
+/// Only API_KEY is checked so far. The other modes are accepted unchecked, so
+/// projects using Cognito, IAM, OIDC or Lambda authorization can be served
+/// before those modes exist: an API without an API_KEY mode (or without any
+/// mode) accepts every request, and an API with API_KEY plus other modes
+/// accepts a request that carries an `Authorization` header under its first
+/// other mode. As in AppSync, an `x-api-key` header selects API_KEY.
 pub fn authorize(auth: &AuthConfig, parts: &Parts) -> Result<RequestContext, Unauthorized> {
-    let auth_type = if auth.modes.contains(&AuthType::ApiKey) {
-        let presented = parts
-            .headers
-            .get("x-api-key")
-            .and_then(|value| value.to_str().ok())
-            .ok_or(Unauthorized)?;
+    let other_mode = auth
+        .modes
+        .iter()
+        .copied()
+        .find(|mode| *mode != AuthType::ApiKey);
+    let api_key = parts.headers.get("x-api-key");
+    let auth_type = if !auth.modes.contains(&AuthType::ApiKey) {
+        other_mode.unwrap_or_default()
+    } else if let Some(api_key) = api_key {
+        let presented = api_key.to_str().map_err(|_| Unauthorized)?;
         if !api_key_is_valid(auth, presented, now_epoch_seconds()) {
             return Err(Unauthorized);
         }
         AuthType::ApiKey
     } else {
-        auth.modes.first().copied().unwrap_or_default()
+        match other_mode {
+            Some(mode)
+                if parts
+                    .headers
+                    .contains_key(axum::http::header::AUTHORIZATION) =>
+            {
+                mode
+            }
+            _ => return Err(Unauthorized),
+        }
     };
     Ok(RequestContext {
         headers: collect_headers(parts),

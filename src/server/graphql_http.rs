@@ -49,6 +49,8 @@ pub enum RequestError {
     InvalidRequest(String),
     #[error("Mutations cannot be sent with GET; use POST.")]
     MutationOverGet,
+    #[error("Method {0} is not allowed on /graphql; use GET or POST.")]
+    MethodNotAllowed(String),
     #[error("No route for POST /: GraphQL is served at /graphql.")]
     NoRootRoute,
 }
@@ -64,7 +66,9 @@ impl RequestError {
             RequestError::BodyRead(_)
             | RequestError::MalformedJson(_)
             | RequestError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            RequestError::MutationOverGet => StatusCode::METHOD_NOT_ALLOWED,
+            RequestError::MutationOverGet | RequestError::MethodNotAllowed(_) => {
+                StatusCode::METHOD_NOT_ALLOWED
+            }
             RequestError::NoRootRoute => StatusCode::NOT_FOUND,
         }
     }
@@ -81,7 +85,9 @@ impl RequestError {
             RequestError::BodyRead(_)
             | RequestError::MalformedJson(_)
             | RequestError::InvalidRequest(_) => "MalformedHttpRequestException",
-            RequestError::MutationOverGet => "MethodNotAllowedException",
+            RequestError::MutationOverGet | RequestError::MethodNotAllowed(_) => {
+                "MethodNotAllowedException"
+            }
             RequestError::NoRootRoute => "NotFoundException",
         }
     }
@@ -96,10 +102,15 @@ impl RequestError {
             body.to_string(),
         )
             .into_response();
-        if matches!(self, RequestError::MutationOverGet) {
+        let allow = match self {
+            RequestError::MutationOverGet => Some("POST"),
+            RequestError::MethodNotAllowed(_) => Some("GET, POST"),
+            _ => None,
+        };
+        if let Some(allow) = allow {
             response
                 .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
         }
         response
     }
@@ -335,6 +346,12 @@ async fn execute(
         (status, [(header::CONTENT_TYPE, media.header_value())], body).into_response();
     response.extensions_mut().insert(operation);
     response
+}
+
+/// Any method but GET and POST (HEAD is answered as GET).
+pub async fn method_not_allowed(request: Request) -> Response {
+    RequestError::MethodNotAllowed(request.method().to_string())
+        .into_response(ResponseMediaType::negotiate(request.headers()))
 }
 
 /// `POST /` belongs to the DynamoDB JSON API (`X-Amz-Target`) when one is

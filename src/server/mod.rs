@@ -40,7 +40,9 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .route(
             "/graphql",
-            get(graphql_http::graphql_get).post(graphql_http::graphql_post),
+            get(graphql_http::graphql_get)
+                .post(graphql_http::graphql_post)
+                .fallback(graphql_http::method_not_allowed),
         )
         .route(
             "/",
