@@ -371,7 +371,8 @@ async fn api_key_beside_an_unchecked_mode() {
         }
         request.send()
     };
-    let cases: [(&[(&str, &str)], u16, &str); 5] = [
+    type Headers<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(Headers, u16, &str); 5] = [
         (&[], 401, ""),
         (
             &[("authorization", "eyJraWQiOi.x.y")],
