@@ -119,7 +119,11 @@ fn watch_loop(
             continue;
         }
         tracing::info!("project changed, reloading {}", scanner.root.display());
-        match loader(&scanner.root) {
+        // A panicking loader is a bug, but must not end watching for good.
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loader(&scanner.root)))
+                .unwrap_or_else(|_| Err("the project loader panicked".to_owned()));
+        match result {
             Ok(service) => {
                 cell.replace(service);
                 tracing::info!("reloaded {}", scanner.root.display());
