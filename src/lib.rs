@@ -9,4 +9,5 @@ pub mod execution;
 pub mod graphql;
 pub mod opensearch;
 pub mod project;
+pub mod server;
 pub mod vtl;

@@ -1,8 +1,172 @@
+//! `appsync-local serve`: load a project and serve it over HTTP.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
-#[derive(Debug, Default, clap::Args)]
-pub struct Args {}
+use crate::server::{
+    AppState, CorsOrigins, DEFAULT_BODY_LIMIT, ProjectLoader, ProjectWatcher, ServerOptions,
+    WatchOptions, app,
+};
+use anyhow::Context as _;
+use axum::http::HeaderValue;
+use tracing_subscriber::EnvFilter;
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+use crate::graphql::GraphQLService;
+use crate::project::{LoadOptions, load_project_with};
+
+/// Port of the GraphQL endpoint when `--port` is not given.
+pub const DEFAULT_PORT: u16 = 4000;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Project directory (holding appsync.yaml).
+    #[arg(long, default_value = ".")]
+    pub project: PathBuf,
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub host: IpAddr,
+    /// Directory for table and index data [default: PROJECT/.appsync-local].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Reload the project when its manifest, schema or templates change.
+    #[arg(long)]
+    pub watch: bool,
+    /// Log each resolver's evaluated templates (debug level).
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Largest accepted request body in bytes, after decompression.
+    #[arg(long, default_value_t = DEFAULT_BODY_LIMIT)]
+    pub body_limit: usize,
+    /// Origin allowed by CORS; repeat for several. Default: any origin.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for Args {
+    /// The same values clap gives when no flag is passed.
+    fn default() -> Self {
+        Self {
+            project: PathBuf::from("."),
+            port: DEFAULT_PORT,
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            data: None,
+            watch: false,
+            verbose: false,
+            body_limit: DEFAULT_BODY_LIMIT,
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    init_tracing(args.verbose);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: Args) -> anyhow::Result<ExitCode> {
+    let project = std::path::absolute(&args.project)
+        .with_context(|| format!("invalid project path {}", args.project.display()))?;
+    let data = match &args.data {
+        Some(data) => std::path::absolute(data)
+            .with_context(|| format!("invalid data path {}", data.display()))?,
+        None => project.join(".appsync-local"),
+    };
+    let loader: ProjectLoader = {
+        let data = data.clone();
+        Arc::new(move |dir: &Path| load_project(dir, &data))
+    };
+    let service = loader(&project).map_err(|errors| {
+        anyhow::anyhow!(
+            "cannot load the project in {}:\n{errors}",
+            project.display()
+        )
+    })?;
+
+    let options = ServerOptions {
+        body_limit: args.body_limit,
+        cors_origins: cors_origins(&args.cors_origins)?,
+        ..ServerOptions::default()
+    };
+    let state = AppState::new(service).with_options(options);
+    let _watcher = if args.watch {
+        let options = WatchOptions {
+            ignore: vec![data],
+            ..WatchOptions::default()
+        };
+        Some(
+            ProjectWatcher::spawn(&project, state.service.clone(), loader, options)
+                .context("cannot watch the project")?,
+        )
+    } else {
+        None
+    };
+
+    let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.host, args.port))
+        .await
+        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+    let address = listener.local_addr()?;
+    // Tests and scripts parse this line for the port.
+    println!("listening on http://{address}/graphql");
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .context("server error")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The one call that turns a project directory into a service. Errors are
+/// rendered in full (every problem, with file, line and snippet).
+fn load_project(project: &Path, data: &Path) -> Result<Arc<dyn GraphQLService>, String> {
+    let options = LoadOptions {
+        data_dir: Some(data.to_path_buf()),
+    };
+    load_project_with(project, &options).map_err(|errors| errors.to_string())
+}
+
+fn cors_origins(origins: &[String]) -> anyhow::Result<CorsOrigins> {
+    if origins.is_empty() || origins.iter().any(|origin| origin == "*") {
+        return Ok(CorsOrigins::Any);
+    }
+    let list = origins
+        .iter()
+        .map(|origin| {
+            HeaderValue::from_str(origin).with_context(|| format!("invalid CORS origin {origin:?}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(CorsOrigins::List(list))
+}
+
+/// One access-log line per request by default; `--verbose` adds the debug
+/// events of the crate, among them the resolver logs under
+/// `appsync_local::resolver`. `RUST_LOG` overrides the default filter.
+fn init_tracing(verbose: bool) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("warn,appsync_local=info"));
+    let filter = if verbose {
+        match "appsync_local=debug".parse() {
+            Ok(directive) => filter.add_directive(directive),
+            Err(_) => filter,
+        }
+    } else {
+        filter
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }

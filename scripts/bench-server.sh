@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Load-tests the HTTP server beside a static axum endpoint serving the same
+# bytes (the ceiling), in one run, and measures start-up to first response.
+#
+#   scripts/bench-server.sh                # fake service (examples/bench_server.rs)
+#   SERVE=1 scripts/bench-server.sh        # also `appsync-local serve` on the bundled project
+#
+# Tunables: DURATION (s, default 10), CONNECTIONS (default 32), THREADS
+# (load generator threads, default 1), QUERY (GraphQL query for SERVE=1),
+# API_KEY (x-api-key for SERVE=1). Results go to stdout; copy them into
+# docs/benchmarks.md under "## Server".
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-1}
+QUERY=${QUERY:-'{ __typename }'}
+TARGET=${CARGO_TARGET_DIR:-target}/release
+
+builds=(--example bench_server --example loadgen)
+if [[ "${SERVE:-0}" == 1 ]]; then builds+=(--bin appsync-local); fi
+cargo build --release "${builds[@]}"
+
+loadgen() { "$TARGET/examples/loadgen" --threads "$THREADS" "$@"; }
+
+workdir=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+# Waits for a line matching $2 in file $1 and prints its URL.
+url_from() {
+    for _ in $(seq 1 500); do
+        if line=$(grep -m1 "$2" "$1" 2>/dev/null); then
+            echo "$line" | grep -o 'http://[^ ]*'
+            return 0
+        fi
+        sleep 0.01
+    done
+    echo "no '$2' line in $1" >&2
+    return 1
+}
+
+# Prints milliseconds from process start to the first 2xx response.
+first_response_ms() {
+    local start_ns=$1 url=$2
+    shift 2
+    until loadgen --url "$url" --once "$@" 2>/dev/null; do sleep 0.005; done
+    echo $(( ($(date +%s%N) - start_ns) / 1000000 ))
+}
+
+body=$(printf '{"query":"%s"}' "$QUERY")
+bench() {
+    local name=$1
+    shift
+    printf '%-40s ' "$name"
+    loadgen --connections "$CONNECTIONS" --duration "$DURATION" "$@"
+}
+
+echo "machine: $(nproc) cores, $(uname -sr); $DURATION s per run, $CONNECTIONS connections, $THREADS load generator thread(s)"
+
+start_ns=$(date +%s%N)
+"$TARGET/examples/bench_server" >"$workdir/bench.out" &
+pids+=($!)
+graphql_url=$(url_from "$workdir/bench.out" '^graphql ')
+static_url=$(url_from "$workdir/bench.out" '^static ')
+echo "bench_server: first response after $(first_response_ms "$start_ns" "$graphql_url" --body "$body") ms"
+
+bench "static axum endpoint (ceiling)" --url "$static_url" --body "$body"
+bench "server::app, trivial fake service" --url "$graphql_url" --body "$body"
+
+"$TARGET/examples/bench_server" --log >"$workdir/bench-log.out" 2>/dev/null &
+pids+=($!)
+logged_url=$(url_from "$workdir/bench-log.out" '^graphql ')
+bench "same, access log on (to /dev/null)" --url "$logged_url" --body "$body"
+
+if [[ "${SERVE:-0}" == 1 ]]; then
+    headers=()
+    if [[ -n "${API_KEY:-}" ]]; then headers=(--header "x-api-key: $API_KEY"); fi
+    start_ns=$(date +%s%N)
+    "$TARGET/appsync-local" serve --port 0 >"$workdir/serve.out" 2>/dev/null &
+    pids+=($!)
+    serve_url=$(url_from "$workdir/serve.out" '^listening on ')
+    echo "appsync-local serve: first response after $(first_response_ms "$start_ns" "$serve_url" --body "$body" "${headers[@]}") ms"
+    bench "appsync-local serve: $QUERY" --url "$serve_url" --body "$body" "${headers[@]}"
+fi

@@ -1,0 +1,115 @@
+//! What the server holds: the current API, swappable as a whole, and settings.
+
+use std::sync::{Arc, PoisonError, RwLock};
+
+use axum::Router;
+use axum::http::HeaderValue;
+
+use crate::graphql::GraphQLService;
+
+/// Default request body limit: 5 MiB. AppSync documents no request size limit;
+/// 5 MB is its limit for an evaluated mapping template, so a larger request
+/// could hardly be served by AppSync anyway.
+pub const DEFAULT_BODY_LIMIT: usize = 5 * 1024 * 1024;
+
+/// The API being served. A reload replaces it atomically: requests in flight
+/// finish on the service they started with, new requests see the new one.
+#[derive(Clone)]
+pub struct ServiceCell(Arc<RwLock<Arc<dyn GraphQLService>>>);
+
+impl ServiceCell {
+    pub fn new(service: Arc<dyn GraphQLService>) -> Self {
+        Self(Arc::new(RwLock::new(service)))
+    }
+
+    /// The service new requests should use.
+    pub fn current(&self) -> Arc<dyn GraphQLService> {
+        // The lock only guards a pointer swap, so a poisoned lock still holds
+        // a consistent value.
+        Arc::clone(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Installs `service` and returns the one it replaces.
+    pub fn replace(&self, service: Arc<dyn GraphQLService>) -> Arc<dyn GraphQLService> {
+        let mut slot = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        std::mem::replace(&mut *slot, service)
+    }
+}
+
+impl std::fmt::Debug for ServiceCell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServiceCell")
+    }
+}
+
+/// Which origins CORS allows.
+#[derive(Debug, Clone, Default)]
+pub enum CorsOrigins {
+    /// Any origin (`Access-Control-Allow-Origin: *`): the right default for a
+    /// local development server that browsers on any port talk to.
+    #[default]
+    Any,
+    /// Only these origins, e.g. `http://localhost:3000`.
+    List(Vec<HeaderValue>),
+}
+
+/// Server settings besides the API itself.
+#[derive(Clone)]
+pub struct ServerOptions {
+    /// Largest accepted GraphQL request body, in bytes, after gzip
+    /// decompression. Larger requests get 413.
+    pub body_limit: usize,
+    pub cors_origins: CorsOrigins,
+    /// Answers `POST /` requests that carry an `X-Amz-Target` header (the
+    /// DynamoDB JSON API). The request is forwarded unchanged, so this router
+    /// must route `POST /` itself and applies its own size limits.
+    pub amz_target_router: Option<Router>,
+    /// Routers merged into the app as they are, e.g. the OpenSearch REST API
+    /// nested under `/opensearch`. Their paths must not overlap `/graphql`,
+    /// `/graphiql`, `/health` or `/`, and at most one may set a fallback.
+    pub extra_routers: Vec<Router>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            body_limit: DEFAULT_BODY_LIMIT,
+            cors_origins: CorsOrigins::Any,
+            amz_target_router: None,
+            extra_routers: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for ServerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerOptions")
+            .field("body_limit", &self.body_limit)
+            .field("cors_origins", &self.cors_origins)
+            .field("amz_target_router", &self.amz_target_router.is_some())
+            .field("extra_routers", &self.extra_routers.len())
+            .finish()
+    }
+}
+
+/// Everything [`app`](crate::server::app) needs.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub service: ServiceCell,
+    pub options: ServerOptions,
+}
+
+impl AppState {
+    /// Serves `service` with default options.
+    pub fn new(service: Arc<dyn GraphQLService>) -> Self {
+        Self {
+            service: ServiceCell::new(service),
+            options: ServerOptions::default(),
+        }
+    }
+
+    pub fn with_options(mut self, options: ServerOptions) -> Self {
+        self.options = options;
+        self
+    }
+}
