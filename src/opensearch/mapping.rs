@@ -1,0 +1,647 @@
+//! Index mappings: OpenSearch's declared field types, dynamic mapping, and their tantivy schema.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tantivy::schema::{
+    DateOptions, DateTimePrecision, Field, IndexRecordOption, NumericOptions, STORED, STRING,
+    Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::tokenizer::{
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
+    TokenizerManager,
+};
+use tantivy::{DateTime, TantivyDocument};
+
+use crate::opensearch::error::{Error, Result};
+
+/// An index declaration as the manifest embeds it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IndexDefinition {
+    /// Index name, as used in `/{index}/_search`.
+    pub name: String,
+    /// OpenSearch `mappings` object (`{"properties": {...}}`).
+    #[serde(default)]
+    pub mappings: Mapping,
+    /// The table this index mirrors (DynamoDB Streams -> OpenSearch emulation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<IndexSource>,
+}
+
+/// Which table feeds an index, and which attributes are copied (all when `fields` is empty).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IndexSource {
+    pub table: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+}
+
+/// OpenSearch's `mappings` object.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Mapping {
+    /// `true` (default), `false` (keep in `_source` but do not index) or `"strict"` (reject).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamic: Option<Value>,
+    #[serde(default)]
+    pub properties: IndexMap<String, Property>,
+}
+
+/// One field (or object) of a mapping. Parameters we do not use are accepted and dropped.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Property {
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub ty: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analyzer: Option<String>,
+    /// Multi-fields such as the dynamic `.keyword` sub-field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<IndexMap<String, Property>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<IndexMap<String, Property>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_above: Option<u64>,
+}
+
+/// The leaf types we index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    Text,
+    Keyword,
+    Long,
+    Double,
+    Date,
+    Boolean,
+}
+
+impl FieldType {
+    fn parse(ty: &str, path: &str) -> Result<Self> {
+        Ok(match ty {
+            "text" | "match_only_text" => FieldType::Text,
+            "keyword" | "constant_keyword" | "wildcard" => FieldType::Keyword,
+            "long" | "integer" | "short" | "byte" | "unsigned_long" => FieldType::Long,
+            "double" | "float" | "half_float" | "scaled_float" => FieldType::Double,
+            "date" | "date_nanos" => FieldType::Date,
+            "boolean" => FieldType::Boolean,
+            _ => {
+                return Err(Error::mapper(format!(
+                    "No handler for type [{ty}] declared on field [{path}]"
+                )));
+            }
+        })
+    }
+
+    pub fn is_numeric(self) -> bool {
+        matches!(self, FieldType::Long | FieldType::Double | FieldType::Date)
+    }
+}
+
+/// A leaf of the mapping under its dotted path, with its tantivy field.
+#[derive(Debug, Clone)]
+pub struct FlatField {
+    pub path: String,
+    pub ty: FieldType,
+    /// Tokenizer name registered on the index (text fields only).
+    pub analyzer: &'static str,
+    pub field: Field,
+}
+
+/// Analyzers we offer, mapped to the tokenizers registered by [`register_analyzers`].
+fn analyzer_name(analyzer: Option<&str>, path: &str) -> Result<&'static str> {
+    Ok(match analyzer {
+        None | Some("standard") | Some("default") | Some("simple") => "default",
+        Some("english") => "english",
+        Some("whitespace") => "whitespace",
+        Some("keyword") => "raw",
+        Some(other) => {
+            return Err(Error::mapper(format!(
+                "analyzer [{other}] has not been configured in mappings (field [{path}])"
+            )));
+        }
+    })
+}
+
+/// Registers the OpenSearch analyzers tantivy lacks. `english` follows OpenSearch: stop words
+/// then the Porter stemmer, on top of the standard tokenisation.
+pub fn register_analyzers(manager: &TokenizerManager) {
+    let english = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(255))
+        .filter(LowerCaser)
+        .filter(StopWordFilter::new(Language::English).expect("english stop words are bundled"))
+        .filter(Stemmer::new(Language::English))
+        .build();
+    manager.register("english", english);
+    // OpenSearch's standard analyzer keeps tokens up to 255 chars; tantivy's default drops >40.
+    let standard = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(255))
+        .filter(LowerCaser)
+        .build();
+    manager.register("default", standard);
+}
+
+/// Fixed fields every index has.
+#[derive(Debug, Clone, Copy)]
+pub struct MetaFields {
+    pub id: Field,
+    pub source: Field,
+    pub version: Field,
+    pub seq_no: Field,
+    /// Every path present in a document, so `exists` works on any field type.
+    pub field_names: Field,
+}
+
+/// The tantivy schema of one mapping.
+#[derive(Debug, Clone)]
+pub struct CompiledMapping {
+    pub schema: Schema,
+    pub meta: MetaFields,
+    pub fields: IndexMap<String, FlatField>,
+}
+
+impl CompiledMapping {
+    pub fn field(&self, path: &str) -> Option<&FlatField> {
+        self.fields.get(path)
+    }
+}
+
+impl Mapping {
+    /// Parses a `mappings` body, rejecting unknown types and analyzers early.
+    pub fn from_json(value: &Value) -> Result<Mapping> {
+        let mapping: Mapping = serde_json::from_value(value.clone())
+            .map_err(|e| Error::mapper(format!("Failed to parse mapping: {e}")))?;
+        mapping.leaves()?;
+        Ok(mapping)
+    }
+
+    fn dynamic_mode(&self) -> &str {
+        match &self.dynamic {
+            Some(Value::Bool(false)) => "false",
+            Some(Value::String(s)) if s == "false" => "false",
+            Some(Value::String(s)) if s == "strict" => "strict",
+            _ => "true",
+        }
+    }
+
+    /// Leaf fields as (dotted path, type, analyzer).
+    pub fn leaves(&self) -> Result<Vec<(String, FieldType, &'static str)>> {
+        let mut out = Vec::new();
+        collect_leaves("", &self.properties, &mut out)?;
+        Ok(out)
+    }
+
+    /// Builds the tantivy schema for this mapping.
+    pub fn compile(&self) -> Result<CompiledMapping> {
+        let mut builder = Schema::builder();
+        let id = builder.add_text_field("_id", STRING | STORED | tantivy::schema::FAST);
+        let source = builder.add_text_field("_source", STORED);
+        let version = builder.add_u64_field("_version", STORED);
+        let seq_no = builder.add_u64_field("_seq_no", STORED);
+        let field_names = builder.add_text_field("_field_names", STRING);
+        let mut fields = IndexMap::new();
+        for (path, ty, analyzer) in self.leaves()? {
+            let field =
+                match ty {
+                    FieldType::Text => builder.add_text_field(
+                        &path,
+                        TextOptions::default().set_indexing_options(
+                            TextFieldIndexing::default()
+                                .set_tokenizer(analyzer)
+                                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+                        ),
+                    ),
+                    FieldType::Keyword => builder.add_text_field(
+                        &path,
+                        TextOptions::default()
+                            .set_indexing_options(
+                                TextFieldIndexing::default()
+                                    .set_tokenizer("raw")
+                                    .set_index_option(IndexRecordOption::WithFreqs),
+                            )
+                            .set_fast(None),
+                    ),
+                    FieldType::Long => builder
+                        .add_i64_field(&path, NumericOptions::default().set_indexed().set_fast()),
+                    FieldType::Double => builder
+                        .add_f64_field(&path, NumericOptions::default().set_indexed().set_fast()),
+                    FieldType::Date => builder.add_date_field(
+                        &path,
+                        DateOptions::default()
+                            .set_indexed()
+                            .set_fast()
+                            .set_precision(DateTimePrecision::Milliseconds),
+                    ),
+                    FieldType::Boolean => builder
+                        .add_bool_field(&path, NumericOptions::default().set_indexed().set_fast()),
+                };
+            fields.insert(
+                path.clone(),
+                FlatField {
+                    path,
+                    ty,
+                    analyzer,
+                    field,
+                },
+            );
+        }
+        Ok(CompiledMapping {
+            schema: builder.build(),
+            meta: MetaFields {
+                id,
+                source,
+                version,
+                seq_no,
+                field_names,
+            },
+            fields,
+        })
+    }
+
+    /// Adds mappings for fields of `doc` not yet mapped, as OpenSearch's dynamic mapping does.
+    /// Returns whether the mapping changed. Strict mappings reject unknown fields.
+    pub fn extend_dynamic(&mut self, doc: &Value) -> Result<bool> {
+        let Value::Object(doc) = doc else {
+            return Err(Error::mapper("failed to parse, document is empty"));
+        };
+        let mode = self.dynamic_mode().to_string();
+        if mode == "false" {
+            return Ok(false);
+        }
+        extend_object("", &mut self.properties, doc, mode == "strict")
+    }
+}
+
+fn collect_leaves(
+    prefix: &str,
+    properties: &IndexMap<String, Property>,
+    out: &mut Vec<(String, FieldType, &'static str)>,
+) -> Result<()> {
+    for (name, prop) in properties {
+        let path = format!("{prefix}{name}");
+        match (&prop.ty, &prop.properties) {
+            (Some(ty), _) if ty != "object" && ty != "nested" => {
+                let ty = FieldType::parse(ty, &path)?;
+                let analyzer = analyzer_name(prop.analyzer.as_deref(), &path)?;
+                out.push((path.clone(), ty, analyzer));
+                for (sub, sub_prop) in prop.fields.iter().flatten() {
+                    let sub_path = format!("{path}.{sub}");
+                    let sub_ty =
+                        FieldType::parse(sub_prop.ty.as_deref().unwrap_or("keyword"), &sub_path)?;
+                    let analyzer = analyzer_name(sub_prop.analyzer.as_deref(), &sub_path)?;
+                    out.push((sub_path, sub_ty, analyzer));
+                }
+            }
+            (_, Some(props)) => collect_leaves(&format!("{path}."), props, out)?,
+            // `{"type": "object"}` with no properties yet.
+            (Some(_), None) => {}
+            (None, None) => {
+                return Err(Error::mapper(format!(
+                    "No type specified for field [{path}]"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn extend_object(
+    prefix: &str,
+    properties: &mut IndexMap<String, Property>,
+    doc: &Map<String, Value>,
+    strict: bool,
+) -> Result<bool> {
+    let mut changed = false;
+    for (name, value) in doc {
+        let path = format!("{prefix}{name}");
+        // Arrays take the mapping of their first non-null element, as in OpenSearch.
+        let sample = match value {
+            Value::Array(items) => match items.iter().find(|v| !v.is_null()) {
+                Some(v) => v,
+                None => continue,
+            },
+            Value::Null => continue,
+            v => v,
+        };
+        if let Some(existing) = properties.get_mut(name.as_str()) {
+            let is_object = existing.properties.is_some()
+                || matches!(existing.ty.as_deref(), Some("object" | "nested"));
+            if is_object {
+                for item in as_items(value) {
+                    if let Value::Object(inner) = item {
+                        let props = existing.properties.get_or_insert_with(IndexMap::new);
+                        changed |= extend_object(&format!("{path}."), props, inner, strict)?;
+                    }
+                }
+            }
+            continue;
+        }
+        if strict {
+            return Err(Error::StrictDynamicMapping { field: path });
+        }
+        let prop = match sample {
+            Value::Object(_) => {
+                let mut props = IndexMap::new();
+                for item in as_items(value) {
+                    if let Value::Object(inner) = item {
+                        extend_object(&format!("{path}."), &mut props, inner, strict)?;
+                    }
+                }
+                Property {
+                    properties: Some(props),
+                    ..Property::default()
+                }
+            }
+            Value::String(s) if parse_date(s).is_some() => leaf("date"),
+            Value::String(_) => {
+                let mut fields = IndexMap::new();
+                fields.insert(
+                    "keyword".to_string(),
+                    Property {
+                        ignore_above: Some(256),
+                        ..leaf("keyword")
+                    },
+                );
+                Property {
+                    fields: Some(fields),
+                    ..leaf("text")
+                }
+            }
+            Value::Number(n) if n.is_f64() => leaf("float"),
+            Value::Number(_) => leaf("long"),
+            Value::Bool(_) => leaf("boolean"),
+            Value::Null | Value::Array(_) => continue,
+        };
+        properties.insert(name.clone(), prop);
+        changed = true;
+    }
+    Ok(changed)
+}
+
+fn leaf(ty: &str) -> Property {
+    Property {
+        ty: Some(ty.to_string()),
+        ..Property::default()
+    }
+}
+
+fn as_items(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) => items.iter().collect(),
+        v => vec![v],
+    }
+}
+
+/// Parses OpenSearch's default date formats (`strict_date_optional_time||epoch_millis`):
+/// `2024-01-02`, `2024-01-02T03:04:05`, with optional fraction and zone. Zone-less is UTC.
+pub fn parse_date(s: &str) -> Option<DateTime> {
+    use chrono::{NaiveDate, NaiveDateTime};
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(DateTime::from_timestamp_millis(dt.timestamp_millis()));
+    }
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S%.f",
+    ] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(DateTime::from_timestamp_millis(
+                dt.and_utc().timestamp_millis(),
+            ));
+        }
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%.f%#z"] {
+        if let Ok(dt) = chrono::DateTime::parse_from_str(s, fmt) {
+            return Some(DateTime::from_timestamp_millis(dt.timestamp_millis()));
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        let dt = d.and_hms_opt(0, 0, 0)?;
+        return Some(DateTime::from_timestamp_millis(
+            dt.and_utc().timestamp_millis(),
+        ));
+    }
+    None
+}
+
+/// A date given as an ISO string or epoch milliseconds.
+pub fn date_from_json(value: &Value) -> Option<DateTime> {
+    match value {
+        Value::String(s) => {
+            parse_date(s).or_else(|| s.parse::<i64>().ok().map(DateTime::from_timestamp_millis))
+        }
+        Value::Number(n) => n.as_i64().map(DateTime::from_timestamp_millis),
+        _ => None,
+    }
+}
+
+/// Coerces a JSON scalar to a long as OpenSearch does (`"42"` and `42.7` become 42).
+pub fn long_from_json(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f.trunc() as i64)),
+        Value::String(s) => s
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .or_else(|| s.trim().parse::<f64>().ok().map(|f| f.trunc() as i64)),
+        _ => None,
+    }
+}
+
+pub fn double_from_json(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+        _ => None,
+    }
+}
+
+pub fn bool_from_json(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s == "true" => Some(true),
+        Value::String(s) if s == "false" || s.is_empty() => Some(false),
+        _ => None,
+    }
+}
+
+/// Text of a scalar as OpenSearch indexes it in text/keyword fields.
+pub fn text_from_json(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Metadata stored with each document.
+pub struct DocMeta<'a> {
+    pub id: &'a str,
+    pub version: u64,
+    pub seq_no: u64,
+}
+
+impl CompiledMapping {
+    /// Converts a JSON document to a tantivy document under this mapping.
+    pub fn to_document(&self, source: &Value, meta: &DocMeta) -> Result<TantivyDocument> {
+        let mut doc = TantivyDocument::new();
+        doc.add_text(self.meta.id, meta.id);
+        doc.add_text(self.meta.source, source.to_string());
+        doc.add_u64(self.meta.version, meta.version);
+        doc.add_u64(self.meta.seq_no, meta.seq_no);
+        if let Value::Object(map) = source {
+            self.add_object("", map, &mut doc, meta.id)?;
+        }
+        Ok(doc)
+    }
+
+    fn add_object(
+        &self,
+        prefix: &str,
+        map: &Map<String, Value>,
+        doc: &mut TantivyDocument,
+        id: &str,
+    ) -> Result<()> {
+        for (name, value) in map {
+            let path = format!("{prefix}{name}");
+            for item in as_items(value) {
+                match item {
+                    Value::Null => {}
+                    Value::Object(inner) => {
+                        doc.add_text(self.meta.field_names, &path);
+                        self.add_object(&format!("{path}."), inner, doc, id)?;
+                    }
+                    // Nested arrays flatten, as OpenSearch does.
+                    Value::Array(inner) => {
+                        let mut wrapped = Map::new();
+                        wrapped.insert(name.clone(), Value::Array(inner.clone()));
+                        self.add_object(prefix, &wrapped, doc, id)?;
+                    }
+                    scalar => {
+                        doc.add_text(self.meta.field_names, &path);
+                        if let Some(field) = self.fields.get(&path) {
+                            self.add_scalar(field, scalar, doc, id)?;
+                        }
+                        let sub_prefix = format!("{path}.");
+                        for (sub_path, sub) in self.fields.iter() {
+                            if let Some(rest) = sub_path.strip_prefix(&sub_prefix)
+                                && !rest.contains('.')
+                            {
+                                self.add_scalar(sub, scalar, doc, id)?;
+                                doc.add_text(self.meta.field_names, sub_path);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn add_scalar(
+        &self,
+        field: &FlatField,
+        value: &Value,
+        doc: &mut TantivyDocument,
+        id: &str,
+    ) -> Result<()> {
+        let bad = || {
+            let type_name = match field.ty {
+                FieldType::Text => "text",
+                FieldType::Keyword => "keyword",
+                FieldType::Long => "long",
+                FieldType::Double => "double",
+                FieldType::Date => "date",
+                FieldType::Boolean => "boolean",
+            };
+            Error::mapper(format!(
+                "failed to parse field [{}] of type [{type_name}] in document with id '{id}'. Preview of field's value: '{}'",
+                field.path,
+                text_from_json(value).unwrap_or_else(|| value.to_string())
+            ))
+        };
+        match field.ty {
+            FieldType::Text | FieldType::Keyword => {
+                let text = text_from_json(value).ok_or_else(bad)?;
+                doc.add_text(field.field, text);
+            }
+            FieldType::Long => doc.add_i64(field.field, long_from_json(value).ok_or_else(bad)?),
+            FieldType::Double => doc.add_f64(field.field, double_from_json(value).ok_or_else(bad)?),
+            FieldType::Date => doc.add_date(field.field, date_from_json(value).ok_or_else(bad)?),
+            FieldType::Boolean => doc.add_bool(field.field, bool_from_json(value).ok_or_else(bad)?),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn dynamic_mapping_follows_opensearch_defaults() {
+        let mut mapping = Mapping::default();
+        let changed = mapping
+            .extend_dynamic(&json!({
+                "title": "Blue shoes", "qty": 3, "price": 9.5, "paid": true,
+                "createdAt": "2024-05-01T10:00:00Z", "tags": ["a", "b"],
+                "address": {"city": "Paris"}, "nothing": null
+            }))
+            .unwrap();
+        assert!(changed);
+        let leaves: Vec<_> = mapping
+            .leaves()
+            .unwrap()
+            .into_iter()
+            .map(|(p, t, _)| format!("{p}:{t:?}"))
+            .collect();
+        assert_eq!(
+            leaves,
+            [
+                "title:Text",
+                "title.keyword:Keyword",
+                "qty:Long",
+                "price:Double",
+                "paid:Boolean",
+                "createdAt:Date",
+                "tags:Text",
+                "tags.keyword:Keyword",
+                "address.city:Text",
+                "address.city.keyword:Keyword"
+            ]
+        );
+        assert!(!mapping.extend_dynamic(&json!({"title": "x"})).unwrap());
+    }
+
+    #[test]
+    fn strict_mapping_rejects_unknown_fields() {
+        let mut mapping = Mapping::from_json(
+            &json!({"dynamic": "strict", "properties": {"a": {"type": "keyword"}}}),
+        )
+        .unwrap();
+        let err = mapping.extend_dynamic(&json!({"b": 1})).unwrap_err();
+        assert_eq!(err.error_type(), "strict_dynamic_mapping_exception");
+    }
+
+    #[test]
+    fn unknown_type_is_a_mapper_error() {
+        let err = Mapping::from_json(&json!({"properties": {"a": {"type": "blob"}}})).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "No handler for type [blob] declared on field [a]"
+        );
+    }
+
+    #[test]
+    fn dates_parse_in_default_formats() {
+        let ms = |s: &str| parse_date(s).map(|d| d.into_timestamp_millis());
+        assert_eq!(ms("1970-01-02"), Some(86_400_000));
+        assert_eq!(ms("1970-01-01T00:00:01Z"), Some(1000));
+        assert_eq!(ms("1970-01-01T00:00:01.5"), Some(1500));
+        assert_eq!(ms("1970-01-01T01:00:00+01:00"), Some(0));
+        assert_eq!(ms("yesterday"), None);
+    }
+}

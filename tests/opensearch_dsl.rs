@@ -1,0 +1,107 @@
+//! Data-driven DSL tests: every `tests/opensearch/queries/*.json` search body runs against the
+//! corpus in `tests/opensearch/corpus.json`; the ids, scores, highlights, sort values and
+//! aggregations (or the error) are snapshotted. `err_*` fixtures must fail.
+
+use std::sync::OnceLock;
+
+use appsync_local::opensearch::Engine;
+use serde_json::{Value, json};
+
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let corpus: Value =
+            serde_json::from_str(include_str!("opensearch/corpus.json")).expect("corpus is JSON");
+        let engine = Engine::in_memory();
+        let (status, res) = engine.handle(
+            "PUT",
+            "/orders",
+            &[],
+            Some(json!({"mappings": corpus["mappings"]})),
+        );
+        assert_eq!(status, 200, "{res}");
+        let mut bulk = String::new();
+        for doc in corpus["docs"].as_array().expect("docs array") {
+            let mut doc = doc.clone();
+            let id = doc["_id"].clone();
+            doc.as_object_mut().expect("doc object").remove("_id");
+            bulk.push_str(&json!({"index": {"_id": id}}).to_string());
+            bulk.push('\n');
+            bulk.push_str(&doc.to_string());
+            bulk.push('\n');
+        }
+        let (status, res) = engine.handle("POST", "/orders/_bulk", &[], Some(Value::String(bulk)));
+        assert_eq!(status, 200, "{res}");
+        assert_eq!(res["errors"], false, "{res}");
+        engine
+    })
+}
+
+/// Scores rounded so snapshots do not depend on the last float bits.
+fn round(v: &Value) -> Value {
+    match v.as_f64() {
+        Some(f) if !v.is_i64() && !v.is_u64() => json!((f * 1000.0).round() / 1000.0),
+        _ => v.clone(),
+    }
+}
+
+fn summarize(res: &Value) -> Value {
+    let hits: Vec<Value> = res["hits"]["hits"]
+        .as_array()
+        .map(|hits| {
+            hits.iter()
+                .map(|h| {
+                    let mut s = json!({"_id": h["_id"], "_score": round(&h["_score"])});
+                    for key in ["highlight", "sort", "_source"] {
+                        if let Some(v) = h.get(key) {
+                            s[key] = match key {
+                                "sort" => Value::Array(
+                                    v.as_array().into_iter().flatten().map(round).collect(),
+                                ),
+                                // `_source` is only interesting when filtered.
+                                "_source" if v.get("description").is_some() => continue,
+                                _ => v.clone(),
+                            };
+                        }
+                    }
+                    s
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = json!({"total": res["hits"]["total"], "hits": hits});
+    if let Some(aggs) = res.get("aggregations") {
+        out["aggregations"] = aggs.clone();
+    }
+    out
+}
+
+#[test]
+fn dsl_fixtures() {
+    let mut wrong = Vec::new();
+    insta::glob!("opensearch/queries/*.json", |path| {
+        let text = std::fs::read_to_string(path).expect("fixture readable");
+        let body: Value = serde_json::from_str(&text).expect("fixture is JSON");
+        let (status, res) = engine().handle("POST", "/orders/_search", &[], Some(body));
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        if name.starts_with("err_") == (status == 200) {
+            wrong.push(format!("{name}: {status} {res}"));
+        }
+        let snapshot = if status != 200 {
+            json!({"status": status, "error": {"type": res["error"]["type"], "reason": res["error"]["reason"]}})
+        } else {
+            summarize(&res)
+        };
+        insta::with_settings!({description => text.trim(), snapshot_path => "opensearch/snapshots", prepend_module_to_snapshot => false}, {
+            insta::assert_json_snapshot!(snapshot);
+        });
+    });
+    assert!(
+        wrong.is_empty(),
+        "unexpected outcomes:\n{}",
+        wrong.join("\n")
+    );
+}
