@@ -51,7 +51,9 @@ async fn run_script(steps: &[Value]) -> Value {
                 .body(body.to_string());
         } else if let Some(lines) = step.get("ndjson").and_then(Value::as_array) {
             let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-            req = req.header("content-type", "application/x-ndjson").body(text);
+            req = req
+                .header("content-type", "application/x-ndjson")
+                .body(text);
         } else if let Some(raw) = step.get("raw").and_then(Value::as_str) {
             req = req.body(raw.to_string());
         }
@@ -74,7 +76,9 @@ async fn run_script(steps: &[Value]) -> Value {
             "{method} {path}: content-type {content_type}"
         );
         scrub(&mut body);
-        transcript.push(json!({"request": format!("{method} {path}"), "status": status, "response": body}));
+        transcript.push(
+            json!({"request": format!("{method} {path}"), "status": status, "response": body}),
+        );
     }
     Value::Array(transcript)
 }
@@ -120,7 +124,11 @@ async fn writes_are_visible_to_the_next_search_without_refresh() {
 async fn head_has_no_body_and_root_prefix_answers() {
     let base = serve(Arc::new(Engine::in_memory())).await;
     let client = reqwest::Client::new();
-    let res = client.head(format!("{base}/missing")).send().await.expect("head");
+    let res = client
+        .head(format!("{base}/missing"))
+        .send()
+        .await
+        .expect("head");
     assert_eq!(res.status().as_u16(), 404);
     assert!(res.bytes().await.expect("body").is_empty());
     let info: Value = client

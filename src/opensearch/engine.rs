@@ -29,6 +29,77 @@ pub struct ReconcileReport {
     pub unchanged: usize,
 }
 
+/// AppSync's OpenSearch request mapping document:
+/// `{"version", "operation", "path", "params": {"headers", "queryString", "body"}}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenSearchRequest {
+    pub operation: String,
+    pub path: String,
+    pub params: OpenSearchParams,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OpenSearchParams {
+    pub headers: Vec<(String, String)>,
+    pub query_string: Vec<(String, String)>,
+    pub body: Option<Value>,
+}
+
+impl OpenSearchRequest {
+    /// Reads a rendered request template; wording of errors follows AppSync's template
+    /// validation (the field that is wrong, and why).
+    pub fn from_json(doc: &Value) -> Result<OpenSearchRequest> {
+        let field = |name: &str| -> Result<String> {
+            doc.get(name)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    Error::illegal(format!(
+                        "Request template is missing the '{name}' field or it is not a string"
+                    ))
+                })
+        };
+        let operation = field("operation")?.to_ascii_uppercase();
+        if !matches!(
+            operation.as_str(),
+            "GET" | "POST" | "PUT" | "HEAD" | "DELETE"
+        ) {
+            return Err(Error::illegal(format!(
+                "Unsupported operation '{operation}': expected GET, POST, PUT, HEAD or DELETE"
+            )));
+        }
+        let path = field("path")?;
+        if !path.starts_with('/') {
+            return Err(Error::illegal(format!("path '{path}' must start with '/'")));
+        }
+        let params = doc.get("params").cloned().unwrap_or(Value::Null);
+        let pairs = |v: Option<&Value>| -> Vec<(String, String)> {
+            v.and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| {
+                            let v = match v {
+                                Value::String(s) => s.clone(),
+                                other => other.to_string(),
+                            };
+                            (k.clone(), v)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Ok(OpenSearchRequest {
+            operation,
+            path,
+            params: OpenSearchParams {
+                headers: pairs(params.get("headers")),
+                query_string: pairs(params.get("queryString")),
+                body: params.get("body").cloned().filter(|b| !b.is_null()),
+            },
+        })
+    }
+}
+
 /// A request body: JSON for most endpoints, NDJSON text for `_bulk`.
 #[derive(Debug, Clone)]
 pub enum Body {
@@ -238,6 +309,17 @@ impl Engine {
             Some(v) => Body::Json(v),
         };
         self.dispatch(method, path, query, body)
+    }
+
+    /// Runs an `AMAZON_OPENSEARCH_SERVICE` data source request (the rendered request
+    /// template). `$ctx.result` is the returned body, whatever the status.
+    pub fn handle_data_source_request(&self, request: &OpenSearchRequest) -> (u16, Value) {
+        self.handle(
+            &request.operation,
+            &request.path,
+            &request.params.query_string,
+            request.params.body.clone(),
+        )
     }
 
     /// HTTP entry point: raw body bytes, parsed per endpoint.

@@ -31,7 +31,9 @@ mod mapping;
 mod rest;
 mod search;
 
-pub use engine::{Body, Engine, OPENSEARCH_VERSION, ReconcileReport};
+pub use engine::{
+    Body, Engine, OPENSEARCH_VERSION, OpenSearchParams, OpenSearchRequest, ReconcileReport,
+};
 pub use error::{Error, Result};
 pub use index::{SearchIndex, StoredDoc, WriteOp, WriteResult};
 pub use mapping::{FieldType, IndexDefinition, IndexSource, Mapping, Property};
