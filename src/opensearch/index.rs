@@ -11,11 +11,12 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use tantivy::collector::TopDocs;
 use tantivy::directory::MmapDirectory;
-use tantivy::query::TermQuery;
 use tantivy::schema::{IndexRecordOption, Value as _};
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TERMINATED,
+    TantivyDocument, Term,
+};
 
 use crate::opensearch::error::{Error, Result};
 use crate::opensearch::mapping::{CompiledMapping, DocMeta, IndexDefinition, Mapping};
@@ -42,19 +43,27 @@ impl Generation {
 
     /// The stored `_source`, version and sequence number of a document.
     pub fn get(&self, id: &str) -> Result<Option<StoredDoc>> {
+        // Walks the `_id` postings directly: cheaper than a collector, and this runs once
+        // per write to find the previous version.
         let searcher = self.searcher();
-        let query = TermQuery::new(
-            Term::from_field_text(self.compiled.meta.id, id),
-            IndexRecordOption::Basic,
-        );
-        let top = searcher.search(&query, &TopDocs::with_limit(1))?;
-        match top.first() {
-            Some((_, addr)) => {
-                let doc: TantivyDocument = searcher.doc(*addr)?;
-                Ok(Some(self.stored(&doc)))
+        let field = self.compiled.meta.id;
+        let term = Term::from_field_text(field, id);
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let inverted = segment.inverted_index(field)?;
+            let Some(mut postings) = inverted.read_postings(&term, IndexRecordOption::Basic)?
+            else {
+                continue;
+            };
+            let mut doc = postings.doc();
+            while doc != TERMINATED {
+                if !segment.is_deleted(doc) {
+                    let stored: TantivyDocument = searcher.doc(DocAddress::new(ord as u32, doc))?;
+                    return Ok(Some(self.stored(&stored)));
+                }
+                doc = postings.advance();
             }
-            None => Ok(None),
         }
+        Ok(None)
     }
 
     pub fn stored(&self, doc: &TantivyDocument) -> StoredDoc {
@@ -442,13 +451,15 @@ impl SearchIndex {
         if !source.is_object() {
             return Err(Error::mapper("failed to parse, document is empty"));
         }
-        let mut mapping = self.current().definition.mappings.clone();
-        if mapping.extend_dynamic(&source)? {
+        let current = self.current();
+        let mut mapping = current.definition.mappings.clone();
+        if current.compiled.needs_dynamic_update(&source) && mapping.extend_dynamic(&source)? {
             // Commit first: the rebuild reads committed documents.
             state.writer.commit()?;
             self.current().reader.reload()?;
             self.rebuild(state, mapping)?;
         }
+        drop(current);
         let current = self.current();
         let seq_no = state.next_seq_no;
         let document = current.compiled.to_document(

@@ -1,5 +1,7 @@
 //! Index mappings: OpenSearch's declared field types, dynamic mapping, and their tantivy schema.
 
+use std::collections::{HashMap, HashSet};
+
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -159,11 +161,40 @@ pub struct CompiledMapping {
     pub schema: Schema,
     pub meta: MetaFields,
     pub fields: IndexMap<String, FlatField>,
+    /// Multi-fields by parent path (`title` -> [`title.keyword`]).
+    subfields: HashMap<String, Vec<String>>,
+    /// Every mapped path, objects included, to spot unmapped fields without cloning.
+    known_paths: HashSet<String>,
+    /// `dynamic: false` never adds fields.
+    dynamic_enabled: bool,
 }
 
 impl CompiledMapping {
     pub fn field(&self, path: &str) -> Option<&FlatField> {
         self.fields.get(path)
+    }
+
+    /// Whether `doc` has a non-null field the mapping does not know yet.
+    pub fn needs_dynamic_update(&self, doc: &Value) -> bool {
+        fn walk(known: &HashSet<String>, prefix: &str, map: &Map<String, Value>) -> bool {
+            map.iter().any(|(k, v)| {
+                let path = format!("{prefix}{k}");
+                as_items(v).into_iter().any(|item| match item {
+                    Value::Null => false,
+                    Value::Array(inner) => {
+                        inner.iter().any(|i| !i.is_null()) && !known.contains(&path)
+                    }
+                    Value::Object(inner) => {
+                        !known.contains(&path) || walk(known, &format!("{path}."), inner)
+                    }
+                    _ => !known.contains(&path),
+                })
+            })
+        }
+        match doc {
+            Value::Object(map) => self.dynamic_enabled && walk(&self.known_paths, "", map),
+            _ => false,
+        }
     }
 }
 
@@ -246,7 +277,29 @@ impl Mapping {
                 },
             );
         }
+        let mut subfields: HashMap<String, Vec<String>> = HashMap::new();
+        let mut known_paths = HashSet::new();
+        for path in fields.keys() {
+            if let Some((parent, _)) = path.rsplit_once('.')
+                && fields.contains_key(parent)
+            {
+                subfields
+                    .entry(parent.to_string())
+                    .or_default()
+                    .push(path.clone());
+            }
+            let mut prefix = path.as_str();
+            known_paths.insert(prefix.to_string());
+            while let Some((parent, _)) = prefix.rsplit_once('.') {
+                known_paths.insert(parent.to_string());
+                prefix = parent;
+            }
+        }
+        collect_object_paths("", &self.properties, &mut known_paths);
         Ok(CompiledMapping {
+            dynamic_enabled: self.dynamic_mode() != "false",
+            subfields,
+            known_paths,
             schema: builder.build(),
             meta: MetaFields {
                 id,
@@ -270,6 +323,20 @@ impl Mapping {
             return Ok(false);
         }
         extend_object("", &mut self.properties, doc, mode == "strict")
+    }
+}
+
+fn collect_object_paths(
+    prefix: &str,
+    properties: &IndexMap<String, Property>,
+    out: &mut HashSet<String>,
+) {
+    for (name, prop) in properties {
+        let path = format!("{prefix}{name}");
+        if let Some(props) = &prop.properties {
+            collect_object_paths(&format!("{path}."), props, out);
+        }
+        out.insert(path);
     }
 }
 
@@ -524,11 +591,8 @@ impl CompiledMapping {
                         if let Some(field) = self.fields.get(&path) {
                             self.add_scalar(field, scalar, doc, id)?;
                         }
-                        let sub_prefix = format!("{path}.");
-                        for (sub_path, sub) in self.fields.iter() {
-                            if let Some(rest) = sub_path.strip_prefix(&sub_prefix)
-                                && !rest.contains('.')
-                            {
+                        for sub_path in self.subfields.get(&path).into_iter().flatten() {
+                            if let Some(sub) = self.fields.get(sub_path) {
                                 self.add_scalar(sub, scalar, doc, id)?;
                                 doc.add_text(self.meta.field_names, sub_path);
                             }

@@ -35,7 +35,7 @@ pub use engine::{
     Body, Engine, OPENSEARCH_VERSION, OpenSearchParams, OpenSearchRequest, ReconcileReport,
 };
 pub use error::{Error, Result};
-pub use index::{SearchIndex, StoredDoc, WriteOp, WriteResult};
+pub use index::{Generation, SearchIndex, StoredDoc, WriteOp, WriteResult};
 pub use mapping::{FieldType, IndexDefinition, IndexSource, Mapping, Property};
 pub use rest::{PATH_PREFIX, router};
 pub use search::{SearchRequest, SortKind, SortSpec, SourceFilter};

@@ -605,13 +605,19 @@ pub fn execute(generation: &Generation, req: &SearchRequest) -> Result<SearchOut
         let track_scores = req.track_scores || sort.iter().any(|s| s.kind == SortKind::Score);
         let sort_for_tweak = sort.clone();
         let types_for_tweak = types.clone();
+        let segment_ords: std::collections::HashMap<tantivy::index::SegmentId, u32> = searcher
+            .segment_readers()
+            .iter()
+            .enumerate()
+            .map(|(ord, r)| (r.segment_id(), ord as u32))
+            .collect();
         let tweak = move |segment: &SegmentReader| {
             let ff = segment.fast_fields();
-            let segment_ord = segment.segment_id().uuid_string();
-            // Segments are told apart for `_doc` ordering by a stable hash of their id.
-            let seg_num = segment_ord
-                .bytes()
-                .fold(0u32, |acc, b| acc.wrapping_mul(31).wrapping_add(b as u32));
+            // `_doc` order is (segment ordinal, doc id), as the searcher lists segments.
+            let seg_num = segment_ords
+                .get(&segment.segment_id())
+                .copied()
+                .unwrap_or_default();
             let accessors: Vec<(Accessor, bool, bool)> = sort_for_tweak
                 .iter()
                 .zip(&types_for_tweak)
