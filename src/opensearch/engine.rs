@@ -471,6 +471,10 @@ impl Engine {
                 Ok((status, write_body(index, &res, query)))
             }
             ("POST", [index, "_update", id]) => self.update_doc(index, id, json_body, query),
+            ("GET" | "POST", [index, "_mget"]) => self.mget(index, json_body),
+            ("POST", [index, "_delete_by_query"]) => {
+                self.delete_by_query(index, json_body, started)
+            }
             // ES 6 typed paths (`/post/doc/1`) that AppSync's older examples still use.
             ("GET", [index, ty, id]) if !ty.starts_with('_') => {
                 self.get_doc(index, id, query, false)
@@ -586,6 +590,70 @@ impl Engine {
             body["_source"] = source;
         }
         Ok((200, body))
+    }
+
+    /// `_mget` with `{"ids": [...]}` or `{"docs": [{"_id": ...}]}`.
+    fn mget(&self, index: &str, body: Option<&Value>) -> Result<(u16, Value)> {
+        let body = body.ok_or_else(missing_body)?;
+        let ids: Vec<String> = match (body.get("ids"), body.get("docs")) {
+            (Some(Value::Array(ids)), _) => ids
+                .iter()
+                .filter_map(crate::opensearch::mapping::text_from_json)
+                .collect(),
+            (_, Some(Value::Array(docs))) => docs
+                .iter()
+                .filter_map(|d| {
+                    d.get("_id")
+                        .and_then(crate::opensearch::mapping::text_from_json)
+                })
+                .collect(),
+            _ => {
+                return Err(Error::illegal("Validation Failed: 1: no documents to get;"));
+            }
+        };
+        let mut docs = Vec::with_capacity(ids.len());
+        for id in ids {
+            let (_, doc) = self.get_doc(index, &id, &[], false)?;
+            docs.push(doc);
+        }
+        Ok((200, json!({ "docs": docs })))
+    }
+
+    fn delete_by_query(
+        &self,
+        index: &str,
+        body: Option<&Value>,
+        started: Instant,
+    ) -> Result<(u16, Value)> {
+        let target = self.index(index)?;
+        let query = body
+            .and_then(|b| b.get("query"))
+            .ok_or_else(|| Error::illegal("Validation Failed: 1: query is missing;"))?;
+        let ids = search::matching_ids(&target.current(), query)?;
+        let total = ids.len();
+        let ops = ids.into_iter().map(|id| WriteOp::Delete { id }).collect();
+        let deleted = target
+            .write(ops)?
+            .into_iter()
+            .filter(|r| {
+                matches!(
+                    r,
+                    Ok(WriteResult {
+                        result: "deleted",
+                        ..
+                    })
+                )
+            })
+            .count();
+        Ok((
+            200,
+            json!({
+                "took": started.elapsed().as_millis() as u64, "timed_out": false, "total": total,
+                "deleted": deleted, "batches": 1, "version_conflicts": 0, "noops": 0,
+                "retries": {"bulk": 0, "search": 0}, "throttled_millis": 0,
+                "requests_per_second": -1.0, "throttled_until_millis": 0, "failures": [],
+            }),
+        ))
     }
 
     fn update_doc(

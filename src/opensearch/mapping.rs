@@ -109,6 +109,8 @@ pub struct FlatField {
     /// Tokenizer name registered on the index (text fields only).
     pub analyzer: &'static str,
     pub field: Field,
+    /// Keyword values longer than this stay in `_source` but are not indexed.
+    pub ignore_above: Option<usize>,
 }
 
 /// Analyzers we offer, mapped to the tokenizers registered by [`register_analyzers`].
@@ -218,6 +220,14 @@ impl Mapping {
 
     /// Leaf fields as (dotted path, type, analyzer).
     pub fn leaves(&self) -> Result<Vec<(String, FieldType, &'static str)>> {
+        Ok(self
+            .leaf_props()?
+            .into_iter()
+            .map(|(path, ty, analyzer, _)| (path, ty, analyzer))
+            .collect())
+    }
+
+    fn leaf_props(&self) -> Result<Vec<Leaf>> {
         let mut out = Vec::new();
         collect_leaves("", &self.properties, &mut out)?;
         Ok(out)
@@ -232,7 +242,7 @@ impl Mapping {
         let seq_no = builder.add_u64_field("_seq_no", STORED);
         let field_names = builder.add_text_field("_field_names", STRING);
         let mut fields = IndexMap::new();
-        for (path, ty, analyzer) in self.leaves()? {
+        for (path, ty, analyzer, ignore_above) in self.leaf_props()? {
             let field =
                 match ty {
                     FieldType::Text => builder.add_text_field(
@@ -274,6 +284,7 @@ impl Mapping {
                     ty,
                     analyzer,
                     field,
+                    ignore_above,
                 },
             );
         }
@@ -340,10 +351,13 @@ fn collect_object_paths(
     }
 }
 
+/// (path, type, analyzer, ignore_above) of one leaf.
+type Leaf = (String, FieldType, &'static str, Option<usize>);
+
 fn collect_leaves(
     prefix: &str,
     properties: &IndexMap<String, Property>,
-    out: &mut Vec<(String, FieldType, &'static str)>,
+    out: &mut Vec<Leaf>,
 ) -> Result<()> {
     for (name, prop) in properties {
         let path = format!("{prefix}{name}");
@@ -351,13 +365,23 @@ fn collect_leaves(
             (Some(ty), _) if ty != "object" && ty != "nested" => {
                 let ty = FieldType::parse(ty, &path)?;
                 let analyzer = analyzer_name(prop.analyzer.as_deref(), &path)?;
-                out.push((path.clone(), ty, analyzer));
+                out.push((
+                    path.clone(),
+                    ty,
+                    analyzer,
+                    prop.ignore_above.map(|n| n as usize),
+                ));
                 for (sub, sub_prop) in prop.fields.iter().flatten() {
                     let sub_path = format!("{path}.{sub}");
                     let sub_ty =
                         FieldType::parse(sub_prop.ty.as_deref().unwrap_or("keyword"), &sub_path)?;
                     let analyzer = analyzer_name(sub_prop.analyzer.as_deref(), &sub_path)?;
-                    out.push((sub_path, sub_ty, analyzer));
+                    out.push((
+                        sub_path,
+                        sub_ty,
+                        analyzer,
+                        sub_prop.ignore_above.map(|n| n as usize),
+                    ));
                 }
             }
             (_, Some(props)) => collect_leaves(&format!("{path}."), props, out)?,
@@ -577,7 +601,6 @@ impl CompiledMapping {
                 match item {
                     Value::Null => {}
                     Value::Object(inner) => {
-                        doc.add_text(self.meta.field_names, &path);
                         self.add_object(&format!("{path}."), inner, doc, id)?;
                     }
                     // Nested arrays flatten, as OpenSearch does.
@@ -587,13 +610,17 @@ impl CompiledMapping {
                         self.add_object(prefix, &wrapped, doc, id)?;
                     }
                     scalar => {
-                        doc.add_text(self.meta.field_names, &path);
-                        if let Some(field) = self.fields.get(&path) {
-                            self.add_scalar(field, scalar, doc, id)?;
+                        // `exists` sees only indexed values, as in OpenSearch: not unmapped
+                        // fields, nor keywords beyond `ignore_above`.
+                        if let Some(field) = self.fields.get(&path)
+                            && self.add_scalar(field, scalar, doc, id)?
+                        {
+                            self.add_field_name(doc, &path);
                         }
                         for sub_path in self.subfields.get(&path).into_iter().flatten() {
-                            if let Some(sub) = self.fields.get(sub_path) {
-                                self.add_scalar(sub, scalar, doc, id)?;
+                            if let Some(sub) = self.fields.get(sub_path)
+                                && self.add_scalar(sub, scalar, doc, id)?
+                            {
                                 doc.add_text(self.meta.field_names, sub_path);
                             }
                         }
@@ -604,13 +631,24 @@ impl CompiledMapping {
         Ok(())
     }
 
+    /// A path and its parent objects, so `exists` works on objects too.
+    fn add_field_name(&self, doc: &mut TantivyDocument, path: &str) {
+        doc.add_text(self.meta.field_names, path);
+        let mut rest = path;
+        while let Some((parent, _)) = rest.rsplit_once('.') {
+            doc.add_text(self.meta.field_names, parent);
+            rest = parent;
+        }
+    }
+
+    /// Indexes one value; false when it is skipped (`ignore_above`).
     fn add_scalar(
         &self,
         field: &FlatField,
         value: &Value,
         doc: &mut TantivyDocument,
         id: &str,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let bad = || {
             let type_name = match field.ty {
                 FieldType::Text => "text",
@@ -629,6 +667,11 @@ impl CompiledMapping {
         match field.ty {
             FieldType::Text | FieldType::Keyword => {
                 let text = text_from_json(value).ok_or_else(bad)?;
+                let too_long = field.ty == FieldType::Keyword
+                    && field.ignore_above.is_some_and(|n| text.chars().count() > n);
+                if too_long {
+                    return Ok(false);
+                }
                 doc.add_text(field.field, text);
             }
             FieldType::Long => doc.add_i64(field.field, long_from_json(value).ok_or_else(bad)?),
@@ -636,7 +679,7 @@ impl CompiledMapping {
             FieldType::Date => doc.add_date(field.field, date_from_json(value).ok_or_else(bad)?),
             FieldType::Boolean => doc.add_bool(field.field, bool_from_json(value).ok_or_else(bad)?),
         }
-        Ok(())
+        Ok(true)
     }
 }
 

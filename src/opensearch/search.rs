@@ -659,24 +659,28 @@ pub fn execute(generation: &Generation, req: &SearchRequest) -> Result<SearchOut
                 }
             }
         };
-        let (top, _) = if limit == 0 {
-            (Vec::new(), 0)
+        // `min_score` totals count only documents above it, so every match is ranked (local
+        // indexes are small enough); otherwise the collector keeps from + size.
+        let collect = if req.min_score.is_some() {
+            limit.max(searcher.num_docs() as usize)
+        } else {
+            limit
+        };
+        let (top, matched) = if collect == 0 {
+            (Vec::new(), searcher.search(&query, &Count)?)
         } else {
             searcher.search(
                 &query,
-                &(TopDocs::with_limit(limit).tweak_score(tweak), Count),
+                &(TopDocs::with_limit(collect).tweak_score(tweak), Count),
             )?
         };
         // Totals count what the query matched, not what search_after skipped.
-        total_count = if req.search_after.is_some() || req.min_score.is_some() || limit == 0 {
-            if req.min_score.is_some() {
-                top.iter().filter(|(k, _)| !k.excluded).count()
-            } else {
-                searcher.search(&query, &Count)?
-            }
+        total_count = if req.min_score.is_some() {
+            top.iter().filter(|(k, _)| !k.excluded).count()
         } else {
-            searcher.search(&query, &Count)?
+            matched
         };
+        let top: Vec<_> = top.into_iter().take(limit).collect();
         for (key, address) in top.into_iter().skip(req.from) {
             if key.excluded {
                 continue;
@@ -701,7 +705,8 @@ pub fn execute(generation: &Generation, req: &SearchRequest) -> Result<SearchOut
             hits.push(Hit {
                 address,
                 score: track_scores.then_some(key.score),
-                sort: Some(sort_values),
+                // Sort values are reported only for an explicit sort.
+                sort: (!req.sort.is_empty()).then_some(sort_values),
             });
         }
     }
@@ -974,6 +979,19 @@ pub fn values_at<'a>(value: &'a Value, path: &str) -> Vec<&'a Value> {
             v => vec![v],
         })
         .collect()
+}
+
+/// Ids of every document matching `query` (`_delete_by_query`).
+pub fn matching_ids(generation: &Generation, query: &Value) -> Result<Vec<String>> {
+    let query = compile_query(generation, Some(query))?;
+    let searcher = generation.searcher();
+    let docs = searcher.search(&*query, &tantivy::collector::DocSetCollector)?;
+    let mut ids = Vec::with_capacity(docs.len());
+    for address in docs {
+        let doc: TantivyDocument = searcher.doc(address)?;
+        ids.push(generation.stored(&doc).id);
+    }
+    Ok(ids)
 }
 
 /// `_count`.
