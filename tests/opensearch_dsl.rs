@@ -105,3 +105,58 @@ fn dsl_fixtures() {
         wrong.join("\n")
     );
 }
+
+/// Hostile or odd bodies get an answer (any status), never a panic.
+#[test]
+fn odd_bodies_never_panic() {
+    let bodies = [
+        json!({"size": 0, "aggs": {"h": {"histogram": {"field": "price", "interval": 0}}}}),
+        json!({"size": 0, "aggs": {"h": {"date_histogram": {"field": "createdAt", "fixed_interval": "0d"}}}}),
+        json!({"size": 0, "aggs": {"t": {"terms": {"field": "status", "size": 0}}}}),
+        json!({"aggs": {"t": {"terms": {"field": "nothing"}}}}),
+        json!({"aggs": "x"}),
+        json!({"query": {"match": {"title": {"query": "shoes", "fuzziness": 99}}}}),
+        json!({"query": {"match": {"title": {"query": "", "zero_terms_query": "all"}}}}),
+        json!({"query": {"match_phrase": {"title": {"query": "!!!", "slop": -1}}}}),
+        json!({"query": {"match_phrase_prefix": {"title": "running sh"}}}),
+        json!({"query": {"regexp": {"status": "SHIP(PED"}}}),
+        json!({"query": {"wildcard": {"status": "\\"}}}),
+        json!({"query": {"range": {"price": {}}}}),
+        json!({"query": {"range": {"price": {"gte": "cheap"}}}}),
+        json!({"query": {"range": {"quantity": {"gt": 1e300}}}}),
+        json!({"query": {"range": {"createdAt": {"gte": "now-1y/y", "lt": "now+1d"}}}}),
+        json!({"query": {"terms": {"quantity": ["a"]}}}),
+        json!({"query": {"ids": {"values": "o1"}}}),
+        json!({"query": {"bool": {"must": "x"}}}),
+        json!({"query": {"bool": {"should": [], "minimum_should_match": "150%"}}}),
+        json!({"query": {"multi_match": {"query": "x", "fields": ["title^abc"]}}}),
+        json!({"query": {"multi_match": {"query": 5}}}),
+        json!({"query": {"query_string": {"query": "price:[10 TO *] AND title:\"blue"}}}),
+        json!({"query": {"simple_query_string": {"query": "((( \" -"}}}),
+        json!({"query": []}),
+        json!({"query": {"term": {}}}),
+        json!({"query": {"term": {"title": {"value": {"nested": 1}}}}}),
+        json!({"from": -1}),
+        json!({"size": "lots"}),
+        json!({"sort": [{"price": {"order": "sideways"}}]}),
+        json!({"sort": 5}),
+        json!({"search_after": [null], "sort": [{"paid": "asc"}]}),
+        json!({"search_after": [{"x": 1}], "sort": ["_score"]}),
+        json!({"highlight": {"fields": {"*": {"number_of_fragments": 0}}}, "query": {"match": {"title": "blue"}}}),
+        json!({"highlight": {"fields": "title"}}),
+        json!({"_source": 5}),
+        json!({"track_total_hits": -3}),
+        json!({"min_score": "high"}),
+        json!("not an object"),
+    ];
+    for body in bodies {
+        let (status, res) = engine().handle("POST", "/orders/_search", &[], Some(body.clone()));
+        assert!(
+            status == 200 || (400..500).contains(&status),
+            "{body} -> {status} {res}"
+        );
+        if status != 200 {
+            assert!(res["error"]["type"].is_string(), "{body} -> {res}");
+        }
+    }
+}
