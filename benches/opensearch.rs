@@ -275,6 +275,26 @@ fn latency_report(engine: &Engine) {
     );
 }
 
+/// Single-document writes pay a commit and a reader reload each (read-your-writes).
+fn single_write_report(engine: &Engine) {
+    let mut rng = Rng(0xfeed);
+    let rounds = 200;
+    let mut times = Vec::with_capacity(rounds);
+    for i in 0..rounds {
+        let doc = order(&mut rng, CORPUS + i);
+        let t = Instant::now();
+        let (status, _) = engine.handle("PUT", &format!("/orders/_doc/extra-{i}"), &[], Some(doc));
+        times.push(t.elapsed());
+        assert_eq!(status, 201);
+    }
+    times.sort();
+    println!(
+        "single-document PUT (commit + reload each) on the {CORPUS}-doc index: p50 {:?} p99 {:?}",
+        percentile(&times, 0.5),
+        percentile(&times, 0.99)
+    );
+}
+
 fn main() {
     let mut c = Criterion::default()
         .measurement_time(Duration::from_secs(5))
@@ -288,5 +308,6 @@ fn main() {
     );
     bench_match(&mut c, &engine);
     latency_report(&engine);
+    single_write_report(&engine);
     c.final_summary();
 }

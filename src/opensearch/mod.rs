@@ -20,6 +20,38 @@
 //! assert_eq!(res["hits"]["total"]["value"], 1);
 //! ```
 //!
+//! # Design
+//!
+//! - Each index is a tantivy index (a directory per mapping generation under
+//!   `<data dir>/<index>/`, or RAM) with its [`IndexDefinition`] persisted beside it in
+//!   `index.json`. Every mapped leaf path is its own typed tantivy field named by its dotted
+//!   path (`customer.city`, `title.keyword`), so queries, sorts and aggregations use the
+//!   user's field names directly. `_source` is stored JSON; `_id` is a raw keyword.
+//! - tantivy schemas are fixed, so dynamic mapping that adds a field builds the next
+//!   generation and reindexes the stored `_source` of every document (once per new field;
+//!   `_bulk` pays it at most once per new field, not per document).
+//! - One `IndexWriter` per index behind a mutex. Every write call ends with a commit and a
+//!   reader reload (`ReloadPolicy::Manual`): read-your-writes whatever `?refresh` says.
+//!   `_bulk`, `reconcile` and `_delete_by_query` commit once per batch.
+//! - The query DSL compiles straight from JSON to tantivy queries (`dsl.rs`), with
+//!   OpenSearch's error wording.
+//!
+//! # Differences from OpenSearch (deliberate simplifications)
+//!
+//! - One shard, no replicas, no aliases, no scripts (`_update` with `script` is rejected),
+//!   no `_msearch`, no multi-index or wildcard index searches, no optimistic concurrency
+//!   (`if_seq_no`). `_seq_no` restarts from the stored documents after a restart.
+//! - Scores are tantivy's BM25 on one shard: close to, not equal to, OpenSearch's. Fuzzy
+//!   and prefix-style queries score a constant, like OpenSearch's rewritten constant-score
+//!   queries.
+//! - Analyzers: `standard` (tokenise on non-alphanumerics, lowercase), `english` (plus stop
+//!   words and Porter stemming), `whitespace`, `keyword`. No custom analysis settings.
+//! - `nested` fields are flattened like objects; `nested` queries apply their inner query.
+//! - Aggregations are tantivy's Elasticsearch-compatible ones: `date_histogram` accepts
+//!   `fixed_interval` and the fixed-length calendar units (minute to week), not months or
+//!   years.
+//! - Highlighting returns one fragment per value (tantivy's `SnippetGenerator`).
+//!
 //! **Architecture Invariant:** nothing here knows about VTL, GraphQL or DynamoDB; tables
 //! feed indexes through [`Engine::apply_change`] and [`Engine::reconcile`].
 

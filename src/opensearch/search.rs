@@ -500,6 +500,10 @@ pub fn compile_query(generation: &Generation, query: Option<&Value>) -> Result<B
 }
 
 fn check_sort_field(generation: &Generation, path: &str) -> Result<FieldType> {
+    // `_id` is a fast keyword column, so sorting on it is cheap (OpenSearch allows it too).
+    if path == "_id" {
+        return Ok(FieldType::Keyword);
+    }
     let index = generation.definition.name.clone();
     let field = generation
         .compiled
