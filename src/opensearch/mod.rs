@@ -39,8 +39,8 @@
 //! # Differences from OpenSearch (deliberate simplifications)
 //!
 //! - One shard, no replicas, no aliases, no scripts (`_update` with `script` is rejected),
-//!   no `_msearch`, no multi-index or wildcard index searches, no optimistic concurrency
-//!   (`if_seq_no`). `_seq_no` restarts from the stored documents after a restart.
+//!   no `_msearch`, no optimistic concurrency (`if_seq_no`). Searches over several indexes
+//!   (`a,b`, `logs-*`, `_all`) merge per-index results; aggregations need a single index. `_seq_no` restarts from the stored documents after a restart.
 //! - Scores are tantivy's BM25 on one shard: close to, not equal to, OpenSearch's. Fuzzy
 //!   and prefix-style queries score a constant, like OpenSearch's rewritten constant-score
 //!   queries.

@@ -985,6 +985,40 @@ pub fn values_at<'a>(value: &'a Value, path: &str) -> Vec<&'a Value> {
         .collect()
 }
 
+/// Orders rendered hits of several indexes: by `_score` without a sort, else by the
+/// `sort` values under each sort's direction (missing values last unless `_first`).
+pub fn compare_hits(a: &Value, b: &Value, sort: &[SortSpec]) -> Ordering {
+    if sort.is_empty() {
+        let score = |h: &Value| h["_score"].as_f64().unwrap_or(f64::MIN);
+        return score(b).partial_cmp(&score(a)).unwrap_or(Ordering::Equal);
+    }
+    for (i, spec) in sort.iter().enumerate() {
+        let (x, y) = (&a["sort"][i], &b["sort"][i]);
+        let ord = match (x, y) {
+            (Value::Null, Value::Null) => Ordering::Equal,
+            (Value::Null, _) if spec.missing_first => Ordering::Less,
+            (Value::Null, _) => Ordering::Greater,
+            (_, Value::Null) if spec.missing_first => Ordering::Greater,
+            (_, Value::Null) => Ordering::Less,
+            (Value::String(x), Value::String(y)) => {
+                let o = x.cmp(y);
+                if spec.desc { o.reverse() } else { o }
+            }
+            (x, y) => {
+                let o = x
+                    .as_f64()
+                    .partial_cmp(&y.as_f64())
+                    .unwrap_or(Ordering::Equal);
+                if spec.desc { o.reverse() } else { o }
+            }
+        };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    Ordering::Equal
+}
+
 /// Ids of every document matching `query` (`_delete_by_query`).
 pub fn matching_ids(generation: &Generation, query: &Value) -> Result<Vec<String>> {
     let query = compile_query(generation, Some(query))?;
