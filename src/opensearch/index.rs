@@ -452,12 +452,14 @@ impl SearchIndex {
             return Err(Error::mapper("failed to parse, document is empty"));
         }
         let current = self.current();
-        let mut mapping = current.definition.mappings.clone();
-        if current.compiled.needs_dynamic_update(&source) && mapping.extend_dynamic(&source)? {
-            // Commit first: the rebuild reads committed documents.
-            state.writer.commit()?;
-            self.current().reader.reload()?;
-            self.rebuild(state, mapping)?;
+        if current.compiled.needs_dynamic_update(&source) {
+            let mut mapping = current.definition.mappings.clone();
+            if mapping.extend_dynamic(&source)? {
+                // Commit first: the rebuild reads committed documents.
+                state.writer.commit()?;
+                self.current().reader.reload()?;
+                self.rebuild(state, mapping)?;
+            }
         }
         drop(current);
         let current = self.current();
