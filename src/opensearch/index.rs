@@ -340,11 +340,15 @@ impl SearchIndex {
         let mut results = Vec::with_capacity(ops.len());
         let mut dirty = false;
         for op in ops {
-            let res = self.write_one(&mut state, &mut pending, op, &mut dirty);
-            if let Err(Error::Internal(_)) = &res {
-                return Err(res.err().unwrap_or(Error::Internal(String::new())));
+            match self.write_one(&mut state, &mut pending, op, &mut dirty) {
+                Err(e @ Error::Internal(_)) => {
+                    // An engine failure drops the whole uncommitted batch, so nothing half
+                    // written rides along with the next commit.
+                    let _ = state.writer.rollback();
+                    return Err(e);
+                }
+                res => results.push(res),
             }
-            results.push(res);
         }
         if dirty {
             state.writer.commit()?;
