@@ -148,6 +148,13 @@ fn odd_bodies_never_panic() {
         json!({"track_total_hits": -3}),
         json!({"min_score": "high"}),
         json!("not an object"),
+        json!({"from": u64::MAX, "size": 10}),
+        json!({"size": u64::MAX}),
+        json!({"query": {"range": {"createdAt": {"gte": "now+99999999999y"}}}}),
+        json!({"query": {"range": {"createdAt": {"gte": 9_223_372_036_854_775_807i64}}}}),
+        json!({"query": {"range": {"createdAt": {"gte": "0001", "format": "yyyy"}}}}),
+        json!({"query": {"term": {"createdAt": "-9223372036854775808"}}}),
+        json!({"search_after": [9_223_372_036_854_775_807i64], "sort": ["createdAt"]}),
     ];
     for body in bodies {
         let (status, res) = engine().handle("POST", "/orders/_search", &[], Some(body.clone()));

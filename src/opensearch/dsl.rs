@@ -17,8 +17,8 @@ use tantivy::{DateTime, Index, Term};
 
 use crate::opensearch::error::{Error, Result};
 use crate::opensearch::mapping::{
-    CompiledMapping, FieldType, FlatField, bool_from_json, date_from_json, double_from_json,
-    long_from_json, text_from_json,
+    CompiledMapping, FieldType, FlatField, bool_from_json, date_from_json, date_from_millis,
+    date_with_format, double_from_json, long_from_json, text_from_json,
 };
 
 /// What a query compiles against.
@@ -645,7 +645,8 @@ fn scalar_term(ctx: &QueryContext, field: &FlatField, value: &Value) -> Result<T
         ),
         FieldType::Date => Term::from_field_date(
             field.field,
-            parse_date_value(value).ok_or_else(|| date_error(ctx, field, &shown))?,
+            parse_date_value(value, field.date_format.as_deref())
+                .ok_or_else(|| date_error(ctx, field, &shown))?,
         ),
         FieldType::Boolean => Term::from_field_bool(
             field.field,
@@ -669,13 +670,14 @@ fn date_error(ctx: &QueryContext, field: &FlatField, shown: &str) -> Error {
 }
 
 /// Dates in queries also accept date math anchored on `now` (`now-7d/d`).
-fn parse_date_value(value: &Value) -> Option<DateTime> {
+fn parse_date_value(value: &Value, format: Option<&str>) -> Option<DateTime> {
     if let Some(s) = value.as_str()
         && let Some(rest) = s.strip_prefix("now")
     {
         return date_math(chrono::Utc::now(), rest);
     }
-    date_from_json(value)
+    // A custom format still accepts ISO and epoch millis, as OpenSearch's default does.
+    date_with_format(value, format).or_else(|| date_from_json(value))
 }
 
 fn date_math(now: chrono::DateTime<chrono::Utc>, mut rest: &str) -> Option<DateTime> {
@@ -725,23 +727,25 @@ fn date_math(now: chrono::DateTime<chrono::Utc>, mut rest: &str) -> Option<DateT
             return None;
         };
         t = match unit {
+            // Checked all the way: `now+99999999999y` must fail, not overflow.
             'y' | 'M' => {
-                let months = if unit == 'y' { n * 12 } else { n };
+                let months = if unit == 'y' { n.checked_mul(12)? } else { n };
+                let magnitude = Months::new(u32::try_from(months.unsigned_abs()).ok()?);
                 if months >= 0 {
-                    t.checked_add_months(Months::new(months as u32))?
+                    t.checked_add_months(magnitude)?
                 } else {
-                    t.checked_sub_months(Months::new((-months) as u32))?
+                    t.checked_sub_months(magnitude)?
                 }
             }
-            'w' => t + Duration::weeks(n),
-            'd' => t + Duration::days(n),
-            'h' | 'H' => t + Duration::hours(n),
-            'm' => t + Duration::minutes(n),
-            's' => t + Duration::seconds(n),
+            'w' => t.checked_add_signed(Duration::try_weeks(n)?)?,
+            'd' => t.checked_add_signed(Duration::try_days(n)?)?,
+            'h' | 'H' => t.checked_add_signed(Duration::try_hours(n)?)?,
+            'm' => t.checked_add_signed(Duration::try_minutes(n)?)?,
+            's' => t.checked_add_signed(Duration::try_seconds(n)?)?,
             _ => return None,
         };
     }
-    Some(DateTime::from_timestamp_millis(t.timestamp_millis()))
+    date_from_millis(t.timestamp_millis())
 }
 
 /// Term queries on non-text fields score a constant 1.0, as OpenSearch's do.
@@ -860,18 +864,19 @@ fn compile_range(ctx: &QueryContext, kind: &str, body: &Value) -> Result<BoxQuer
     let Some(field) = ctx.mapping.field(path) else {
         return Ok(Box::new(EmptyQuery));
     };
+    let format = params.get("format").and_then(Value::as_str);
     let bound = |inclusive: &str, exclusive: &str| -> Result<Bound<Term>> {
         let present = |k: &str| params.get(k).filter(|v| !v.is_null());
         Ok(match (present(inclusive), present(exclusive)) {
-            (Some(v), _) => Bound::Included(range_term(ctx, field, v, inclusive)?),
-            (None, Some(v)) => Bound::Excluded(range_term(ctx, field, v, exclusive)?),
+            (Some(v), _) => Bound::Included(range_term(ctx, field, v, inclusive, format)?),
+            (None, Some(v)) => Bound::Excluded(range_term(ctx, field, v, exclusive, format)?),
             (None, None) => Bound::Unbounded,
         })
     };
     let lower = bound("gte", "gt")?;
     let lower = match (lower, params.get("from").filter(|v| !v.is_null())) {
         (Bound::Unbounded, Some(v)) => {
-            let t = range_term(ctx, field, v, "gte")?;
+            let t = range_term(ctx, field, v, "gte", format)?;
             if params.get("include_lower").and_then(Value::as_bool) == Some(false) {
                 Bound::Excluded(t)
             } else {
@@ -883,7 +888,7 @@ fn compile_range(ctx: &QueryContext, kind: &str, body: &Value) -> Result<BoxQuer
     let upper = bound("lte", "lt")?;
     let upper = match (upper, params.get("to").filter(|v| !v.is_null())) {
         (Bound::Unbounded, Some(v)) => {
-            let t = range_term(ctx, field, v, "lte")?;
+            let t = range_term(ctx, field, v, "lte", format)?;
             if params.get("include_upper").and_then(Value::as_bool) == Some(false) {
                 Bound::Excluded(t)
             } else {
@@ -903,7 +908,19 @@ fn compile_range(ctx: &QueryContext, kind: &str, body: &Value) -> Result<BoxQuer
 }
 
 /// A range bound; fractional bounds on long fields round inward as OpenSearch does.
-fn range_term(ctx: &QueryContext, field: &FlatField, value: &Value, op: &str) -> Result<Term> {
+fn range_term(
+    ctx: &QueryContext,
+    field: &FlatField,
+    value: &Value,
+    op: &str,
+    format: Option<&str>,
+) -> Result<Term> {
+    if field.ty == FieldType::Date {
+        let shown = text_from_json(value).unwrap_or_else(|| value.to_string());
+        let format = format.or(field.date_format.as_deref());
+        let date = parse_date_value(value, format).ok_or_else(|| date_error(ctx, field, &shown))?;
+        return Ok(Term::from_field_date(field.field, date));
+    }
     if field.ty == FieldType::Long
         && let Some(f) = double_from_json(value)
         && f.fract() != 0.0
@@ -1222,5 +1239,8 @@ mod tests {
         assert_eq!(ms("/M"), Some(at(2024, 3, 1, 0)));
         assert_eq!(ms("+2h/h"), Some(at(2024, 3, 15, 15)));
         assert_eq!(ms("-1x"), None);
+        assert_eq!(ms("+99999999999y"), None);
+        assert_eq!(ms("-99999999999999999d"), None);
+        assert_eq!(ms("+9999999999999999999s"), None);
     }
 }

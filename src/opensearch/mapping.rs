@@ -111,6 +111,8 @@ pub struct FlatField {
     pub field: Field,
     /// Keyword values longer than this stay in `_source` but are not indexed.
     pub ignore_above: Option<usize>,
+    /// A date field's `format` (`yyyy/MM/dd||epoch_millis`); ISO and epoch millis if unset.
+    pub date_format: Option<String>,
 }
 
 /// Analyzers we offer, mapped to the tokenizers registered by [`register_analyzers`].
@@ -223,7 +225,7 @@ impl Mapping {
         Ok(self
             .leaf_props()?
             .into_iter()
-            .map(|(path, ty, analyzer, _)| (path, ty, analyzer))
+            .map(|(path, ty, analyzer, _, _)| (path, ty, analyzer))
             .collect())
     }
 
@@ -242,7 +244,7 @@ impl Mapping {
         let seq_no = builder.add_u64_field("_seq_no", STORED);
         let field_names = builder.add_text_field("_field_names", STRING);
         let mut fields = IndexMap::new();
-        for (path, ty, analyzer, ignore_above) in self.leaf_props()? {
+        for (path, ty, analyzer, ignore_above, date_format) in self.leaf_props()? {
             let field =
                 match ty {
                     FieldType::Text => builder.add_text_field(
@@ -285,6 +287,7 @@ impl Mapping {
                     analyzer,
                     field,
                     ignore_above,
+                    date_format,
                 },
             );
         }
@@ -351,8 +354,14 @@ fn collect_object_paths(
     }
 }
 
-/// (path, type, analyzer, ignore_above) of one leaf.
-type Leaf = (String, FieldType, &'static str, Option<usize>);
+/// (path, type, analyzer, ignore_above, format) of one leaf.
+type Leaf = (
+    String,
+    FieldType,
+    &'static str,
+    Option<usize>,
+    Option<String>,
+);
 
 fn collect_leaves(
     prefix: &str,
@@ -370,6 +379,7 @@ fn collect_leaves(
                     ty,
                     analyzer,
                     prop.ignore_above.map(|n| n as usize),
+                    prop.format.clone(),
                 ));
                 for (sub, sub_prop) in prop.fields.iter().flatten() {
                     let sub_path = format!("{path}.{sub}");
@@ -381,6 +391,7 @@ fn collect_leaves(
                         sub_ty,
                         analyzer,
                         sub_prop.ignore_above.map(|n| n as usize),
+                        sub_prop.format.clone(),
                     ));
                 }
             }
@@ -489,7 +500,7 @@ fn as_items(value: &Value) -> Vec<&Value> {
 pub fn parse_date(s: &str) -> Option<DateTime> {
     use chrono::{NaiveDate, NaiveDateTime};
     if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Some(DateTime::from_timestamp_millis(dt.timestamp_millis()));
+        return date_from_millis(dt.timestamp_millis());
     }
     for fmt in [
         "%Y-%m-%dT%H:%M:%S%.f",
@@ -497,34 +508,118 @@ pub fn parse_date(s: &str) -> Option<DateTime> {
         "%Y-%m-%d %H:%M:%S%.f",
     ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(DateTime::from_timestamp_millis(
-                dt.and_utc().timestamp_millis(),
-            ));
+            return date_from_millis(dt.and_utc().timestamp_millis());
         }
     }
     for fmt in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%.f%#z"] {
         if let Ok(dt) = chrono::DateTime::parse_from_str(s, fmt) {
-            return Some(DateTime::from_timestamp_millis(dt.timestamp_millis()));
+            return date_from_millis(dt.timestamp_millis());
         }
     }
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         let dt = d.and_hms_opt(0, 0, 0)?;
-        return Some(DateTime::from_timestamp_millis(
-            dt.and_utc().timestamp_millis(),
-        ));
+        return date_from_millis(dt.and_utc().timestamp_millis());
     }
     None
+}
+
+/// tantivy stores dates as i64 nanoseconds: about the years 1678 to 2262. Dates outside
+/// are rejected rather than overflowing.
+pub fn date_from_millis(millis: i64) -> Option<DateTime> {
+    const LIMIT: i64 = i64::MAX / 1_000_000;
+    (-LIMIT..=LIMIT)
+        .contains(&millis)
+        .then(|| DateTime::from_timestamp_millis(millis))
 }
 
 /// A date given as an ISO string or epoch milliseconds.
 pub fn date_from_json(value: &Value) -> Option<DateTime> {
     match value {
         Value::String(s) => {
-            parse_date(s).or_else(|| s.parse::<i64>().ok().map(DateTime::from_timestamp_millis))
+            parse_date(s).or_else(|| s.parse::<i64>().ok().and_then(date_from_millis))
         }
-        Value::Number(n) => n.as_i64().map(DateTime::from_timestamp_millis),
+        Value::Number(n) => n.as_i64().and_then(date_from_millis),
         _ => None,
     }
+}
+
+/// A date in a `format` of `||`-separated alternatives: built-in names
+/// (`strict_date_optional_time`, `date`, `epoch_millis`, `epoch_second`, ...) or Joda-style
+/// patterns (`yyyy-MM-dd HH:mm:ss`). `None` means OpenSearch's default.
+pub fn date_with_format(value: &Value, format: Option<&str>) -> Option<DateTime> {
+    let Some(format) = format else {
+        return date_from_json(value);
+    };
+    let text = text_from_json(value)?;
+    format.split("||").find_map(|f| match f.trim() {
+        "epoch_millis" => text.parse::<i64>().ok().and_then(date_from_millis),
+        "epoch_second" => text
+            .parse::<i64>()
+            .ok()
+            .and_then(|s| date_from_millis(s.saturating_mul(1000))),
+        f if f.contains("date") || f.contains("time") => parse_date(&text),
+        pattern => parse_joda(&text, pattern),
+    })
+}
+
+/// The common Joda letters, translated to chrono; zone-less values are UTC.
+fn parse_joda(text: &str, pattern: &str) -> Option<DateTime> {
+    let mut fmt = String::new();
+    let mut chars = pattern.chars().peekable();
+    let mut in_quote = false;
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            in_quote = !in_quote;
+            continue;
+        }
+        if in_quote || !c.is_ascii_alphabetic() {
+            if c == '%' {
+                fmt.push_str("%%");
+            } else {
+                fmt.push(c);
+            }
+            continue;
+        }
+        let mut n = 1;
+        while chars.peek() == Some(&c) {
+            chars.next();
+            n += 1;
+        }
+        fmt.push_str(match (c, n) {
+            ('y' | 'u', 2) => "%y",
+            ('y' | 'u', _) => "%Y",
+            ('M', 1 | 2) => "%m",
+            ('M', 3) => "%b",
+            ('M', _) => "%B",
+            ('d', _) => "%d",
+            ('H', _) => "%H",
+            ('h', _) => "%I",
+            ('a', _) => "%p",
+            ('m', _) => "%M",
+            ('s', _) => "%S",
+            ('S', _) => "%3f",
+            ('Z' | 'X' | 'x', _) => "%z",
+            _ => return None,
+        });
+    }
+    // Fields the pattern leaves out default to the start of the period (`yyyy` is Jan 1st).
+    let mut parsed = chrono::format::Parsed::new();
+    chrono::format::parse(&mut parsed, text, chrono::format::StrftimeItems::new(&fmt)).ok()?;
+    if parsed.month().is_none() {
+        parsed.set_month(1).ok()?;
+    }
+    if parsed.day().is_none() {
+        parsed.set_day(1).ok()?;
+    }
+    if parsed.hour_div_12().is_none() {
+        parsed.set_hour(0).ok()?;
+    }
+    if parsed.minute().is_none() {
+        parsed.set_minute(0).ok()?;
+    }
+    let offset = parsed.offset().unwrap_or(0);
+    let dt = parsed.to_naive_datetime_with_offset(offset).ok()?;
+    date_from_millis(dt.and_utc().timestamp_millis() - i64::from(offset) * 1000)
 }
 
 /// Coerces a JSON scalar to a long as OpenSearch does (`"42"` and `42.7` become 42).
@@ -676,7 +771,10 @@ impl CompiledMapping {
             }
             FieldType::Long => doc.add_i64(field.field, long_from_json(value).ok_or_else(bad)?),
             FieldType::Double => doc.add_f64(field.field, double_from_json(value).ok_or_else(bad)?),
-            FieldType::Date => doc.add_date(field.field, date_from_json(value).ok_or_else(bad)?),
+            FieldType::Date => doc.add_date(
+                field.field,
+                date_with_format(value, field.date_format.as_deref()).ok_or_else(bad)?,
+            ),
             FieldType::Boolean => doc.add_bool(field.field, bool_from_json(value).ok_or_else(bad)?),
         }
         Ok(true)
@@ -740,6 +838,37 @@ mod tests {
             err.to_string(),
             "No handler for type [blob] declared on field [a]"
         );
+    }
+
+    #[test]
+    fn dates_parse_in_custom_formats() {
+        let ms =
+            |v: Value, f: &str| date_with_format(&v, Some(f)).map(|d| d.into_timestamp_millis());
+        assert_eq!(ms(json!("02/01/1970"), "dd/MM/yyyy"), Some(86_400_000));
+        assert_eq!(
+            ms(json!("1970-01-01 00:00:02"), "yyyy-MM-dd HH:mm:ss"),
+            Some(2000)
+        );
+        assert_eq!(ms(json!(3), "yyyy||epoch_second"), Some(3000));
+        assert_eq!(
+            ms(
+                json!("1970-01-02"),
+                "strict_date_optional_time||epoch_millis"
+            ),
+            Some(86_400_000)
+        );
+        assert_eq!(ms(json!("1971"), "yyyy"), Some(365 * 86_400_000));
+        assert_eq!(
+            ms(json!("0003"), "yyyy"),
+            None,
+            "beyond tantivy's date range"
+        );
+        assert_eq!(ms(json!(i64::MAX), "epoch_millis"), None);
+        assert_eq!(
+            ms(json!("1970-01-01T01:00+0100"), "yyyy-MM-dd'T'HH:mmZ"),
+            Some(0)
+        );
+        assert_eq!(ms(json!("soon"), "yyyy"), None);
     }
 
     #[test]

@@ -339,10 +339,10 @@ impl SearchRequest {
                 _ => {}
             }
         }
-        if req.from + req.size > MAX_RESULT_WINDOW {
+        if req.from.saturating_add(req.size) > MAX_RESULT_WINDOW {
             return Err(Error::illegal(format!(
                 "Result window is too large, from + size must be less than or equal to: [{MAX_RESULT_WINDOW}] but was [{}]. See the scroll api for a more efficient way to request large data sets.",
-                req.from + req.size
+                req.from.saturating_add(req.size)
             )));
         }
         Ok(req)
