@@ -64,6 +64,13 @@ fn indexes_survive_a_restart() {
     }
     let engine = Engine::open(dir.path()).expect("reopen");
     assert_eq!(engine.index_names(), ["orders", "other"]);
+    // Only the live mapping generation is left on disk.
+    let mut entries: Vec<String> = std::fs::read_dir(dir.path().join("orders"))
+        .expect("index dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert_eq!(entries, ["gen-1", "index.json"]);
     let (_, res) = engine.handle(
         "POST",
         "/orders/_search",

@@ -48,8 +48,8 @@
 //!   words and Porter stemming), `whitespace`, `keyword`. No custom analysis settings.
 //! - `nested` fields are flattened like objects; `nested` queries apply their inner query.
 //! - Aggregations are tantivy's Elasticsearch-compatible ones: `date_histogram` accepts
-//!   `fixed_interval` and the fixed-length calendar units (minute to week), not months or
-//!   years.
+//!   `fixed_interval` and the calendar units minute, hour and day, not weeks, months or
+//!   years (tantivy has no calendar-aligned buckets).
 //! - Highlighting returns one fragment per value (tantivy's `SnippetGenerator`).
 //!
 //! **Architecture Invariant:** nothing here knows about VTL, GraphQL or DynamoDB; tables

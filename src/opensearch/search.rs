@@ -741,11 +741,32 @@ fn run_aggs(generation: &Generation, query: &dyn Query, aggs: &Value) -> Result<
         .searcher()
         .search(query, &collector)
         .map_err(|e| Error::illegal(e.to_string()))?;
-    serde_json::to_value(result).map_err(|e| Error::Internal(e.to_string()))
+    let mut value = serde_json::to_value(result).map_err(|e| Error::Internal(e.to_string()))?;
+    integral_date_keys(&mut value);
+    Ok(value)
 }
 
-/// tantivy only has fixed intervals; calendar units of constant length translate exactly.
-/// Months, quarters and years stay unsupported and report tantivy's error.
+/// OpenSearch prints date bucket keys as integers (epoch millis); tantivy as floats.
+fn integral_date_keys(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map.contains_key("key_as_string")
+                && let Some(key) = map.get("key").and_then(Value::as_f64)
+                && key.fract() == 0.0
+                && key.abs() < 9e15
+            {
+                map.insert("key".into(), json!(key as i64));
+            }
+            map.values_mut().for_each(integral_date_keys);
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_date_keys),
+        _ => {}
+    }
+}
+
+/// tantivy only has fixed intervals, aligned on the epoch; calendar units that are fixed
+/// and epoch-aligned in UTC translate exactly. Weeks (Monday-aligned in OpenSearch, while
+/// the epoch is a Thursday), months, quarters and years report tantivy's error.
 fn calendar_to_fixed(aggs: &mut Value) {
     match aggs {
         Value::Object(map) => {
@@ -754,7 +775,6 @@ fn calendar_to_fixed(aggs: &mut Value) {
                     "minute" | "1m" => Some("1m"),
                     "hour" | "1h" => Some("1h"),
                     "day" | "1d" => Some("1d"),
-                    "week" | "1w" => Some("7d"),
                     _ => None,
                 };
                 if let Some(fixed) = fixed {
