@@ -179,10 +179,11 @@ impl Engine {
     }
 
     /// For manifest-declared indexes: keeps an existing index and its documents, adding
-    /// any newly declared fields to its mapping.
+    /// any newly declared fields to its mapping and taking the declared source table.
     pub fn ensure_index(&self, definition: IndexDefinition) -> Result<Arc<SearchIndex>> {
         if let Ok(index) = self.index(&definition.name) {
             index.put_mapping(&definition.mappings)?;
+            index.set_source(definition.source)?;
             return Ok(index);
         }
         self.create_index(definition)

@@ -316,6 +316,30 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// Replaces the declared source table (the manifest may change it between runs); the
+    /// caller reconciles afterwards.
+    pub fn set_source(
+        &self,
+        source: Option<crate::opensearch::mapping::IndexSource>,
+    ) -> Result<()> {
+        let _state = lock(&self.writer);
+        let old = self.current();
+        if old.definition.source == source {
+            return Ok(());
+        }
+        let mut definition = old.definition.clone();
+        definition.source = source;
+        let generation = Generation {
+            index: old.index.clone(),
+            reader: old.reader.clone(),
+            definition,
+            compiled: old.compiled.clone(),
+            number: old.number,
+        };
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(generation);
+        self.persist()
+    }
+
     /// Adds fields to the mapping (`PUT /{index}/_mapping`).
     pub fn put_mapping(&self, extra: &Mapping) -> Result<()> {
         let mut state = lock(&self.writer);
