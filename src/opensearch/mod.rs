@@ -46,6 +46,9 @@
 //!   queries.
 //! - Analyzers: `standard` (tokenise on non-alphanumerics, lowercase), `english` (plus stop
 //!   words and Porter stemming), `whitespace`, `keyword`. No custom analysis settings.
+//! - `query_string` and `simple_query_string` use tantivy's query grammar (fields, AND/OR/NOT,
+//!   `+`/`-`, phrases, ranges, boosts): no wildcard terms (`shoe*`), regexes or fuzzy `~`
+//!   there; use the `prefix`, `wildcard` and `match` queries for those.
 //! - `nested` fields are flattened like objects; `nested` queries apply their inner query.
 //! - Aggregations are tantivy's Elasticsearch-compatible ones: `date_histogram` accepts
 //!   `fixed_interval` and the calendar units minute, hour and day, not weeks, months or
