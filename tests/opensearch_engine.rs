@@ -249,6 +249,10 @@ fn data_source_requests_run_like_rest_calls() {
             .expect("valid request"),
     );
     assert_eq!((status, &result["_source"]["n"]), (200, &json!(1)));
+    let (status, result) = engine.handle("GET", "/post/_search?q=title:world&size=0", &[], None);
+    assert_eq!(status, 200);
+    assert_eq!(result["hits"]["total"]["value"], 1);
+    assert_eq!(result["hits"]["hits"], json!([]));
     let bad = OpenSearchRequest::from_json(&json!({"operation": "PATCH", "path": "/post"}));
     assert!(bad.is_err());
     let bad = OpenSearchRequest::from_json(&json!({"operation": "GET"}));

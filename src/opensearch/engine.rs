@@ -46,8 +46,8 @@ pub struct OpenSearchParams {
 }
 
 impl OpenSearchRequest {
-    /// Reads a rendered request template; wording of errors follows AppSync's template
-    /// validation (the field that is wrong, and why).
+    /// Reads a rendered request template. AppSync does not document its wording for bad
+    /// templates, so the messages name the field and the problem.
     pub fn from_json(doc: &Value) -> Result<OpenSearchRequest> {
         let field = |name: &str| -> Result<String> {
             doc.get(name)
@@ -358,6 +358,16 @@ impl Engine {
     ) -> (u16, Value) {
         let started = Instant::now();
         let method = method.to_ascii_uppercase();
+        // In-process callers may put the query string in the path, as curl users do.
+        let mut params: Vec<(String, String)> = query.to_vec();
+        let path = match path.split_once('?') {
+            Some((path, qs)) => {
+                params.extend(form_urlencoded::parse(qs.as_bytes()).into_owned());
+                path
+            }
+            None => path,
+        };
+        let query = params.as_slice();
         let segments: Vec<String> = path
             .split('/')
             .filter(|s| !s.is_empty())
