@@ -2,8 +2,9 @@
 //!
 //! Every write batch ends with a commit and a reader reload, so the next search sees it
 //! (read-your-writes, the emulator's default whatever `?refresh` says). A commit per
-//! single-document write costs a segment flush (about a millisecond); `_bulk` and
-//! `reconcile` commit once per batch.
+//! single-document write costs a segment flush (a few milliseconds on a 100k-document
+//! index, see docs/benchmarks.md); `_bulk` and `reconcile` commit once per batch, so table
+//! streams should hand over batches when they have them.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
