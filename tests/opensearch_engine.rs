@@ -171,6 +171,22 @@ fn apply_change_mirrors_table_writes() {
         .expect("delete of missing is fine");
     assert!(all_ids(&engine, "orders").is_empty());
     assert!(engine.apply_change("nope", "1", None).is_err());
+    // A batch applies in order with one commit: the later change to o2 wins.
+    engine
+        .apply_changes(
+            "orders",
+            [
+                ("o2".to_string(), Some(json!({"description": "first"}))),
+                ("o3".to_string(), Some(json!({"description": "third"}))),
+                ("o2".to_string(), Some(json!({"description": "second"}))),
+                ("o3".to_string(), None),
+            ],
+        )
+        .expect("batch");
+    assert_eq!(all_ids(&engine, "orders"), ["o2"]);
+    let (_, doc) = engine.handle("GET", "/orders/_doc/o2", &[], None);
+    assert_eq!(doc["_source"]["description"], "second");
+    assert_eq!(doc["_version"], 2);
 }
 
 #[test]

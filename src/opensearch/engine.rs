@@ -217,21 +217,37 @@ impl Engine {
     /// Streaming hook: mirrors one table change (upsert with the new item, or delete).
     /// Items are projected to the index's declared source fields.
     pub fn apply_change(&self, index: &str, id: &str, item: Option<Value>) -> Result<()> {
+        self.apply_changes(index, [(id.to_string(), item)])
+    }
+
+    /// Mirrors several table changes with one commit (a `BatchWriteItem` or a transaction),
+    /// in order. Fails on the first change the index rejects; the others still apply.
+    pub fn apply_changes(
+        &self,
+        index: &str,
+        changes: impl IntoIterator<Item = (String, Option<Value>)>,
+    ) -> Result<()> {
         let target = self.index(index)?;
         let fields = target
             .definition()
             .source
             .map(|s| s.fields)
             .unwrap_or_default();
-        let op = match item {
-            Some(item) => WriteOp::Index {
-                id: Some(id.to_string()),
-                source: project_fields(&item, &fields),
-                create_only: false,
-            },
-            None => WriteOp::Delete { id: id.to_string() },
-        };
-        for res in target.write(vec![op])? {
+        let ops: Vec<WriteOp> = changes
+            .into_iter()
+            .map(|(id, item)| match item {
+                Some(item) => WriteOp::Index {
+                    id: Some(id),
+                    source: project_fields(&item, &fields),
+                    create_only: false,
+                },
+                None => WriteOp::Delete { id },
+            })
+            .collect();
+        if ops.is_empty() {
+            return Ok(());
+        }
+        for res in target.write(ops)? {
             res?;
         }
         Ok(())
