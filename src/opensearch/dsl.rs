@@ -217,6 +217,8 @@ struct MatchOptions {
     zero_terms_all: bool,
     /// multi_match skips fields the text cannot be converted to, as OpenSearch's `lenient`.
     lenient: bool,
+    /// A search-time `analyzer` overriding the field's.
+    analyzer: Option<&'static str>,
 }
 
 fn match_options(kind: &str, params: &Map<String, Value>) -> Result<MatchOptions> {
@@ -236,6 +238,13 @@ fn match_options(kind: &str, params: &Map<String, Value>) -> Result<MatchOptions
         minimum_should_match: params.get("minimum_should_match").cloned(),
         slop: params.get("slop").and_then(Value::as_u64).unwrap_or(0) as u32,
         zero_terms_all: params.get("zero_terms_query").and_then(Value::as_str) == Some("all"),
+        analyzer: match params.get("analyzer").and_then(Value::as_str) {
+            Some(name) => Some(
+                crate::opensearch::mapping::analyzer_name(Some(name), kind)
+                    .map_err(|_| Error::parsing(format!("[{kind}] analyzer [{name}] not found")))?,
+            ),
+            None => None,
+        },
         lenient: params
             .get("lenient")
             .and_then(Value::as_bool)
@@ -272,8 +281,16 @@ fn compile_match(ctx: &QueryContext, kind: &str, body: &Value, mk: MatchKind) ->
 }
 
 /// Analyzes `text` with the field's analyzer into (position, token).
-fn analyze(ctx: &QueryContext, field: &FlatField, text: &str) -> Result<Vec<(usize, String)>> {
-    let mut analyzer = ctx.index.tokenizer_for_field(field.field)?;
+fn analyze(
+    ctx: &QueryContext,
+    field: &FlatField,
+    text: &str,
+    analyzer: Option<&str>,
+) -> Result<Vec<(usize, String)>> {
+    let mut analyzer = match analyzer.and_then(|name| ctx.index.tokenizers().get(name)) {
+        Some(a) => a,
+        None => ctx.index.tokenizer_for_field(field.field)?,
+    };
     let mut stream = analyzer.token_stream(text);
     let mut out = Vec::new();
     while let Some(token) = stream.next() {
@@ -303,7 +320,7 @@ fn match_field(
     let text = text_from_json(value).ok_or_else(|| {
         Error::parsing("[match] unknown token [START_OBJECT] after [query]".to_string())
     })?;
-    let tokens = analyze(ctx, field, &text)?;
+    let tokens = analyze(ctx, field, &text, opts.analyzer)?;
     if tokens.is_empty() {
         return Ok(if opts.zero_terms_all {
             Box::new(AllQuery)

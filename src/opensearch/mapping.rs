@@ -116,7 +116,7 @@ pub struct FlatField {
 }
 
 /// Analyzers we offer, mapped to the tokenizers registered by [`register_analyzers`].
-fn analyzer_name(analyzer: Option<&str>, path: &str) -> Result<&'static str> {
+pub fn analyzer_name(analyzer: Option<&str>, path: &str) -> Result<&'static str> {
     Ok(match analyzer {
         None | Some("standard") | Some("default") | Some("simple") => "default",
         Some("english") => "english",

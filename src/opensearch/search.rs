@@ -71,6 +71,8 @@ pub struct SortSpec {
     pub desc: bool,
     /// `missing: _first`.
     pub missing_first: bool,
+    /// `unmapped_type` was given: an unmapped field sorts as missing instead of failing.
+    pub unmapped_ok: bool,
 }
 
 /// `_source` filtering.
@@ -198,7 +200,11 @@ impl SourceFilter {
 }
 
 fn parse_sort_entry(entry: &Value, out: &mut Vec<SortSpec>) -> Result<()> {
-    let spec = |name: &str, order: Option<&str>, missing_first: bool| -> Result<SortSpec> {
+    let spec = |name: &str,
+                order: Option<&str>,
+                missing_first: bool,
+                unmapped_ok: bool|
+     -> Result<SortSpec> {
         let kind = match name {
             "_score" => SortKind::Score,
             "_doc" => SortKind::Doc,
@@ -216,6 +222,7 @@ fn parse_sort_entry(entry: &Value, out: &mut Vec<SortSpec>) -> Result<()> {
             kind,
             desc,
             missing_first,
+            unmapped_ok,
         })
     };
     match entry {
@@ -225,15 +232,16 @@ fn parse_sort_entry(entry: &Value, out: &mut Vec<SortSpec>) -> Result<()> {
                 Some((n, o)) => (n, Some(o)),
                 None => (s.as_str(), None),
             };
-            out.push(spec(name, order, false)?);
+            out.push(spec(name, order, false, false)?);
         }
         Value::Object(o) => {
             for (name, opts) in o {
-                let (order, missing_first) = match opts {
-                    Value::String(order) => (Some(order.as_str()), false),
+                let (order, missing_first, unmapped_ok) = match opts {
+                    Value::String(order) => (Some(order.as_str()), false, false),
                     Value::Object(opts) => (
                         opts.get("order").and_then(Value::as_str),
                         opts.get("missing").and_then(Value::as_str) == Some("_first"),
+                        opts.contains_key("unmapped_type"),
                     ),
                     _ => {
                         return Err(Error::parsing(format!(
@@ -241,7 +249,7 @@ fn parse_sort_entry(entry: &Value, out: &mut Vec<SortSpec>) -> Result<()> {
                         )));
                     }
                 };
-                out.push(spec(name, order, missing_first)?);
+                out.push(spec(name, order, missing_first, unmapped_ok)?);
             }
         }
         Value::Array(items) => {
@@ -578,11 +586,19 @@ pub fn execute(generation: &Generation, req: &SearchRequest) -> Result<SearchOut
                 kind: SortKind::Score,
                 desc: true,
                 missing_first: false,
+                unmapped_ok: false,
             });
         }
         let mut types = Vec::with_capacity(sort.len());
         for spec in &sort {
             types.push(match &spec.kind {
+                SortKind::Field(path)
+                    if spec.unmapped_ok
+                        && path != "_id"
+                        && generation.compiled.field(path).is_none() =>
+                {
+                    None
+                }
                 SortKind::Field(path) => Some(check_sort_field(generation, path)?),
                 _ => None,
             });
