@@ -6,12 +6,13 @@
 
 use std::ops::Bound;
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery,
-    FuzzyTermQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query, QueryParser, RangeQuery,
-    RegexQuery, TermQuery, TermSetQuery,
+    FuzzyTermQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query, RangeQuery, RegexQuery,
+    TermQuery, TermSetQuery,
 };
+use tantivy::query_grammar::{Delimiter, UserInputAst, UserInputBound, UserInputLeaf};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DateTime, Index, Term};
 
@@ -565,71 +566,126 @@ fn compile_query_string(
         specs.push("*".to_string());
     }
     let fields = expand_fields(ctx, &specs)?;
-    let mut default_fields = Vec::new();
-    for (path, _) in &fields {
-        if let Some(f) = ctx.mapping.field(path) {
-            default_fields.push(f.field);
-        }
-    }
-    let mut parser = QueryParser::for_index(ctx.index, default_fields);
-    for (path, boost) in &fields {
-        if let Some(f) = ctx.mapping.field(path)
-            && *boost != 1.0
-        {
-            parser.set_field_boost(f.field, *boost);
-        }
-    }
     let and = params
         .get("default_operator")
         .and_then(Value::as_str)
         .is_some_and(|op| op.eq_ignore_ascii_case("and"));
-    if and {
-        parser.set_conjunction_by_default();
-    }
-    let q = if simple {
+    let ast = if simple {
         // simple_query_string never fails: it drops what it cannot parse.
         let text = query.replace('|', " OR ");
-        parser.parse_query_lenient(&text).0
+        tantivy::query_grammar::parse_query_lenient(&text).0
     } else {
-        parser.parse_query(query).map_err(|e| Error::QueryShard {
+        tantivy::query_grammar::parse_query(query).map_err(|_| Error::QueryShard {
             index: ctx.index_name.to_string(),
-            reason: format!("Failed to parse query [{query}]: {e}"),
+            reason: format!("Failed to parse query [{query}]"),
         })?
     };
-    Ok(boosted(fix_negations(q), boost_of(kind, params)?))
+    // The grammar gives the structure; clauses become DSL queries so every field type,
+    // wildcard and negation behaves as in the rest of the DSL.
+    let dsl = query_string_dsl(ctx, &ast, &fields, and);
+    Ok(boosted(compile(ctx, &dsl)?, boost_of(kind, params)?))
 }
 
-/// tantivy parses `a AND NOT b` as `+a +(-b)`, and a purely negative boolean matches nothing
-/// there, while Lucene reads it as `+a -b`. Hoist such negations into their parent, and give
-/// a purely negative query a match-all to subtract from.
-fn fix_negations(q: BoxQuery) -> BoxQuery {
-    let Some(bool_query) = q.downcast_ref::<BooleanQuery>() else {
-        return q;
+/// Translates tantivy's query-string AST to OpenSearch DSL JSON.
+fn query_string_dsl(
+    ctx: &QueryContext,
+    ast: &UserInputAst,
+    fields: &[(String, f32)],
+    and: bool,
+) -> Value {
+    match ast {
+        UserInputAst::Clause(clauses) => {
+            let (mut must, mut should, mut must_not) = (Vec::new(), Vec::new(), Vec::new());
+            for (occur, sub) in clauses {
+                let q = query_string_dsl(ctx, sub, fields, and);
+                match occur {
+                    Some(Occur::Must) => must.push(q),
+                    Some(Occur::MustNot) => must_not.push(q),
+                    Some(Occur::Should) => should.push(q),
+                    None if and => must.push(q),
+                    None => should.push(q),
+                }
+            }
+            json!({"bool": {"must": must, "should": should, "must_not": must_not}})
+        }
+        UserInputAst::Boost(inner, boost) => {
+            json!({"bool": {"must": [query_string_dsl(ctx, inner, fields, and)], "boost": boost}})
+        }
+        UserInputAst::Leaf(leaf) => query_string_leaf(ctx, leaf, fields),
+    }
+}
+
+fn query_string_leaf(ctx: &QueryContext, leaf: &UserInputLeaf, fields: &[(String, f32)]) -> Value {
+    // A leaf without a field runs on every default field; the best field wins (dis_max),
+    // like query_string's default `best_fields`.
+    let targets = |field: &Option<String>| -> Vec<(String, f32)> {
+        match field {
+            Some(f) => vec![(f.clone(), 1.0)],
+            None => fields.to_vec(),
+        }
     };
-    let mut clauses: Vec<(Occur, BoxQuery)> = Vec::new();
-    for (occur, sub) in bool_query.clauses() {
-        let sub = fix_negations(sub.box_clone());
-        let pure_negative = sub.downcast_ref::<BooleanQuery>().and_then(|b| {
-            b.clauses()
-                .iter()
-                .all(|(o, _)| *o == Occur::MustNot)
-                .then(|| {
-                    b.clauses()
-                        .iter()
-                        .map(|(o, q)| (*o, q.box_clone()))
-                        .collect::<Vec<_>>()
-                })
-        });
-        match (occur, pure_negative) {
-            (Occur::Must, Some(negations)) => clauses.extend(negations),
-            (occur, _) => clauses.push((*occur, sub)),
+    let per_field = |targets: Vec<(String, f32)>, build: &dyn Fn(&str, f32) -> Value| -> Value {
+        let mut queries: Vec<Value> = targets.iter().map(|(f, b)| build(f, *b)).collect();
+        if queries.len() == 1 {
+            queries.pop().unwrap_or_else(|| json!({"match_none": {}}))
+        } else if queries.is_empty() {
+            json!({"match_none": {}})
+        } else {
+            json!({"dis_max": {"queries": queries}})
+        }
+    };
+    match leaf {
+        UserInputLeaf::All => json!({"match_all": {}}),
+        UserInputLeaf::Exists { field } => json!({"exists": {"field": field}}),
+        UserInputLeaf::Set { field, elements } => per_field(
+            targets(field),
+            &|f, b| json!({"terms": {f: elements, "boost": b}}),
+        ),
+        UserInputLeaf::Range {
+            field,
+            lower,
+            upper,
+        } => {
+            let bound = |b: &UserInputBound, incl: &str, excl: &str| match b {
+                UserInputBound::Inclusive(v) if v != "*" => Some((incl.to_string(), json!(v))),
+                UserInputBound::Exclusive(v) if v != "*" => Some((excl.to_string(), json!(v))),
+                _ => None,
+            };
+            let mut range = Map::new();
+            range.extend(bound(lower, "gte", "gt"));
+            range.extend(bound(upper, "lte", "lt"));
+            per_field(targets(field), &|f, b| {
+                let mut r = range.clone();
+                r.insert("boost".into(), json!(b));
+                json!({"range": {f: r}})
+            })
+        }
+        UserInputLeaf::Literal(lit) => {
+            let phrase = &lit.phrase;
+            let quoted = lit.delimiter != Delimiter::None;
+            per_field(targets(&lit.field_name), &|f, b| {
+                if lit.prefix {
+                    json!({"match_phrase_prefix": {f: {"query": phrase, "boost": b}}})
+                } else if quoted {
+                    json!({"match_phrase": {f: {"query": phrase, "slop": lit.slop, "boost": b}}})
+                } else if phrase.contains(['*', '?']) {
+                    // Wildcard terms are not analyzed, only lowercased for text fields.
+                    let is_text = ctx
+                        .mapping
+                        .field(f)
+                        .is_some_and(|x| x.ty == FieldType::Text);
+                    let value = if is_text {
+                        phrase.to_lowercase()
+                    } else {
+                        phrase.clone()
+                    };
+                    json!({"wildcard": {f: {"value": value, "boost": b}}})
+                } else {
+                    json!({"match": {f: {"query": phrase, "boost": b, "lenient": lit.field_name.is_none()}}})
+                }
+            })
         }
     }
-    if clauses.iter().all(|(o, _)| *o == Occur::MustNot) {
-        clauses.push((Occur::Must, Box::new(AllQuery)));
-    }
-    let min = bool_query.get_minimum_number_should_match();
-    Box::new(BooleanQuery::with_minimum_required_clauses(clauses, min))
 }
 
 /// Converts a JSON value to a term of the field's type.

@@ -46,9 +46,10 @@
 //!   queries.
 //! - Analyzers: `standard` (tokenise on non-alphanumerics, lowercase), `english` (plus stop
 //!   words and Porter stemming), `whitespace`, `keyword`. No custom analysis settings.
-//! - `query_string` and `simple_query_string` use tantivy's query grammar (fields, AND/OR/NOT,
-//!   `+`/`-`, phrases, ranges, boosts): no wildcard terms (`shoe*`), regexes or fuzzy `~`
-//!   there; use the `prefix`, `wildcard` and `match` queries for those.
+//! - `query_string` and `simple_query_string` are parsed with tantivy's query grammar
+//!   (fields, AND/OR/NOT, `+`/`-`, phrases with slop, `"phrase"*`, wildcards, ranges, `IN`
+//!   sets, boosts, `field:*`) and translated to the DSL above; no fuzzy `term~2` or
+//!   `/regex/` terms.
 //! - `nested` fields are flattened like objects; `nested` queries apply their inner query.
 //! - Aggregations are tantivy's Elasticsearch-compatible ones: `date_histogram` accepts
 //!   `fixed_interval` and the calendar units minute, hour and day, not weeks, months or
