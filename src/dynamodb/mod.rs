@@ -1,1 +1,18 @@
 //! DynamoDB-compatible tables on sled.
+//!
+//! - [`types`]: attribute values in DynamoDB JSON, the exact decimal `N`,
+//!   item sizes and the order-preserving key encoding.
+//! - [`expression`]: condition, key condition, update and projection
+//!   expressions with DynamoDB's validation messages.
+//! - `store`: the [`Database`] and its operations (see its docs for the
+//!   durability guarantee).
+//! - [`http`]: DynamoDB's JSON protocol over axum.
+//! - [`appsync`]: AppSync's DynamoDB request documents and result shapes.
+
+pub mod error;
+pub mod expression;
+mod number;
+pub mod types;
+
+pub use error::{CancellationReason, Error, Result};
+pub use types::{AttributeValue, Item, Number, NumberError};
