@@ -170,10 +170,16 @@ impl<'a> ExpressionContext<'a> {
                 ));
             }
             if names.is_empty() {
-                return Err(Error::validation("ExpressionAttributeNames must not be empty"));
+                return Err(Error::validation(
+                    "ExpressionAttributeNames must not be empty",
+                ));
             }
             let used = self.used_names.borrow();
-            let unused: Vec<&str> = names.keys().filter(|k| !used.contains(*k)).map(|k| k.as_str()).collect();
+            let unused: Vec<&str> = names
+                .keys()
+                .filter(|k| !used.contains(*k))
+                .map(|k| k.as_str())
+                .collect();
             if !unused.is_empty() {
                 return Err(Error::validation(format!(
                     "Value provided in ExpressionAttributeNames unused in expressions: keys: {{{}}}",
@@ -188,10 +194,16 @@ impl<'a> ExpressionContext<'a> {
                 ));
             }
             if values.is_empty() {
-                return Err(Error::validation("ExpressionAttributeValues must not be empty"));
+                return Err(Error::validation(
+                    "ExpressionAttributeValues must not be empty",
+                ));
             }
             let used = self.used_values.borrow();
-            let unused: Vec<&str> = values.keys().filter(|k| !used.contains(*k)).map(|k| k.as_str()).collect();
+            let unused: Vec<&str> = values
+                .keys()
+                .filter(|k| !used.contains(*k))
+                .map(|k| k.as_str())
+                .collect();
             if !unused.is_empty() {
                 return Err(Error::validation(format!(
                     "Value provided in ExpressionAttributeValues unused in expressions: keys: {{{}}}",
@@ -241,7 +253,11 @@ fn lex(src: &str) -> Vec<Token> {
                 i += 1;
             }
             let text = src[start..i].to_string();
-            if c == b'#' { Tok::Name(text) } else { Tok::Value(text) }
+            if c == b'#' {
+                Tok::Name(text)
+            } else {
+                Tok::Value(text)
+            }
         } else if c.is_ascii_alphabetic() || c == b'_' {
             while i < bytes.len() && ident_part(bytes[i]) {
                 i += 1;
@@ -432,7 +448,11 @@ impl<'s, 'c> Parser<'s, 'c> {
             Tok::Eof => "<EOF>".to_string(),
             _ => self.src[tok.start..tok.end].to_string(),
         };
-        let near_start = if idx > 0 { self.toks[idx - 1].start } else { tok.start };
+        let near_start = if idx > 0 {
+            self.toks[idx - 1].start
+        } else {
+            tok.start
+        };
         let near_end = if matches!(tok.tok, Tok::Eof) && idx > 0 {
             self.toks[idx - 1].end
         } else {
@@ -453,7 +473,11 @@ impl<'s, 'c> Parser<'s, 'c> {
         }
         for get in order {
             if let Some(msg) = get(&self.diags) {
-                return Err(Error::validation(format!("Invalid {}: {}", self.kind.label(), msg)));
+                return Err(Error::validation(format!(
+                    "Invalid {}: {}",
+                    self.kind.label(),
+                    msg
+                )));
             }
         }
         Ok(())
@@ -479,7 +503,9 @@ impl<'s, 'c> Parser<'s, 'c> {
                     Some(v) => Ok(v.clone()),
                     None => {
                         note(&mut self.diags.attr_name, || {
-                            format!("An expression attribute name used in the document path is not defined; attribute name: {n}")
+                            format!(
+                                "An expression attribute name used in the document path is not defined; attribute name: {n}"
+                            )
                         });
                         Ok(n)
                     }
@@ -521,7 +547,9 @@ impl<'s, 'c> Parser<'s, 'c> {
                     Some(val) => Ok(val.clone()),
                     None => {
                         note(&mut self.diags.attr_value, || {
-                            format!("An expression attribute value used in expression is not defined; attribute value: {v}")
+                            format!(
+                                "An expression attribute value used in expression is not defined; attribute value: {v}"
+                            )
                         });
                         Ok(AttributeValue::Null)
                     }
@@ -534,7 +562,8 @@ impl<'s, 'c> Parser<'s, 'c> {
     fn raw_operand(&mut self) -> PResult<Raw> {
         match self.peek().clone() {
             Tok::Ident(name)
-                if matches!(self.peek_at(1), Tok::Sym("(")) && !self.is_structural_keyword(&name) =>
+                if matches!(self.peek_at(1), Tok::Sym("("))
+                    && !self.is_structural_keyword(&name) =>
             {
                 self.pos += 2;
                 let mut args = vec![self.raw_operand_parens()?];
@@ -557,7 +586,9 @@ impl<'s, 'c> Parser<'s, 'c> {
             let raw = if self.is_sym("(") {
                 let r = self.raw_operand_parens()?;
                 if self.last_group == Some((inner_start, self.pos - 1)) {
-                    note(&mut self.diags.parens, || "The expression has redundant parentheses;".into());
+                    note(&mut self.diags.parens, || {
+                        "The expression has redundant parentheses;".into()
+                    });
                 }
                 r
             } else {
@@ -614,7 +645,9 @@ impl<'s, 'c> Parser<'s, 'c> {
         self.expect_sym(")")?;
         let close = self.pos - 1;
         if self.last_group == Some((start + 1, close - 1)) {
-            note(&mut self.diags.parens, || "The expression has redundant parentheses;".into());
+            note(&mut self.diags.parens, || {
+                "The expression has redundant parentheses;".into()
+            });
         }
         self.last_group = Some((start, close));
         Ok(inner)
@@ -646,7 +679,11 @@ impl<'s, 'c> Parser<'s, 'c> {
             }
             let hi = self.raw_operand_parens()?;
             self.check_between(&lo, &hi);
-            let (a, lo, hi) = (self.condition_operand(first), self.condition_operand(lo), self.condition_operand(hi));
+            let (a, lo, hi) = (
+                self.condition_operand(first),
+                self.condition_operand(lo),
+                self.condition_operand(hi),
+            );
             return Ok(Condition::Between(a, lo, hi));
         }
         if self.eat_keyword("IN") {
@@ -657,7 +694,10 @@ impl<'s, 'c> Parser<'s, 'c> {
             }
             self.expect_sym(")")?;
             let a = self.condition_operand(first);
-            let list = list.into_iter().map(|r| self.condition_operand(r)).collect();
+            let list = list
+                .into_iter()
+                .map(|r| self.condition_operand(r))
+                .collect();
             return Ok(Condition::In(a, list));
         }
         match first {
@@ -681,7 +721,8 @@ impl<'s, 'c> Parser<'s, 'c> {
 
     fn check_between(&mut self, lo: &Raw, hi: &Raw) {
         if let (Raw::Value(a), Raw::Value(b)) = (lo, hi) {
-            let show = |v: &AttributeValue| format!("AttributeValue: {{{}:{}}}", v.type_name(), brief(v));
+            let show =
+                |v: &AttributeValue| format!("AttributeValue: {{{}:{}}}", v.type_name(), brief(v));
             if a.type_name() != b.type_name() {
                 note(&mut self.diags.function, || {
                     format!(
@@ -709,21 +750,31 @@ impl<'s, 'c> Parser<'s, 'c> {
             "attribute_type" | "begins_with" | "contains" => 2,
             "if_not_exists" | "list_append" => 2,
             _ => {
-                note(&mut self.diags.unknown_function, || format!("Invalid function name; function: {name}"));
+                note(&mut self.diags.unknown_function, || {
+                    format!("Invalid function name; function: {name}")
+                });
                 return false;
             }
         };
         let update_only = matches!(name, "if_not_exists" | "list_append");
         let is_update = self.kind == ExpressionKind::Update;
         if update_only != is_update {
-            let place = if is_update { "an update" } else { "a condition" };
+            let place = if is_update {
+                "an update"
+            } else {
+                "a condition"
+            };
             note(&mut self.diags.unknown_function, || {
                 format!("The function is not allowed in {place} expression; function: {name}")
             });
             return false;
         }
         if arity != n_args {
-            let slot = if is_update { &mut self.diags.function } else { &mut self.diags.operand };
+            let slot = if is_update {
+                &mut self.diags.function
+            } else {
+                &mut self.diags.operand
+            };
             note(slot, || {
                 format!(
                     "Incorrect number of operands for operator or function; operator or function: {name}, number of operands: {n_args}"
@@ -736,13 +787,17 @@ impl<'s, 'c> Parser<'s, 'c> {
 
     fn misused(&mut self, name: &str) {
         note(&mut self.diags.misused_function, || {
-            format!("The function is not allowed to be used this way in an expression; function: {name}")
+            format!(
+                "The function is not allowed to be used this way in an expression; function: {name}"
+            )
         });
     }
 
     fn operand_type_error(&mut self, name: &str, ty: &str) {
         note(&mut self.diags.function, || {
-            format!("Incorrect operand type for operator or function; operator or function: {name}, operand type: {ty}")
+            format!(
+                "Incorrect operand type for operator or function; operator or function: {name}, operand type: {ty}"
+            )
         });
     }
 
@@ -773,7 +828,10 @@ impl<'s, 'c> Parser<'s, 'c> {
         if !self.check_function_arity("size", args.len()) {
             return Operand::Value(AttributeValue::Null);
         }
-        let arg = args.into_iter().next().unwrap_or(Raw::Value(AttributeValue::Null));
+        let arg = args
+            .into_iter()
+            .next()
+            .unwrap_or(Raw::Value(AttributeValue::Null));
         if let Some(ty) = arg.literal_type()
             && matches!(ty, "N" | "BOOL" | "NULL")
         {
@@ -829,9 +887,13 @@ impl<'s, 'c> Parser<'s, 'c> {
                 let second = second.unwrap_or(Raw::Value(AttributeValue::Null));
                 match &second {
                     Raw::Value(AttributeValue::S(t)) => {
-                        if !["S", "N", "B", "NULL", "SS", "BOOL", "L", "BS", "NS", "M"].contains(&t.as_str()) {
+                        if !["S", "N", "B", "NULL", "SS", "BOOL", "L", "BS", "NS", "M"]
+                            .contains(&t.as_str())
+                        {
                             note(&mut self.diags.function, || {
-                                format!("Invalid attribute type name found; type: {t}, valid types: {{B,NULL,SS,BOOL,L,BS,N,NS,S,M}}")
+                                format!(
+                                    "Invalid attribute type name found; type: {t}, valid types: {{B,NULL,SS,BOOL,L,BS,N,NS,S,M}}"
+                                )
                             });
                         }
                     }
@@ -879,7 +941,9 @@ impl<'s, 'c> Parser<'s, 'c> {
             self.pos += 1;
             if seen.contains(&section) {
                 note(&mut self.diags.section, || {
-                    format!("The \"{section}\" section can only be used once in an update expression;")
+                    format!(
+                        "The \"{section}\" section can only be used once in an update expression;"
+                    )
                 });
             }
             seen.push(section.clone());
@@ -914,7 +978,9 @@ impl<'s, 'c> Parser<'s, 'c> {
                         };
                         if let Some(t) = type_word {
                             note(&mut self.diags.operand, || {
-                                format!("Incorrect operand type for operator or function; operator: {section}, operand type: {t}")
+                                format!(
+                                    "Incorrect operand type for operator or function; operator: {section}, operand type: {t}"
+                                )
                             });
                         }
                         if section == "ADD" {
@@ -936,7 +1002,10 @@ impl<'s, 'c> Parser<'s, 'c> {
         let paths: Vec<&Path> = actions
             .iter()
             .map(|a| match a {
-                UpdateAction::Set(p, _) | UpdateAction::Remove(p) | UpdateAction::Add(p, _) | UpdateAction::Delete(p, _) => p,
+                UpdateAction::Set(p, _)
+                | UpdateAction::Remove(p)
+                | UpdateAction::Add(p, _)
+                | UpdateAction::Delete(p, _) => p,
             })
             .collect();
         check_overlaps(&paths, &mut self.diags);
@@ -1055,11 +1124,12 @@ fn check_overlaps(paths: &[&Path], diags: &mut Diags) {
             let mut diverged = false;
             for k in 0..n {
                 match (&b.0[k], &a.0[k]) {
-                    (PathElement::Attribute(x), PathElement::Attribute(y)) if x != y => diverged = true,
-                    (PathElement::Index(x), PathElement::Index(y)) if x != y => diverged = true,
-                    (PathElement::Attribute(_), PathElement::Index(_)) | (PathElement::Index(_), PathElement::Attribute(_)) => {
-                        conflict = true
+                    (PathElement::Attribute(x), PathElement::Attribute(y)) if x != y => {
+                        diverged = true
                     }
+                    (PathElement::Index(x), PathElement::Index(y)) if x != y => diverged = true,
+                    (PathElement::Attribute(_), PathElement::Index(_))
+                    | (PathElement::Index(_), PathElement::Attribute(_)) => conflict = true,
                     _ => {}
                 }
                 if diverged || conflict {
@@ -1097,11 +1167,18 @@ fn brief(v: &AttributeValue) -> String {
 }
 
 fn empty_error(kind: ExpressionKind) -> Error {
-    Error::validation(format!("Invalid {}: The expression can not be empty;", kind.label()))
+    Error::validation(format!(
+        "Invalid {}: The expression can not be empty;",
+        kind.label()
+    ))
 }
 
 /// Parses a ConditionExpression, FilterExpression or KeyConditionExpression.
-pub fn parse_condition(src: &str, ctx: &ExpressionContext<'_>, kind: ExpressionKind) -> Result<Condition> {
+pub fn parse_condition(
+    src: &str,
+    ctx: &ExpressionContext<'_>,
+    kind: ExpressionKind,
+) -> Result<Condition> {
     if src.trim().is_empty() {
         return Err(empty_error(kind));
     }
@@ -1187,10 +1264,17 @@ pub struct KeyCondition {
 }
 
 /// Checks that a parsed condition is a valid key condition for the schema.
-pub fn key_condition(cond: &Condition, partition_key: &str, sort_key: Option<&str>) -> Result<KeyCondition> {
+pub fn key_condition(
+    cond: &Condition,
+    partition_key: &str,
+    sort_key: Option<&str>,
+) -> Result<KeyCondition> {
     let invalid = |msg: String| Error::validation(format!("Invalid KeyConditionExpression: {msg}"));
     let mut parts = Vec::new();
-    fn flatten<'c>(c: &'c Condition, out: &mut Vec<&'c Condition>) -> std::result::Result<(), &'static str> {
+    fn flatten<'c>(
+        c: &'c Condition,
+        out: &mut Vec<&'c Condition>,
+    ) -> std::result::Result<(), &'static str> {
         match c {
             Condition::And(a, b) => {
                 flatten(a, out)?;
@@ -1210,7 +1294,11 @@ pub fn key_condition(cond: &Condition, partition_key: &str, sort_key: Option<&st
             }
         }
     }
-    flatten(cond, &mut parts).map_err(|op| invalid(format!("Invalid operator used in KeyConditionExpression: {op}")))?;
+    flatten(cond, &mut parts).map_err(|op| {
+        invalid(format!(
+            "Invalid operator used in KeyConditionExpression: {op}"
+        ))
+    })?;
     if parts.len() > 2 {
         return Err(invalid("Conditions can be of length 1 or 2 only".into()));
     }
@@ -1219,7 +1307,9 @@ pub fn key_condition(cond: &Condition, partition_key: &str, sort_key: Option<&st
     let key_of = |op: &Operand| -> Result<String> {
         match op {
             Operand::Path(p) if p.0.len() == 1 => Ok(p.head().to_string()),
-            Operand::Path(_) => Err(invalid("Nested attributes are not supported in KeyConditionExpression".into())),
+            Operand::Path(_) => Err(invalid(
+                "Nested attributes are not supported in KeyConditionExpression".into(),
+            )),
             _ => Err(Error::validation("Query key condition not supported")),
         }
     };
@@ -1237,15 +1327,23 @@ pub fn key_condition(cond: &Condition, partition_key: &str, sort_key: Option<&st
                     (_, Operand::Path(_)) => (b, a, flip(*cmp)),
                     _ => (a, b, *cmp),
                 };
-                (key_of(path)?, SortKeyCondition::Compare(cmp, literal(value)?))
+                (
+                    key_of(path)?,
+                    SortKeyCondition::Compare(cmp, literal(value)?),
+                )
             }
-            Condition::Between(a, lo, hi) => (key_of(a)?, SortKeyCondition::Between(literal(lo)?, literal(hi)?)),
+            Condition::Between(a, lo, hi) => (
+                key_of(a)?,
+                SortKeyCondition::Between(literal(lo)?, literal(hi)?),
+            ),
             Condition::BeginsWith(a, b) => (key_of(a)?, SortKeyCondition::BeginsWith(literal(b)?)),
             _ => return Err(Error::validation("Query key condition not supported")),
         };
         if name == partition_key {
             if partition.is_some() {
-                return Err(invalid("KeyConditionExpressions must only contain one condition per key".into()));
+                return Err(invalid(
+                    "KeyConditionExpressions must only contain one condition per key".into(),
+                ));
             }
             match cond {
                 SortKeyCondition::Compare(Comparator::Eq, v) => partition = Some(v),
@@ -1253,7 +1351,9 @@ pub fn key_condition(cond: &Condition, partition_key: &str, sort_key: Option<&st
             }
         } else if Some(name.as_str()) == sort_key {
             if sort.is_some() {
-                return Err(invalid("KeyConditionExpressions must only contain one condition per key".into()));
+                return Err(invalid(
+                    "KeyConditionExpressions must only contain one condition per key".into(),
+                ));
             }
             sort = Some(cond);
         } else {
@@ -1263,12 +1363,20 @@ pub fn key_condition(cond: &Condition, partition_key: &str, sort_key: Option<&st
             } else {
                 sort_key.unwrap_or(partition_key)
             };
-            return Err(Error::validation(format!("Query condition missed key schema element: {expected}")));
+            return Err(Error::validation(format!(
+                "Query condition missed key schema element: {expected}"
+            )));
         }
     }
-    let partition_value = partition
-        .ok_or_else(|| Error::validation(format!("Query condition missed key schema element: {partition_key}")))?;
-    Ok(KeyCondition { partition_value, sort })
+    let partition_value = partition.ok_or_else(|| {
+        Error::validation(format!(
+            "Query condition missed key schema element: {partition_key}"
+        ))
+    })?;
+    Ok(KeyCondition {
+        partition_value,
+        sort,
+    })
 }
 
 fn flip(c: Comparator) -> Comparator {
@@ -1286,7 +1394,8 @@ impl SortKeyCondition {
         match self {
             SortKeyCondition::Compare(cmp, x) => compare(*cmp, Some(v), Some(x)),
             SortKeyCondition::Between(lo, hi) => {
-                compare(Comparator::Ge, Some(v), Some(lo)) && compare(Comparator::Le, Some(v), Some(hi))
+                compare(Comparator::Ge, Some(v), Some(lo))
+                    && compare(Comparator::Le, Some(v), Some(hi))
             }
             SortKeyCondition::BeginsWith(p) => begins_with(v, p),
         }
@@ -1348,7 +1457,9 @@ fn compare(cmp: Comparator, a: Option<&AttributeValue>, b: Option<&AttributeValu
         Comparator::Eq => matches!((a, b), (Some(x), Some(y)) if x.same_as(y)),
         Comparator::Ne => !matches!((a, b), (Some(x), Some(y)) if x.same_as(y)),
         _ => {
-            let (Some(x), Some(y)) = (a, b) else { return false };
+            let (Some(x), Some(y)) = (a, b) else {
+                return false;
+            };
             match compare_values(x, y) {
                 Some(o) => match cmp {
                     Comparator::Lt => o == Ordering::Less,
@@ -1382,7 +1493,8 @@ pub fn evaluate(cond: &Condition, item: &Item) -> bool {
         }
         Condition::In(a, list) => {
             let a = val(a);
-            list.iter().any(|o| compare(Comparator::Eq, a.as_deref(), val(o).as_deref()))
+            list.iter()
+                .any(|o| compare(Comparator::Eq, a.as_deref(), val(o).as_deref()))
         }
         Condition::And(a, b) => evaluate(a, item) && evaluate(b, item),
         Condition::Or(a, b) => evaluate(a, item) || evaluate(b, item),
@@ -1407,7 +1519,9 @@ pub fn evaluate(cond: &Condition, item: &Item) -> bool {
 fn contains(v: &AttributeValue, x: &AttributeValue) -> bool {
     match (v, x) {
         (AttributeValue::S(s), AttributeValue::S(p)) => s.contains(p.as_str()),
-        (AttributeValue::B(s), AttributeValue::B(p)) => p.is_empty() || s.windows(p.len()).any(|w| w == p.as_slice()),
+        (AttributeValue::B(s), AttributeValue::B(p)) => {
+            p.is_empty() || s.windows(p.len()).any(|w| w == p.as_slice())
+        }
         (AttributeValue::Ss(s), AttributeValue::S(p)) => s.contains(p),
         (AttributeValue::Ns(s), AttributeValue::N(p)) => s.contains(p),
         (AttributeValue::Bs(s), AttributeValue::B(p)) => s.contains(p),
@@ -1420,7 +1534,9 @@ fn contains(v: &AttributeValue, x: &AttributeValue) -> bool {
 pub fn project(item: &Item, paths: &[Path]) -> Item {
     let mut out = Item::new();
     for path in paths {
-        let Some(v) = resolve(item, path) else { continue };
+        let Some(v) = resolve(item, path) else {
+            continue;
+        };
         let (PathElement::Attribute(head), rest) = (&path.0[0], &path.0[1..]) else {
             continue;
         };
@@ -1464,13 +1580,17 @@ fn insert_projected(slot: &mut AttributeValue, rest: &[PathElement], v: Attribut
     }
 }
 
-const MISSING_OPERAND: &str = "The provided expression refers to an attribute that does not exist in the item";
+const MISSING_OPERAND: &str =
+    "The provided expression refers to an attribute that does not exist in the item";
 const WRONG_TYPE: &str = "An operand in the update expression has an incorrect data type";
-const INVALID_PATH: &str = "The document path provided in the update expression is invalid for update";
+const INVALID_PATH: &str =
+    "The document path provided in the update expression is invalid for update";
 
 fn update_value(item: &Item, op: &Operand) -> Result<AttributeValue> {
     match op {
-        Operand::Path(p) => resolve(item, p).cloned().ok_or_else(|| Error::validation(MISSING_OPERAND)),
+        Operand::Path(p) => resolve(item, p)
+            .cloned()
+            .ok_or_else(|| Error::validation(MISSING_OPERAND)),
         Operand::Value(v) => Ok(v.clone()),
         Operand::IfNotExists(p, alt) => match resolve(item, p) {
             Some(v) => Ok(v.clone()),
@@ -1483,13 +1603,20 @@ fn update_value(item: &Item, op: &Operand) -> Result<AttributeValue> {
             }
             _ => Err(Error::validation(WRONG_TYPE)),
         },
-        Operand::Plus(a, b) | Operand::Minus(a, b) => match (update_value(item, a)?, update_value(item, b)?) {
-            (AttributeValue::N(x), AttributeValue::N(y)) => {
-                let r = if matches!(op, Operand::Plus(..)) { x.add(&y) } else { x.sub(&y) };
-                r.map(AttributeValue::N).map_err(|e| Error::validation(e.to_string()))
+        Operand::Plus(a, b) | Operand::Minus(a, b) => {
+            match (update_value(item, a)?, update_value(item, b)?) {
+                (AttributeValue::N(x), AttributeValue::N(y)) => {
+                    let r = if matches!(op, Operand::Plus(..)) {
+                        x.add(&y)
+                    } else {
+                        x.sub(&y)
+                    };
+                    r.map(AttributeValue::N)
+                        .map_err(|e| Error::validation(e.to_string()))
+                }
+                _ => Err(Error::validation(WRONG_TYPE)),
             }
-            _ => Err(Error::validation(WRONG_TYPE)),
-        },
+        }
         Operand::Size(_) => Err(Error::validation(WRONG_TYPE)),
     }
 }
@@ -1499,7 +1626,9 @@ fn parent_mut<'i>(item: &'i mut Item, path: &Path) -> Result<Option<&'i mut Attr
     let Some((PathElement::Attribute(head), rest)) = elems.split_first() else {
         return Ok(None);
     };
-    let mut cur = item.get_mut(head).ok_or_else(|| Error::validation(INVALID_PATH))?;
+    let mut cur = item
+        .get_mut(head)
+        .ok_or_else(|| Error::validation(INVALID_PATH))?;
     for e in rest {
         cur = match (e, cur) {
             (PathElement::Attribute(a), AttributeValue::M(m)) => m.get_mut(a),
@@ -1512,7 +1641,10 @@ fn parent_mut<'i>(item: &'i mut Item, path: &Path) -> Result<Option<&'i mut Attr
 }
 
 fn set_path(item: &mut Item, path: &Path, v: AttributeValue) -> Result<()> {
-    let last = path.0.last().ok_or_else(|| Error::validation(INVALID_PATH))?;
+    let last = path
+        .0
+        .last()
+        .ok_or_else(|| Error::validation(INVALID_PATH))?;
     match parent_mut(item, path)? {
         None => match last {
             PathElement::Attribute(a) => {
@@ -1541,7 +1673,9 @@ fn set_path(item: &mut Item, path: &Path, v: AttributeValue) -> Result<()> {
 }
 
 fn remove_path(item: &mut Item, path: &Path) -> Result<()> {
-    let Some(last) = path.0.last() else { return Ok(()) };
+    let Some(last) = path.0.last() else {
+        return Ok(());
+    };
     let parent = match parent_mut(item, path) {
         Ok(p) => p,
         // Removing below a missing attribute is a no-op.
@@ -1554,10 +1688,8 @@ fn remove_path(item: &mut Item, path: &Path) -> Result<()> {
         (PathElement::Attribute(a), Some(AttributeValue::M(m))) => {
             m.remove(a);
         }
-        (PathElement::Index(i), Some(AttributeValue::L(l))) => {
-            if *i < l.len() {
-                l.remove(*i);
-            }
+        (PathElement::Index(i), Some(AttributeValue::L(l))) if *i < l.len() => {
+            l.remove(*i);
         }
         _ => {}
     }
@@ -1596,19 +1728,27 @@ pub fn apply_update(item: &Item, actions: &[UpdateAction]) -> Result<Item> {
                 None => set_path(&mut out, path, v.clone())?,
                 Some(cur) => {
                     let merged = match (&*cur, v) {
-                        (AttributeValue::N(a), AttributeValue::N(b)) => {
-                            AttributeValue::N(a.add(b).map_err(|e| Error::validation(e.to_string()))?)
+                        (AttributeValue::N(a), AttributeValue::N(b)) => AttributeValue::N(
+                            a.add(b).map_err(|e| Error::validation(e.to_string()))?,
+                        ),
+                        (AttributeValue::Ss(a), AttributeValue::Ss(b)) => {
+                            AttributeValue::Ss(union(a, b))
                         }
-                        (AttributeValue::Ss(a), AttributeValue::Ss(b)) => AttributeValue::Ss(union(a, b)),
-                        (AttributeValue::Ns(a), AttributeValue::Ns(b)) => AttributeValue::Ns(union(a, b)),
-                        (AttributeValue::Bs(a), AttributeValue::Bs(b)) => AttributeValue::Bs(union(a, b)),
+                        (AttributeValue::Ns(a), AttributeValue::Ns(b)) => {
+                            AttributeValue::Ns(union(a, b))
+                        }
+                        (AttributeValue::Bs(a), AttributeValue::Bs(b)) => {
+                            AttributeValue::Bs(union(a, b))
+                        }
                         _ => return Err(Error::validation(WRONG_TYPE)),
                     };
                     *cur = merged;
                 }
             },
             UpdateAction::Delete(path, v) => {
-                let Some(cur) = path_mut(&mut out, path) else { continue };
+                let Some(cur) = path_mut(&mut out, path) else {
+                    continue;
+                };
                 let (left, empty) = match (&*cur, v) {
                     (AttributeValue::Ss(a), AttributeValue::Ss(b)) => {
                         let r = difference(a, b);
@@ -1661,7 +1801,10 @@ pub fn updated_attributes(actions: &[UpdateAction]) -> Vec<&Path> {
     actions
         .iter()
         .map(|a| match a {
-            UpdateAction::Set(p, _) | UpdateAction::Remove(p) | UpdateAction::Add(p, _) | UpdateAction::Delete(p, _) => p,
+            UpdateAction::Set(p, _)
+            | UpdateAction::Remove(p)
+            | UpdateAction::Add(p, _)
+            | UpdateAction::Delete(p, _) => p,
         })
         .collect()
 }

@@ -23,9 +23,13 @@ pub struct Number {
 pub enum NumberError {
     #[error("The parameter cannot be converted to a numeric value: {0}")]
     NotNumeric(String),
-    #[error("Number overflow. Attempting to store a number with magnitude larger than supported range")]
+    #[error(
+        "Number overflow. Attempting to store a number with magnitude larger than supported range"
+    )]
     Overflow,
-    #[error("Number underflow. Attempting to store a number with magnitude smaller than supported range")]
+    #[error(
+        "Number underflow. Attempting to store a number with magnitude smaller than supported range"
+    )]
     Underflow,
     #[error("Attempting to store more than 38 significant digits in a Number")]
     Precision,
@@ -124,7 +128,11 @@ impl Number {
     }
 
     /// Normalises and range-checks `±0.digits × 10^(exponent+1)`.
-    fn from_parts(negative: bool, mut digits: Vec<u8>, exponent: i64) -> Result<Number, NumberError> {
+    fn from_parts(
+        negative: bool,
+        mut digits: Vec<u8>,
+        exponent: i64,
+    ) -> Result<Number, NumberError> {
         let lead = digits.iter().take_while(|&&d| d == 0).count();
         digits.drain(..lead);
         let exponent = exponent - lead as i64;
@@ -228,7 +236,8 @@ impl Number {
         if self.is_zero() {
             return Some(0);
         }
-        if self.exponent < 0 || (self.digits.len() as i32) > self.exponent + 1 || self.exponent > 18 {
+        if self.exponent < 0 || (self.digits.len() as i32) > self.exponent + 1 || self.exponent > 18
+        {
             return None;
         }
         self.to_string().parse().ok()
@@ -372,8 +381,14 @@ mod tests {
 
     #[test]
     fn rejects_invalid_and_out_of_range() {
-        for bad in ["", "abc", "1e", "--1", "1.2.3", " 1", "NaN", "Infinity", "1e+"] {
-            assert_eq!(Number::parse(bad), Err(NumberError::NotNumeric(bad.into())), "{bad}");
+        for bad in [
+            "", "abc", "1e", "--1", "1.2.3", " 1", "NaN", "Infinity", "1e+",
+        ] {
+            assert_eq!(
+                Number::parse(bad),
+                Err(NumberError::NotNumeric(bad.into())),
+                "{bad}"
+            );
         }
         assert_eq!(Number::parse("1e126"), Err(NumberError::Overflow));
         assert_eq!(Number::parse("1e-131"), Err(NumberError::Underflow));
@@ -387,7 +402,10 @@ mod tests {
 
     #[test]
     fn orders_and_encodes_numerically() {
-        let values = ["-1e10", "-100", "-1.5", "-1", "-0.001", "0", "0.001", "1", "1.5", "2", "10", "100", "1e100"];
+        let values = [
+            "-1e10", "-100", "-1.5", "-1", "-0.001", "0", "0.001", "1", "1.5", "2", "10", "100",
+            "1e100",
+        ];
         let nums: Vec<Number> = values.iter().map(|s| n(s)).collect();
         for w in nums.windows(2) {
             assert!(w[0] < w[1], "{} < {}", w[0], w[1]);
@@ -406,9 +424,6 @@ mod tests {
         assert_eq!(n("-5").add(&n("5")).unwrap().to_string(), "0");
         assert_eq!(n("1e-5").add(&n("-3")).unwrap().to_string(), "-2.99999");
         assert_eq!(n("1e100").add(&n("1e-100")), Err(NumberError::Precision));
-        assert_eq!(
-            n("9e125").add(&n("1e125")),
-            Err(NumberError::Overflow)
-        );
+        assert_eq!(n("9e125").add(&n("1e125")), Err(NumberError::Overflow));
     }
 }

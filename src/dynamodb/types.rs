@@ -138,9 +138,9 @@ impl AttributeValue {
         };
         let binary = |v: &Value| -> Result<Vec<u8>, String> {
             let s = string(v)?;
-            BASE64
-                .decode(s.as_bytes())
-                .map_err(|_| serialization("Base64 encoded length is expected a multiple of 4 bytes"))
+            BASE64.decode(s.as_bytes()).map_err(|_| {
+                serialization("Base64 encoded length is expected a multiple of 4 bytes")
+            })
         };
         let array = |v: &Value| -> Result<Vec<Value>, String> {
             match v {
@@ -190,7 +190,11 @@ impl AttributeValue {
                 check_set("binary", &v, |b| BASE64.encode(b))?;
                 AttributeValue::Bs(v)
             }
-            other => return Err(serialization(&format!("Unknown AttributeValue type: {other}"))),
+            other => {
+                return Err(serialization(&format!(
+                    "Unknown AttributeValue type: {other}"
+                )));
+            }
         })
     }
 
@@ -205,8 +209,14 @@ impl AttributeValue {
             AttributeValue::L(l) => ("L", Value::Array(l.iter().map(|v| v.to_json()).collect())),
             AttributeValue::M(m) => ("M", item_to_json(m)),
             AttributeValue::Ss(v) => ("SS", v.iter().map(|s| Value::String(s.clone())).collect()),
-            AttributeValue::Ns(v) => ("NS", v.iter().map(|n| Value::String(n.to_string())).collect()),
-            AttributeValue::Bs(v) => ("BS", v.iter().map(|b| Value::String(BASE64.encode(b))).collect()),
+            AttributeValue::Ns(v) => (
+                "NS",
+                v.iter().map(|n| Value::String(n.to_string())).collect(),
+            ),
+            AttributeValue::Bs(v) => (
+                "BS",
+                v.iter().map(|b| Value::String(BASE64.encode(b))).collect(),
+            ),
         };
         let mut m = Map::with_capacity(1);
         m.insert(tag.to_string(), v);
@@ -238,7 +248,9 @@ impl AttributeValue {
             AttributeValue::B(b) => b.len(),
             AttributeValue::Bool(_) | AttributeValue::Null => 1,
             AttributeValue::L(l) => 3 + l.iter().map(|v| v.size() + 1).sum::<usize>(),
-            AttributeValue::M(m) => 3 + m.iter().map(|(k, v)| k.len() + v.size() + 1).sum::<usize>(),
+            AttributeValue::M(m) => {
+                3 + m.iter().map(|(k, v)| k.len() + v.size() + 1).sum::<usize>()
+            }
             AttributeValue::Ss(v) => v.iter().map(|s| s.len()).sum(),
             AttributeValue::Ns(v) => v.iter().map(number_size).sum(),
             AttributeValue::Bs(v) => v.iter().map(|b| b.len()).sum(),
@@ -265,7 +277,9 @@ fn same_set<T: PartialEq>(a: &[T], b: &[T]) -> bool {
 
 /// Items equal with set semantics for set attributes.
 pub fn items_equal(a: &Item, b: &Item) -> bool {
-    a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| v.same_as(w)))
+    a.len() == b.len()
+        && a.iter()
+            .all(|(k, v)| b.get(k).is_some_and(|w| v.same_as(w)))
 }
 
 fn validation(msg: &str) -> String {
@@ -306,7 +320,11 @@ pub fn item_to_json(item: &Item) -> Value {
 }
 
 pub fn item_to_plain_json(item: &Item) -> Value {
-    Value::Object(item.iter().map(|(k, v)| (k.clone(), v.to_plain_json())).collect())
+    Value::Object(
+        item.iter()
+            .map(|(k, v)| (k.clone(), v.to_plain_json()))
+            .collect(),
+    )
 }
 
 /// DynamoDB's size of an item: names plus values.
@@ -384,8 +402,14 @@ mod tests {
         let err = |j: Value| AttributeValue::from_json(&j, false).unwrap_err();
         assert!(err(serde_json::json!({})).contains("Supplied AttributeValue is empty"));
         assert!(err(serde_json::json!({"SS": []})).ends_with("An string set  may not be empty"));
-        assert!(err(serde_json::json!({"SS": ["a", "a"]})).ends_with("Input collection [a, a] contains duplicates."));
-        assert!(err(serde_json::json!({"N": "x"})).ends_with("The parameter cannot be converted to a numeric value: x"));
+        assert!(
+            err(serde_json::json!({"SS": ["a", "a"]}))
+                .ends_with("Input collection [a, a] contains duplicates.")
+        );
+        assert!(
+            err(serde_json::json!({"N": "x"}))
+                .ends_with("The parameter cannot be converted to a numeric value: x")
+        );
         assert!(AttributeValue::from_json(&serde_json::json!({"N": 12}), true).is_ok());
     }
 
