@@ -160,6 +160,21 @@ impl<'a> ExpressionContext<'a> {
         }
     }
 
+    /// DynamoDB rejects empty maps before looking at any expression.
+    fn check_empty(&self) -> Result<()> {
+        if self.names.is_some_and(|n| n.is_empty()) {
+            return Err(Error::validation(
+                "ExpressionAttributeNames must not be empty",
+            ));
+        }
+        if self.values.is_some_and(|v| v.is_empty()) {
+            return Err(Error::validation(
+                "ExpressionAttributeValues must not be empty",
+            ));
+        }
+        Ok(())
+    }
+
     /// Fails when names or values were supplied but not used by any
     /// expression of the request, as DynamoDB does.
     pub fn check_unused(&self, any_expression: bool) -> Result<()> {
@@ -1179,6 +1194,7 @@ pub fn parse_condition(
     ctx: &ExpressionContext<'_>,
     kind: ExpressionKind,
 ) -> Result<Condition> {
+    ctx.check_empty()?;
     if src.trim().is_empty() {
         return Err(empty_error(kind));
     }
@@ -1203,6 +1219,7 @@ pub fn parse_condition(
 
 /// Parses an UpdateExpression.
 pub fn parse_update(src: &str, ctx: &ExpressionContext<'_>) -> Result<Vec<UpdateAction>> {
+    ctx.check_empty()?;
     let kind = ExpressionKind::Update;
     if src.trim().is_empty() {
         return Err(empty_error(kind));
@@ -1228,6 +1245,7 @@ pub fn parse_update(src: &str, ctx: &ExpressionContext<'_>) -> Result<Vec<Update
 
 /// Parses a ProjectionExpression.
 pub fn parse_projection(src: &str, ctx: &ExpressionContext<'_>) -> Result<Vec<Path>> {
+    ctx.check_empty()?;
     let kind = ExpressionKind::Projection;
     if src.trim().is_empty() {
         return Err(empty_error(kind));

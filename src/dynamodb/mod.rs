@@ -7,12 +7,20 @@
 //! - `store`: the [`Database`] and its operations (see its docs for the
 //!   durability guarantee).
 //! - [`http`]: DynamoDB's JSON protocol over axum.
-//! - [`appsync`]: AppSync's DynamoDB request documents and result shapes.
 
+pub mod api;
 pub mod error;
 pub mod expression;
+pub mod http;
 mod number;
+mod store;
 pub mod types;
+
+pub use api::*;
+pub use store::{
+    Database, DatabaseConfig, GlobalSecondaryIndex, IndexProjection, KeyAttribute, Listener,
+    MAX_ITEM_SIZE, OpenError, ProjectionType, StreamRecord, TableDefinition, items_equal_ignoring,
+};
 
 pub use error::{CancellationReason, Error, Result};
 pub use types::{AttributeValue, Item, Number, NumberError};

@@ -11,7 +11,7 @@ const MIN_EXPONENT: i32 = -130;
 
 /// An exact decimal `±d1.d2d3… × 10^exponent`, normalised: no leading or
 /// trailing zero digits, and zero is positive with no digits.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Number {
     negative: bool,
     digits: Vec<u8>,
@@ -317,6 +317,12 @@ impl Ord for Number {
 impl PartialOrd for Number {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
+    }
+}
+
+impl fmt::Debug for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Number({self})")
     }
 }
 
