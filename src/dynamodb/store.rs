@@ -1779,6 +1779,17 @@ fn segment_of(pk: &AttributeValue, total: u64) -> u64 {
 }
 
 fn definition_from_request(req: &CreateTableRequest) -> Result<TableDefinition> {
+    let name = &req.table_name;
+    if name.len() < 3 || name.len() > 255 {
+        return Err(Error::validation(format!(
+            "1 validation error detected: Value '{name}' at 'tableName' failed to satisfy constraint: Member must have length {}",
+            if name.len() < 3 {
+                "greater than or equal to 3"
+            } else {
+                "less than or equal to 255"
+            }
+        )));
+    }
     let defs: BTreeMap<&str, ScalarType> = req
         .attribute_definitions
         .iter()
