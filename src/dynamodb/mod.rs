@@ -7,8 +7,10 @@
 //! - `store`: the [`Database`] and its operations (see its docs for the
 //!   durability guarantee).
 //! - [`http`]: DynamoDB's JSON protocol over axum.
+//! - [`appsync`]: AppSync's DynamoDB request documents and result shapes.
 
 pub mod api;
+pub mod appsync;
 pub mod error;
 pub mod expression;
 pub mod http;
