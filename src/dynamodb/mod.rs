@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod appsync;
+mod codec;
 pub mod error;
 pub mod expression;
 pub mod http;

@@ -158,6 +158,25 @@ impl Number {
         })
     }
 
+    /// Rebuilds a number from stored parts; `None` if they are not
+    /// normalised, which only corrupt data can cause.
+    pub(crate) fn from_stored(negative: bool, digits: Vec<u8>, exponent: i32) -> Option<Number> {
+        let valid = digits.iter().all(|d| *d < 10)
+            && digits.first() != Some(&0)
+            && digits.last() != Some(&0)
+            && digits.len() <= MAX_DIGITS
+            && (MIN_EXPONENT..=MAX_EXPONENT).contains(&exponent);
+        match (valid, digits.is_empty()) {
+            (true, true) => Some(Number::zero()),
+            (true, false) => Some(Number {
+                negative,
+                digits,
+                exponent,
+            }),
+            (false, _) => None,
+        }
+    }
+
     /// Exact sum, failing as DynamoDB does when the result leaves the range.
     pub fn add(&self, other: &Number) -> Result<Number, NumberError> {
         if self.is_zero() {

@@ -42,6 +42,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
 use crate::dynamodb::api::*;
+use crate::dynamodb::codec::{decode_item, encode_item};
 use crate::dynamodb::error::{CancellationReason, Error, Result};
 use crate::dynamodb::expression::{
     self, Condition, ExpressionContext, ExpressionKind, Path, SortKeyCondition, UpdateAction,
@@ -522,15 +523,6 @@ fn prefix_successor(prefix: &[u8]) -> Vec<u8> {
         }
     }
     vec![0xFF; prefix.len() + 1]
-}
-
-fn decode_item(bytes: &[u8]) -> Result<Item> {
-    serde_json::from_slice(bytes).map_err(|e| Error::Internal(format!("corrupt stored item: {e}")))
-}
-
-fn encode_item(item: &Item) -> Vec<u8> {
-    // Serialising a map of our own values cannot fail.
-    serde_json::to_vec(item).unwrap_or_default()
 }
 
 fn now_epoch() -> f64 {
@@ -1176,19 +1168,16 @@ impl Database {
             scanned += 1;
             bytes += item_size(&item);
             let visible = match page.schema.projection {
-                Some(p) => project_index(page.table, page.schema, p, &item),
-                None => item,
-            };
-            if page
-                .filter
-                .is_none_or(|f| expression::evaluate(f, &visible))
-            {
-                count += 1;
-                if page.select != Select::Count {
-                    items.push(apply_projection(&visible, page.projection));
+                Some(p) if p.projection_type != ProjectionType::All => {
+                    project_index(page.table, page.schema, p, &item)
                 }
-            }
-            if page.limit == Some(scanned) || bytes >= MAX_PAGE_BYTES {
+                _ => item,
+            };
+            let matched = page
+                .filter
+                .is_none_or(|f| expression::evaluate(f, &visible));
+            let stop = page.limit == Some(scanned) || bytes >= MAX_PAGE_BYTES;
+            if stop {
                 let mut key = page.table.key_of(&visible);
                 for attr in [Some(page.schema.partition), page.schema.sort]
                     .into_iter()
@@ -1199,6 +1188,17 @@ impl Database {
                     }
                 }
                 last_evaluated_key = Some(key);
+            }
+            if matched {
+                count += 1;
+                if page.select != Select::Count {
+                    items.push(match page.projection {
+                        Some(p) => expression::project(&visible, p),
+                        None => visible,
+                    });
+                }
+            }
+            if stop {
                 break;
             }
         }
