@@ -223,6 +223,11 @@ async fn errors_use_dynamodb_bodies_and_status_codes() {
             }),
         ),
         (
+            "PutItem",
+            json!({"TableName": "Accounts", "Item": {"id": {"S": "x"}}, "Expected": {"id": {"Exists": false}}}),
+            json!({"__type": "com.amazon.coral.validate#ValidationException", "message": "The legacy parameter Expected is not supported by appsync-local; use the expression parameters (ConditionExpression, ProjectionExpression, KeyConditionExpression, FilterExpression, UpdateExpression) instead"}),
+        ),
+        (
             "FlyToTheMoon",
             json!({}),
             json!({"__type": "com.amazon.coral.service#UnknownOperationException"}),

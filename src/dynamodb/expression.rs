@@ -16,9 +16,17 @@ use crate::dynamodb::types::{AttributeValue, Item, compare_values};
 
 const RESERVED_WORDS: &str = include_str!("reserved_words.txt");
 
+/// DynamoDB's documented limit on the length of any expression string.
+const MAX_EXPRESSION_LEN: usize = 4096;
+/// Nesting limit for parentheses, NOT and function arguments, so hostile
+/// input cannot exhaust the stack.
+const MAX_DEPTH: usize = 64;
+
 fn is_reserved(word: &str) -> bool {
+    static WORDS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let words = WORDS.get_or_init(|| RESERVED_WORDS.lines().collect());
     let upper = word.to_ascii_uppercase();
-    RESERVED_WORDS.lines().any(|w| w == upper)
+    words.binary_search(&upper.as_str()).is_ok()
 }
 
 /// Which request parameter an expression came from; used in messages.
@@ -388,6 +396,8 @@ struct Parser<'s, 'c> {
     diags: Diags,
     last_group: Option<(usize, usize)>,
     kind: ExpressionKind,
+    depth: usize,
+    too_deep: bool,
 }
 
 impl<'s, 'c> Parser<'s, 'c> {
@@ -401,7 +411,21 @@ impl<'s, 'c> Parser<'s, 'c> {
             diags: Diags::default(),
             last_group: None,
             kind,
+            depth: 0,
+            too_deep: false,
         }
+    }
+
+    /// Runs a nested parse step under the depth limit.
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
+        if self.depth >= MAX_DEPTH {
+            self.too_deep = true;
+            return self.fail();
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
     }
 
     fn peek(&self) -> &Tok {
@@ -457,6 +481,13 @@ impl<'s, 'c> Parser<'s, 'c> {
     }
 
     fn syntax_error(&self) -> Error {
+        if self.too_deep {
+            // DynamoDB's wording for this limit is not documented.
+            return Error::validation(format!(
+                "Invalid {}: The expression has more than {MAX_DEPTH} levels of nesting",
+                self.kind.label()
+            ));
+        }
         let idx = self.furthest.min(self.toks.len() - 1);
         let tok = &self.toks[idx];
         let token = match &tok.tok {
@@ -594,6 +625,10 @@ impl<'s, 'c> Parser<'s, 'c> {
     }
 
     fn raw_operand_parens(&mut self) -> PResult<Raw> {
+        self.nested(Self::raw_operand_parens_inner)
+    }
+
+    fn raw_operand_parens_inner(&mut self) -> PResult<Raw> {
         if self.is_sym("(") {
             let open = self.pos;
             self.pos += 1;
@@ -639,7 +674,8 @@ impl<'s, 'c> Parser<'s, 'c> {
 
     fn not_condition(&mut self) -> PResult<Condition> {
         if self.eat_keyword("NOT") {
-            return Ok(Condition::Not(Box::new(self.not_condition()?)));
+            let inner = self.nested(Self::not_condition)?;
+            return Ok(Condition::Not(Box::new(inner)));
         }
         self.primary_condition()
     }
@@ -656,7 +692,7 @@ impl<'s, 'c> Parser<'s, 'c> {
             return self.fail();
         }
         self.pos += 1;
-        let inner = self.condition()?;
+        let inner = self.nested(Self::condition)?;
         self.expect_sym(")")?;
         let close = self.pos - 1;
         if self.last_group == Some((start + 1, close - 1)) {
@@ -1181,6 +1217,18 @@ fn brief(v: &AttributeValue) -> String {
     }
 }
 
+fn check_length(src: &str, kind: ExpressionKind) -> Result<()> {
+    if src.len() > MAX_EXPRESSION_LEN {
+        // DynamoDB's wording for this limit is not documented.
+        return Err(Error::validation(format!(
+            "Invalid {}: Expression size has exceeded the maximum allowed size; expression size: {}",
+            kind.label(),
+            src.len()
+        )));
+    }
+    Ok(())
+}
+
 fn empty_error(kind: ExpressionKind) -> Error {
     Error::validation(format!(
         "Invalid {}: The expression can not be empty;",
@@ -1195,6 +1243,7 @@ pub fn parse_condition(
     kind: ExpressionKind,
 ) -> Result<Condition> {
     ctx.check_empty()?;
+    check_length(src, kind)?;
     if src.trim().is_empty() {
         return Err(empty_error(kind));
     }
@@ -1220,6 +1269,7 @@ pub fn parse_condition(
 /// Parses an UpdateExpression.
 pub fn parse_update(src: &str, ctx: &ExpressionContext<'_>) -> Result<Vec<UpdateAction>> {
     ctx.check_empty()?;
+    check_length(src, ExpressionKind::Update)?;
     let kind = ExpressionKind::Update;
     if src.trim().is_empty() {
         return Err(empty_error(kind));
@@ -1246,6 +1296,7 @@ pub fn parse_update(src: &str, ctx: &ExpressionContext<'_>) -> Result<Vec<Update
 /// Parses a ProjectionExpression.
 pub fn parse_projection(src: &str, ctx: &ExpressionContext<'_>) -> Result<Vec<Path>> {
     ctx.check_empty()?;
+    check_length(src, ExpressionKind::Projection)?;
     let kind = ExpressionKind::Projection;
     if src.trim().is_empty() {
         return Err(empty_error(kind));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -20,11 +20,14 @@ use crate::dynamodb::types::VALIDATION_MARKER;
 
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
 const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
+/// DynamoDB accepts requests of up to 16 MB (a full BatchWriteItem).
+const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
 
 /// The DynamoDB endpoint, to be mounted at the root of a server.
 pub fn router(db: Arc<Database>) -> Router {
     Router::new()
         .route("/", post(handle).get(health))
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(db)
 }
 
@@ -116,6 +119,35 @@ fn to_value<T: Serialize>(v: T) -> Result<Value> {
     serde_json::to_value(v).map_err(|e| Error::Internal(e.to_string()))
 }
 
+/// Pre-expression parameters that are not implemented. Rejecting them beats
+/// silently ignoring a condition.
+const LEGACY_PARAMETERS: &[&str] = &[
+    "AttributesToGet",
+    "AttributeUpdates",
+    "ConditionalOperator",
+    "Expected",
+    "KeyConditions",
+    "QueryFilter",
+    "ScanFilter",
+];
+
+fn reject_legacy_parameters(body: &Value) -> Result<()> {
+    let mut objects = vec![body];
+    if let Some(Value::Object(tables)) = body.get("RequestItems") {
+        objects.extend(tables.values());
+    }
+    for obj in objects {
+        for name in LEGACY_PARAMETERS {
+            if obj.get(name).is_some_and(|v| !v.is_null()) {
+                return Err(Error::Validation(format!(
+                    "The legacy parameter {name} is not supported by appsync-local; use the expression parameters (ConditionExpression, ProjectionExpression, KeyConditionExpression, FilterExpression, UpdateExpression) instead"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Runs one operation on a JSON body; the core of the endpoint, usable
 /// without HTTP.
 pub fn dispatch(db: &Database, operation: &str, body: &[u8]) -> Result<Value> {
@@ -131,6 +163,7 @@ pub fn dispatch(db: &Database, operation: &str, body: &[u8]) -> Result<Value> {
             "Start of structure or map found where not expected.".into(),
         ));
     }
+    reject_legacy_parameters(&body)?;
     match operation {
         "GetItem" => to_value(db.get_item(&parse(body)?)?),
         "PutItem" => to_value(db.put_item(&parse(body)?)?),

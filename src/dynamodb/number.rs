@@ -452,3 +452,30 @@ mod tests {
         assert_eq!(n("9e125").add(&n("1e125")), Err(NumberError::Overflow));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn order_and_encoding_agree_with_integers(a in -1_000_000_000_000i64..1_000_000_000_000, b in -1_000_000_000_000i64..1_000_000_000_000, sa in 0u32..6, sb in 0u32..6) {
+            // Scaled integers cover decimals: a / 10^sa.
+            let na = Number::parse(&format!("{a}e-{sa}")).unwrap();
+            let nb = Number::parse(&format!("{b}e-{sb}")).unwrap();
+            let exact = (i128::from(a) * 10i128.pow(5 - sa)).cmp(&(i128::from(b) * 10i128.pow(5 - sb)));
+            prop_assert_eq!(na.cmp(&nb), exact);
+            let (mut ea, mut eb) = (Vec::new(), Vec::new());
+            na.encode_sortable(&mut ea);
+            nb.encode_sortable(&mut eb);
+            prop_assert_eq!(ea.cmp(&eb), exact);
+            let sum = i128::from(a) * 10i128.pow(5 - sa) + i128::from(b) * 10i128.pow(5 - sb);
+            let want = Number::parse(&format!("{sum}e-5")).unwrap();
+            prop_assert_eq!(na.add(&nb).unwrap(), want.clone());
+            prop_assert_eq!(want.sub(&nb).unwrap(), na.clone());
+            prop_assert_eq!(Number::parse(&na.to_string()).unwrap(), na);
+        }
+    }
+}
