@@ -264,6 +264,13 @@ fn query_orders_numbers_numerically_and_pages() {
         q(json!({"Limit": 6, "FilterExpression": "odd = :t", "values": {":t": {"BOOL": true}}}));
     assert_eq!((filtered.count, filtered.scanned_count), (1, 6));
     assert!(filtered.last_evaluated_key.is_some());
+    // A start key past the partition's range yields an empty page.
+    let past = q(json!({"ExclusiveStartKey": {"pk": {"S": "a"}, "n": {"N": "5000"}}}));
+    assert_eq!(past.count, 0);
+    let past = q(
+        json!({"ScanIndexForward": false, "ExclusiveStartKey": {"pk": {"S": "a"}, "n": {"N": "-5000"}}}),
+    );
+    assert_eq!(past.count, 0);
     let count = q(json!({"Select": "COUNT"}));
     assert_eq!((count.items.is_none(), count.count), (true, 8));
     let err = db
@@ -353,6 +360,19 @@ fn gsi_query_with_composite_sort_key_stays_in_sync() {
         .query(&req(json!({"TableName": "Flights", "IndexName": "byPrice", "KeyConditionExpression": "carrier = :c", "ExpressionAttributeValues": {":c": {"S": "XX"}}, "ExclusiveStartKey": lek})))
         .expect("query");
     assert_eq!(ids(&next), ["1", "2"]);
+    let err = db
+        .query(&req(json!({"TableName": "Flights", "IndexName": "byPrice", "KeyConditionExpression": "carrier = :c", "ExpressionAttributeValues": {":c": {"S": "XX"}}, "ConsistentRead": true})))
+        .expect_err("consistent GSI read");
+    assert_eq!(
+        err.to_string(),
+        "Consistent reads are not supported on global secondary indexes"
+    );
+    let err = db
+        .query(&req(json!({"TableName": "Flights", "IndexName": "byPrice", "KeyConditionExpression": "carrier = :c", "ExpressionAttributeValues": {":c": {"S": "XX"}}, "Select": "ALL_ATTRIBUTES"})))
+        .expect_err("all attributes of a KEYS_ONLY index");
+    assert!(err.to_string().contains(
+        "Select type ALL_ATTRIBUTES is not supported for global secondary index byPrice"
+    ));
     let err = db
         .query(&req(json!({"TableName": "Flights", "IndexName": "nope", "KeyConditionExpression": "id = :c", "ExpressionAttributeValues": {":c": {"S": "XX"}}})))
         .expect_err("no index");
@@ -490,6 +510,25 @@ fn transactions_are_all_or_nothing() {
         Some(item(json!({"seats": {"N": "0"}})))
     );
     assert!(got.responses[1].item.is_some());
+    // A failing update expression cancels the transaction with a reason.
+    let err = db
+        .transact_write_items(&req(json!({"TransactItems": [
+            {"Put": {"TableName": "Events", "Item": {"pk": {"S": "booking3"}, "n": {"N": "1"}}}},
+            {"Update": {"TableName": "Flights", "Key": {"id": {"S": "f1"}}, "UpdateExpression": "SET seats = nothing + :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}}
+        ]})))
+        .expect_err("type error");
+    match err {
+        Error::TransactionCanceled { reasons } => {
+            assert_eq!(reasons[1].code, "ValidationError");
+            assert_eq!(
+                reasons[1].message.as_deref(),
+                Some(
+                    "The provided expression refers to an attribute that does not exist in the item"
+                )
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
     let err = db
         .transact_write_items(&req(json!({"TransactItems": [
             {"ConditionCheck": {"TableName": "Flights", "Key": {"id": {"S": "f1"}}, "ConditionExpression": "attribute_exists(id)"}},

@@ -762,23 +762,32 @@ impl Database {
                     continue;
                 }
             }
-            reasons.push(CancellationReason::none());
             let new = match &w.mutation {
-                Mutation::Put(item) => Some(item.clone()),
-                Mutation::Delete => None,
-                Mutation::Check => old.clone(),
+                Mutation::Put(item) => Ok(Some(item.clone())),
+                Mutation::Delete => Ok(None),
+                Mutation::Check => Ok(old.clone()),
                 Mutation::Update(actions) => {
                     let base = old.clone().unwrap_or_else(|| w.key.clone());
-                    let updated = expression::apply_update(&base, actions)?;
-                    w.table.validate_index_keys(&updated)?;
-                    if item_size(&updated) > MAX_ITEM_SIZE {
-                        return Err(Error::validation(
-                            "Item size to update has exceeded the maximum allowed size",
-                        ));
-                    }
-                    Some(updated)
+                    updated_item(&w.table, &base, actions).map(Some)
                 }
             };
+            let new = match (new, mode) {
+                (Ok(new), _) => new,
+                // In a transaction a failing action cancels the whole
+                // transaction with a reason, as DynamoDB reports it.
+                (Err(Error::Validation(message)), WriteMode::Transaction) => {
+                    failed = true;
+                    reasons.push(CancellationReason {
+                        code: "ValidationError".into(),
+                        message: Some(message),
+                        item: None,
+                    });
+                    results.push(Applied { old, new: None });
+                    continue;
+                }
+                (Err(e), _) => return Err(e),
+            };
+            reasons.push(CancellationReason::none());
             results.push(Applied { old, new });
         }
         if failed {
@@ -981,6 +990,12 @@ impl Database {
             Some(name) => table.index_schema(name)?,
             None => table.schema(),
         };
+        check_index_read(
+            &schema,
+            req.index_name.as_deref(),
+            req.consistent_read,
+            &req.select,
+        )?;
         if let Some(filter) = &filter {
             check_filter_keys(filter, &schema)?;
         }
@@ -1086,6 +1101,12 @@ impl Database {
             Some(name) => table.index_schema(name)?,
             None => table.schema(),
         };
+        check_index_read(
+            &schema,
+            req.index_name.as_deref(),
+            req.consistent_read,
+            &req.select,
+        )?;
         let prefix = table.prefix(schema.index);
         let mut lower = (prefix.clone(), true);
         if let Some(esk) = &req.exclusive_start_key {
@@ -1505,6 +1526,17 @@ impl Database {
 
 // ---------------------------------------------------------------- helpers
 
+fn updated_item(table: &Table, base: &Item, actions: &[UpdateAction]) -> Result<Item> {
+    let updated = expression::apply_update(base, actions)?;
+    table.validate_index_keys(&updated)?;
+    if item_size(&updated) > MAX_ITEM_SIZE {
+        return Err(Error::validation(
+            "Item size to update has exceeded the maximum allowed size",
+        ));
+    }
+    Ok(updated)
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Select {
     All,
@@ -1579,6 +1611,32 @@ fn parse_select(v: &Option<String>, has_projection: bool) -> Result<Select> {
         )));
     }
     Ok(s)
+}
+
+/// Global secondary indexes are eventually consistent and may not hold
+/// every attribute.
+fn check_index_read(
+    schema: &KeySchema<'_>,
+    index_name: Option<&str>,
+    consistent_read: Option<bool>,
+    select: &Option<String>,
+) -> Result<()> {
+    let (Some(name), Some(projection)) = (index_name, schema.projection) else {
+        return Ok(());
+    };
+    if consistent_read == Some(true) {
+        return Err(Error::validation(
+            "Consistent reads are not supported on global secondary indexes",
+        ));
+    }
+    if select.as_deref() == Some("ALL_ATTRIBUTES")
+        && projection.projection_type != ProjectionType::All
+    {
+        return Err(Error::validation(format!(
+            "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global secondary index {name} because its projection type is not ALL"
+        )));
+    }
+    Ok(())
 }
 
 fn check_limit(limit: Option<i64>) -> Result<()> {
