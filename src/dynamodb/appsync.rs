@@ -35,12 +35,21 @@ fn template_error(message: impl Into<String>) -> AppSyncDynamoError {
     }
 }
 
-/// AppSync appends the AWS SDK's service details to DynamoDB messages.
+/// AppSync appends the AWS SDK's service details to DynamoDB messages. Its
+/// error type is the SDK's exception class: exceptions the SDK does not
+/// model (ValidationException among them) become `AmazonDynamoDBException`.
 fn dynamo_error(e: &Error) -> AppSyncDynamoError {
     let name = e.type_name();
+    let class = match e {
+        Error::Validation(_) | Error::Serialization(_) | Error::UnknownOperation(_) => {
+            "AmazonDynamoDBException"
+        }
+        Error::Internal(_) => "InternalServerErrorException",
+        _ => name,
+    };
     let request_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
     AppSyncDynamoError {
-        error_type: format!("DynamoDB:{name}"),
+        error_type: format!("DynamoDB:{class}"),
         message: format!(
             "{e} (Service: AmazonDynamoDBv2; Status Code: {}; Error Code: {name}; Request ID: {request_id})",
             e.status()
