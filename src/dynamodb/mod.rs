@@ -8,6 +8,30 @@
 //!   durability guarantee).
 //! - [`http`]: DynamoDB's JSON protocol over axum.
 //! - [`appsync`]: AppSync's DynamoDB request documents and result shapes.
+//!
+//! ```
+//! use appsync_local::dynamodb::{Database, PutItemRequest, QueryRequest, TableDefinition};
+//! use serde_json::json;
+//!
+//! let flights: TableDefinition = serde_json::from_value(json!({
+//!     "tableName": "Flights",
+//!     "partitionKey": {"name": "id", "type": "S"},
+//!     "sortKey": {"name": "departureDate", "type": "S"}
+//! }))?;
+//! let db = Database::temporary(&[flights])?;
+//! let put: PutItemRequest = serde_json::from_value(json!({
+//!     "TableName": "Flights",
+//!     "Item": {"id": {"S": "LGW-MAD"}, "departureDate": {"S": "2026-01-02"}, "seats": {"N": "180"}}
+//! }))?;
+//! db.put_item(&put)?;
+//! let query: QueryRequest = serde_json::from_value(json!({
+//!     "TableName": "Flights",
+//!     "KeyConditionExpression": "id = :id AND begins_with(departureDate, :month)",
+//!     "ExpressionAttributeValues": {":id": {"S": "LGW-MAD"}, ":month": {"S": "2026-01"}}
+//! }))?;
+//! assert_eq!(db.query(&query)?.count, 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod api;
 pub mod appsync;

@@ -315,6 +315,27 @@ impl Table {
         k
     }
 
+    /// DynamoDB's key size limits: 2048 bytes for the partition key, 1024
+    /// for the sort key (messages as the service words them).
+    fn check_key_sizes(&self, item: &Item) -> Result<()> {
+        if item
+            .get(&self.def.partition_key.name)
+            .is_some_and(|v| v.size() > 2048)
+        {
+            return Err(Error::validation(
+                "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes",
+            ));
+        }
+        if let Some(sk) = &self.def.sort_key
+            && item.get(&sk.name).is_some_and(|v| v.size() > 1024)
+        {
+            return Err(Error::validation(
+                "One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes",
+            ));
+        }
+        Ok(())
+    }
+
     /// Validates a `Key` parameter and returns its storage key.
     fn validate_key(&self, key: &Item) -> Result<Vec<u8>> {
         let names = self.key_names();
@@ -330,6 +351,7 @@ impl Table {
             }
             check_not_empty(&attr.name, v)?;
         }
+        self.check_key_sizes(key)?;
         Ok(self.data_key(key))
     }
 
@@ -354,6 +376,7 @@ impl Table {
             }
             check_not_empty(&attr.name, v)?;
         }
+        self.check_key_sizes(item)?;
         self.validate_index_keys(item)?;
         if item_size(item) > MAX_ITEM_SIZE {
             return Err(Error::validation(
