@@ -639,3 +639,84 @@ fn table_management() {
         .expect_err("undefined key attribute");
     assert!(err.to_string().starts_with("One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions"));
 }
+
+#[test]
+fn concurrent_conditional_updates_do_not_lose_writes() {
+    let db = db();
+    put(
+        &db,
+        "Flights",
+        json!({"id": {"S": "counter"}, "n": {"N": "0"}}),
+    );
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                for _ in 0..50 {
+                    // Read-modify-write through a condition: only succeeds
+                    // when nobody changed the value in between.
+                    loop {
+                        let current = db
+                            .get_item(&req(json!({"TableName": "Flights", "Key": {"id": {"S": "counter"}}})))
+                            .expect("get")
+                            .item
+                            .expect("item");
+                        let n = serde_json::to_value(&current["n"]).expect("n")["N"].clone();
+                        let res = db.update_item(&req(json!({
+                            "TableName": "Flights", "Key": {"id": {"S": "counter"}},
+                            "UpdateExpression": "SET n = n + :one", "ConditionExpression": "n = :seen",
+                            "ExpressionAttributeValues": {":one": {"N": "1"}, ":seen": {"N": n}}
+                        })));
+                        match res {
+                            Ok(_) => break,
+                            Err(Error::ConditionalCheckFailed { .. }) => continue,
+                            Err(e) => panic!("unexpected {e}"),
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let got = db
+        .get_item(&req(
+            json!({"TableName": "Flights", "Key": {"id": {"S": "counter"}}}),
+        ))
+        .expect("get");
+    assert_eq!(
+        got.item.expect("item")["n"],
+        appsync_local::dynamodb::AttributeValue::n("400").expect("n")
+    );
+}
+
+#[test]
+fn include_projection_keeps_listed_attributes() {
+    let def: TableDefinition = req(json!({
+        "tableName": "Bookings",
+        "partitionKey": {"name": "id", "type": "S"},
+        "globalSecondaryIndexes": [{
+            "indexName": "byCustomer",
+            "partitionKey": {"name": "customer", "type": "S"},
+            "projection": {"type": "INCLUDE", "nonKeyAttributes": ["status"]}
+        }]
+    }));
+    let db = Database::temporary(&[def]).expect("db");
+    put(
+        &db,
+        "Bookings",
+        json!({"id": {"S": "b1"}, "customer": {"S": "c1"}, "status": {"S": "CONFIRMED"}, "secret": {"S": "x"}}),
+    );
+    let out = db
+        .query(&req(json!({"TableName": "Bookings", "IndexName": "byCustomer", "KeyConditionExpression": "customer = :c", "ExpressionAttributeValues": {":c": {"S": "c1"}}})))
+        .expect("query");
+    assert_eq!(
+        out.items.expect("items"),
+        [item(
+            json!({"id": {"S": "b1"}, "customer": {"S": "c1"}, "status": {"S": "CONFIRMED"}})
+        )]
+    );
+    let out = db
+        .scan(&req(
+            json!({"TableName": "Bookings", "IndexName": "byCustomer"}),
+        ))
+        .expect("scan");
+    assert_eq!(out.items.expect("items")[0].len(), 3);
+}
