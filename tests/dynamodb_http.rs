@@ -241,7 +241,7 @@ async fn errors_use_dynamodb_bodies_and_status_codes() {
     assert_eq!(status, 400);
     assert_eq!(
         got["__type"],
-        "com.amazon.coral.validate#SerializationException"
+        "com.amazon.coral.service#SerializationException"
     );
     // Nothing of the cancelled transaction was written.
     let (_, got) = ep

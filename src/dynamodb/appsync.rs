@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use crate::dynamodb::api::*;
 use crate::dynamodb::error::Error;
 use crate::dynamodb::store::{Database, items_equal_ignoring};
-use crate::dynamodb::types::{AttributeValue, Item, item_from_json, item_to_plain_json};
+use crate::dynamodb::types::{Item, item_from_json, item_to_plain_json};
 
 /// An error as AppSync reports it in `$ctx.error`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -605,23 +605,5 @@ fn transact_write_items(db: &Database, obj: &Map<String, Value>) -> Result<Value
             Err(err)
         }
         Err(e) => Err(dynamo_error(&e)),
-    }
-}
-
-/// Converts a plain value into the attribute value AppSync's
-/// `$util.dynamodb.toDynamoDB` would produce; handy for tests and callers
-/// that build requests from plain JSON.
-pub fn to_attribute_value(v: &Value) -> AttributeValue {
-    match v {
-        Value::Null => AttributeValue::Null,
-        Value::Bool(b) => AttributeValue::Bool(*b),
-        Value::Number(n) => AttributeValue::n(&n.to_string()).unwrap_or(AttributeValue::Null),
-        Value::String(s) => AttributeValue::S(s.clone()),
-        Value::Array(a) => AttributeValue::L(a.iter().map(to_attribute_value).collect()),
-        Value::Object(m) => AttributeValue::M(
-            m.iter()
-                .map(|(k, v)| (k.clone(), to_attribute_value(v)))
-                .collect(),
-        ),
     }
 }

@@ -77,8 +77,8 @@ impl Error {
     /// The `__type` namespace prefix, which differs between exception families.
     pub fn type_namespace(&self) -> &'static str {
         match self {
-            Error::Validation(_) | Error::Serialization(_) => "com.amazon.coral.validate",
-            Error::UnknownOperation(_) => "com.amazon.coral.service",
+            Error::Validation(_) => "com.amazon.coral.validate",
+            Error::Serialization(_) | Error::UnknownOperation(_) => "com.amazon.coral.service",
             _ => "com.amazonaws.dynamodb.v20120810",
         }
     }
