@@ -96,6 +96,16 @@ fn benches(c: &mut Criterion) {
         })
     });
 
+    let mut m = 0usize;
+    c.bench_function("dynamodb/PutItem not durable", |b| {
+        b.iter(|| {
+            m += 1;
+            let put: PutItemRequest =
+                req(json!({"TableName": "Bench", "Item": item(m % PARTITIONS, 1_000_000 + m)}));
+            black_box(db.put_item(&put).expect("put"))
+        })
+    });
+
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
     let durable = Database::open(
         &DatabaseConfig {
@@ -112,6 +122,24 @@ fn benches(c: &mut Criterion) {
             let put: PutItemRequest =
                 req(json!({"TableName": "Bench", "Item": item(n % PARTITIONS, n)}));
             black_box(durable.put_item(&put).expect("put"))
+        })
+    });
+    // Concurrent writers share flushes: time per batch of 4 × 16 puts.
+    let mut round = 0usize;
+    c.bench_function("dynamodb/PutItem durable, 4 threads x 16 puts", |b| {
+        b.iter(|| {
+            round += 1;
+            std::thread::scope(|s| {
+                for t in 0..4 {
+                    let durable = &durable;
+                    s.spawn(move || {
+                        for i in 0..16 {
+                            let put: PutItemRequest = req(json!({"TableName": "Bench", "Item": item(t, 1_000_000 + round * 64 + t * 16 + i)}));
+                            durable.put_item(&put).expect("put");
+                        }
+                    });
+                }
+            });
         })
     });
 }

@@ -19,13 +19,14 @@
 //!
 //! # Durability
 //!
-//! With `DatabaseConfig::durable` (the default), every write calls
-//! `sled::Db::flush` (which fsyncs) after applying its batch and before it
-//! returns. A write that returned `Ok` therefore survives `kill -9` and power
-//! loss. The flush runs after the writer mutex is released, so concurrent
-//! writers share flushes (sled coalesces them) instead of queueing behind
-//! one another. Readers may see a write a moment before it is durable; a
-//! crash in that window loses a write that nobody was told had succeeded.
+//! With `DatabaseConfig::durable` (the default), a write returns only after
+//! `sled::Db::flush` (which fsyncs) has covered it, so a write that returned
+//! `Ok` survives `kill -9` and power loss. Writes are group-committed: the
+//! flush runs after the writer mutex is released, one writer flushes at a
+//! time and each flush covers every write applied before it started, so
+//! concurrent writers share fsyncs instead of queueing one fsync each.
+//! Readers may see a write a moment before it is durable; a crash in that
+//! window loses a write that nobody was told had succeeded.
 //!
 //! # Change stream
 //!
@@ -590,7 +591,9 @@ pub struct Database {
     items: sled::Tree,
     meta: sled::Tree,
     tables: RwLock<BTreeMap<String, Arc<Table>>>,
-    write_lock: Mutex<()>,
+    /// Serialises writers; holds the number of the last applied write.
+    write_lock: Mutex<u64>,
+    group_commit: GroupCommit,
     listeners: RwLock<Vec<Listener>>,
     durable: bool,
 }
@@ -604,6 +607,20 @@ impl std::fmt::Debug for Database {
 }
 
 const NEXT_ID_KEY: &[u8] = b"\0next_table_id";
+
+/// Group-commit bookkeeping (see `Database::flush_through`).
+#[derive(Default)]
+struct GroupCommit {
+    state: Mutex<FlushState>,
+    done: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct FlushState {
+    /// Every write up to this number is on disk.
+    durable_seq: u64,
+    flushing: bool,
+}
 
 impl Database {
     /// Opens (or creates) the database and makes sure every declared table
@@ -641,7 +658,8 @@ impl Database {
             items,
             meta,
             tables: RwLock::new(loaded),
-            write_lock: Mutex::new(()),
+            write_lock: Mutex::new(0),
+            group_commit: GroupCommit::default(),
             listeners: RwLock::new(Vec::new()),
             durable: config.durable,
         };
@@ -745,11 +763,35 @@ impl Database {
         Ok(table)
     }
 
-    fn flush(&self) -> Result<()> {
-        if self.durable {
-            self.db.flush()?;
+    /// Makes write number `seq` durable. One writer at a time flushes; the
+    /// others wait, and a flush covers every write applied before it
+    /// started, so concurrent writers share fsyncs (group commit).
+    fn flush_through(&self, seq: u64) -> Result<()> {
+        if !self.durable {
+            return Ok(());
         }
-        Ok(())
+        let gc = &self.group_commit;
+        let mut state = gc.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if state.durable_seq >= seq {
+                return Ok(());
+            }
+            if !state.flushing {
+                state.flushing = true;
+                drop(state);
+                let target = *self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+                let result = self.db.flush();
+                state = gc.state.lock().unwrap_or_else(|e| e.into_inner());
+                state.flushing = false;
+                if result.is_ok() {
+                    state.durable_seq = state.durable_seq.max(target);
+                }
+                gc.done.notify_all();
+                result?;
+                continue;
+            }
+            state = gc.done.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
     }
 
     fn read(&self, key: &[u8]) -> Result<Option<Item>> {
@@ -758,7 +800,7 @@ impl Database {
 
     /// Applies planned writes atomically (see the module docs).
     fn commit(&self, writes: Vec<PlannedWrite>, mode: WriteMode) -> Result<Vec<Applied>> {
-        let guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut results = Vec::with_capacity(writes.len());
         let mut reasons = Vec::new();
         let mut failed = false;
@@ -846,6 +888,8 @@ impl Database {
             }
         }
         self.items.apply_batch(batch)?;
+        *guard += 1;
+        let seq = *guard;
         {
             let listeners = self.listeners.read().unwrap_or_else(|e| e.into_inner());
             for rec in &records {
@@ -855,7 +899,7 @@ impl Database {
             }
         }
         drop(guard);
-        self.flush()?;
+        self.flush_through(seq)?;
         Ok(results)
     }
 
