@@ -29,17 +29,30 @@ fn redact(message: &str) -> String {
 #[test]
 fn appsync_requests() {
     insta::glob!("dynamodb_appsync/*.json", |path| {
-        let db = Database::temporary(&[flights()]).expect("db");
-        let steps: Vec<Value> =
+        let fixture: Value =
             serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+        // A fixture is a list of steps on the Flights table, or an object
+        // with its own tables, table and steps.
+        let (tables, table, steps) = match &fixture {
+            Value::Array(steps) => (vec![flights()], "Flights".to_string(), steps.clone()),
+            other => (
+                serde_json::from_value(other["tables"].clone()).expect("tables"),
+                other["table"].as_str().expect("table").to_string(),
+                other["steps"].as_array().expect("steps").clone(),
+            ),
+        };
+        let db = Database::temporary(&tables).expect("db");
         let mut out = String::new();
+        if let Some(note) = fixture.get("note").and_then(Value::as_str) {
+            out.push_str(&format!("## {note}\n"));
+        }
         let mut next_token = Value::Null;
         for step in steps {
             let mut request = step["request"].clone();
             if request["nextToken"] == "$previousNextToken" {
                 request["nextToken"] = next_token.clone();
             }
-            let result = match execute(&db, "Flights", &request) {
+            let result = match execute(&db, &table, &request) {
                 Ok(v) => {
                     if let Some(t) = v.get("nextToken") {
                         next_token = t.clone();
