@@ -220,6 +220,17 @@ pub struct StreamRecord {
     pub new_image: Option<Item>,
 }
 
+impl StreamRecord {
+    /// `INSERT`, `MODIFY` or `REMOVE`, as in DynamoDB Streams.
+    pub fn event_name(&self) -> &'static str {
+        match (&self.old_image, &self.new_image) {
+            (None, _) => "INSERT",
+            (Some(_), Some(_)) => "MODIFY",
+            (Some(_), None) => "REMOVE",
+        }
+    }
+}
+
 /// A change-stream listener.
 pub type Listener = Box<dyn Fn(&StreamRecord) + Send + Sync>;
 
