@@ -1599,54 +1599,82 @@ fn contains(v: &AttributeValue, x: &AttributeValue) -> bool {
     }
 }
 
-/// Builds the item holding only the projected paths.
-pub fn project(item: &Item, paths: &[Path]) -> Item {
-    let mut out = Item::new();
-    for path in paths {
-        let Some(v) = resolve(item, path) else {
-            continue;
-        };
-        let (PathElement::Attribute(head), rest) = (&path.0[0], &path.0[1..]) else {
-            continue;
-        };
-        if rest.is_empty() {
-            out.insert(head.clone(), v.clone());
-            continue;
-        }
-        let template = match rest[0] {
-            PathElement::Attribute(_) => AttributeValue::M(Item::new()),
-            PathElement::Index(_) => AttributeValue::L(Vec::new()),
-        };
-        let slot = out.entry(head.clone()).or_insert(template);
-        insert_projected(slot, rest, v.clone());
-    }
-    out
+/// Which parts of a value a projection keeps.
+#[derive(Debug, Default)]
+enum Selection {
+    #[default]
+    Nothing,
+    All,
+    Fields(BTreeMap<String, Selection>),
+    Indexes(BTreeMap<usize, Selection>),
 }
 
-fn insert_projected(slot: &mut AttributeValue, rest: &[PathElement], v: AttributeValue) {
-    let Some((first, tail)) = rest.split_first() else {
-        *slot = v;
-        return;
-    };
-    let template = match tail.first() {
-        Some(PathElement::Attribute(_)) => AttributeValue::M(Item::new()),
-        Some(PathElement::Index(_)) => AttributeValue::L(Vec::new()),
-        None => AttributeValue::Null,
-    };
-    match (first, slot) {
-        (PathElement::Attribute(a), AttributeValue::M(m)) => {
-            let next = m.entry(a.clone()).or_insert(template);
-            insert_projected(next, tail, v);
+impl Selection {
+    fn add(&mut self, path: &[PathElement]) {
+        let Some((first, rest)) = path.split_first() else {
+            *self = Selection::All;
+            return;
+        };
+        if matches!(self, Selection::All) {
+            return;
         }
-        (PathElement::Index(_), AttributeValue::L(l)) => {
-            // Projected list elements are compacted, in projection order.
-            l.push(template);
-            if let Some(next) = l.last_mut() {
-                insert_projected(next, tail, v);
+        let child = match (first, &mut *self) {
+            (PathElement::Attribute(a), Selection::Fields(m)) => m.entry(a.clone()).or_default(),
+            (PathElement::Index(i), Selection::Indexes(m)) => m.entry(*i).or_default(),
+            (PathElement::Attribute(a), slot) => {
+                *slot = Selection::Fields(BTreeMap::new());
+                match slot {
+                    Selection::Fields(m) => m.entry(a.clone()).or_default(),
+                    _ => return,
+                }
             }
-        }
-        _ => {}
+            (PathElement::Index(i), slot) => {
+                *slot = Selection::Indexes(BTreeMap::new());
+                match slot {
+                    Selection::Indexes(m) => m.entry(*i).or_default(),
+                    _ => return,
+                }
+            }
+        };
+        child.add(rest);
     }
+
+    fn apply(&self, v: &AttributeValue) -> Option<AttributeValue> {
+        match (self, v) {
+            (Selection::All, v) => Some(v.clone()),
+            (Selection::Fields(sel), AttributeValue::M(m)) => {
+                let kept = select_fields(sel, m);
+                (!kept.is_empty()).then_some(AttributeValue::M(kept))
+            }
+            // Kept list elements are compacted, in their original order.
+            (Selection::Indexes(sel), AttributeValue::L(l)) => {
+                let kept: Vec<AttributeValue> = sel
+                    .iter()
+                    .filter_map(|(i, s)| l.get(*i).and_then(|e| s.apply(e)))
+                    .collect();
+                (!kept.is_empty()).then_some(AttributeValue::L(kept))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn select_fields(sel: &BTreeMap<String, Selection>, m: &Item) -> Item {
+    sel.iter()
+        .filter_map(|(k, s)| Some((k.clone(), s.apply(m.get(k)?)?)))
+        .collect()
+}
+
+/// Builds the item holding only the projected paths, keeping the item's
+/// structure and list order, as DynamoDB returns projections.
+pub fn project(item: &Item, paths: &[Path]) -> Item {
+    let mut top: BTreeMap<String, Selection> = BTreeMap::new();
+    for path in paths {
+        if let Some((PathElement::Attribute(head), rest)) = path.0.split_first() {
+            top.entry(head.clone()).or_default().add(rest);
+        }
+    }
+    select_fields(&top, item)
 }
 
 const MISSING_OPERAND: &str =
