@@ -628,6 +628,13 @@ fn table_management() {
         .expect_err("gone");
     assert_eq!(err.type_name(), "ResourceNotFoundException");
     let err = db
+        .create_table(&req(json!({"TableName": "Table3", "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}], "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}], "LocalSecondaryIndexes": [{"IndexName": "l"}]})))
+        .expect_err("LSI");
+    assert!(
+        err.to_string()
+            .starts_with("LocalSecondaryIndexes are not supported")
+    );
+    let err = db
         .create_table(&req(json!({"TableName": "T2", "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}], "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}]})))
         .expect_err("short name");
     assert_eq!(

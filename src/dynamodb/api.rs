@@ -289,6 +289,9 @@ pub struct CreateTableRequest {
     pub attribute_definitions: Vec<AttributeDefinition>,
     pub key_schema: Vec<KeySchemaElement>,
     pub global_secondary_indexes: Option<Vec<GlobalSecondaryIndexSpec>>,
+    /// Not supported; present so a request that asks for them is refused
+    /// instead of silently creating a table without them.
+    pub local_secondary_indexes: Option<Vec<serde_json::Value>>,
     pub billing_mode: Option<String>,
 }
 

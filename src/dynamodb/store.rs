@@ -1915,6 +1915,15 @@ fn segment_of(pk: &AttributeValue, total: u64) -> u64 {
 }
 
 fn definition_from_request(req: &CreateTableRequest) -> Result<TableDefinition> {
+    if req
+        .local_secondary_indexes
+        .as_ref()
+        .is_some_and(|l| !l.is_empty())
+    {
+        return Err(Error::validation(
+            "LocalSecondaryIndexes are not supported by appsync-local; use a GlobalSecondaryIndex",
+        ));
+    }
     let name = &req.table_name;
     if name.len() < 3 || name.len() > 255 {
         return Err(Error::validation(format!(
