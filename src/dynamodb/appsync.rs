@@ -1,7 +1,8 @@
 //! AppSync's `AMAZON_DYNAMODB` request documents (versions `2017-02-28` and
 //! `2018-05-29`) turned into DynamoDB operations, and results shaped as
 //! AppSync hands them to response templates. Pure apart from the database
-//! calls: no HTTP, no VTL.
+//! calls: no HTTP, no VTL. Writes block until durable (see the store's
+//! docs), so async callers should run [`execute`] on a blocking thread.
 
 use std::collections::BTreeMap;
 
