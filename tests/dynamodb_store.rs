@@ -337,6 +337,15 @@ fn gsi_query_with_composite_sort_key_stays_in_sync() {
         .expect("update");
     assert_eq!(ids(&q("MAD#")), ["1"]);
     assert_eq!(ids(&q("CDG#")), ["3", "2"]);
+    // Updating a non-key attribute keeps the index entry and shows the new value.
+    db.update_item(&req(json!({"TableName": "Flights", "Key": {"id": {"S": "1"}}, "UpdateExpression": "SET note = :n", "ExpressionAttributeValues": {":n": {"S": "late"}}})))
+        .expect("update");
+    let mad = q("MAD#");
+    assert_eq!(ids(&mad), ["1"]);
+    assert_eq!(
+        mad.items.as_ref().expect("items")[0]["note"],
+        appsync_local::dynamodb::AttributeValue::s("late")
+    );
     db.delete_item(&req(
         json!({"TableName": "Flights", "Key": {"id": {"S": "3"}}}),
     ))

@@ -869,25 +869,38 @@ impl Database {
         if failed {
             return Err(Error::TransactionCanceled { reasons });
         }
-        let mut batch = sled::Batch::default();
+        // Each storage key written once: index entries that stay the same
+        // are left alone, so updates of non-key attributes touch one key.
+        let mut ops: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
         let mut records = Vec::new();
         for (w, r) in writes.iter().zip(&results) {
             if matches!(w.mutation, Mutation::Check) {
                 continue;
             }
-            if let Some(old) = &r.old {
-                for k in w.table.index_entries(old, &w.data_key) {
-                    batch.remove(k);
+            let old_entries = r
+                .old
+                .as_ref()
+                .map(|i| w.table.index_entries(i, &w.data_key))
+                .unwrap_or_default();
+            let new_entries = r
+                .new
+                .as_ref()
+                .map(|i| w.table.index_entries(i, &w.data_key))
+                .unwrap_or_default();
+            for k in &old_entries {
+                if !new_entries.contains(k) {
+                    ops.push((k.clone(), None));
+                }
+            }
+            for k in new_entries {
+                if !old_entries.contains(&k) {
+                    ops.push((k, Some(w.data_key.clone())));
                 }
             }
             match &r.new {
-                Some(new) => {
-                    for k in w.table.index_entries(new, &w.data_key) {
-                        batch.insert(k, w.data_key.as_slice());
-                    }
-                    batch.insert(w.data_key.as_slice(), encode_item(new));
-                }
-                None => batch.remove(w.data_key.as_slice()),
+                Some(new) => ops.push((w.data_key.clone(), Some(encode_item(new)))),
+                None if r.old.is_some() => ops.push((w.data_key.clone(), None)),
+                None => {}
             }
             if r.old.is_some() || r.new.is_some() {
                 records.push(StreamRecord {
@@ -898,7 +911,28 @@ impl Database {
                 });
             }
         }
-        self.items.apply_batch(batch)?;
+        match ops.len() {
+            0 => {}
+            // A single-key write is atomic on its own and much cheaper than
+            // a sled batch.
+            1 => {
+                let (k, v) = ops.pop().unwrap_or_default();
+                match v {
+                    Some(v) => self.items.insert(k, v).map(drop)?,
+                    None => self.items.remove(k).map(drop)?,
+                }
+            }
+            _ => {
+                let mut batch = sled::Batch::default();
+                for (k, v) in ops {
+                    match v {
+                        Some(v) => batch.insert(k, v),
+                        None => batch.remove(k),
+                    }
+                }
+                self.items.apply_batch(batch)?;
+            }
+        }
         *guard += 1;
         let seq = *guard;
         {
