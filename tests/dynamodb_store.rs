@@ -138,6 +138,19 @@ fn validation_errors_use_dynamodb_messages() {
         let err = db.put_item(&req(body)).expect_err("must fail");
         assert_eq!(err.to_string(), want);
     }
+    let mut deep = json!({"S": "leaf"});
+    for _ in 0..33 {
+        deep = json!({"L": [deep]});
+    }
+    let err = db
+        .put_item(&req(
+            json!({"TableName": "Flights", "Item": {"id": {"S": "x"}, "deep": deep}}),
+        ))
+        .expect_err("too deep");
+    assert_eq!(
+        err.to_string(),
+        "One or more parameter values were invalid: Nesting Levels have exceeded supported limits"
+    );
     let err = db
         .get_item(&req(
             json!({"TableName": "Flights", "Key": {"id": {"S": "x"}, "extra": {"S": "y"}}}),

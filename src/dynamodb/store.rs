@@ -390,6 +390,7 @@ impl Table {
         }
         self.check_key_sizes(item)?;
         self.validate_index_keys(item)?;
+        check_nesting(item)?;
         if item_size(item) > MAX_ITEM_SIZE {
             return Err(Error::validation(
                 "Item size has exceeded the maximum allowed size",
@@ -524,6 +525,23 @@ impl Table {
             }),
         }
     }
+}
+
+/// DynamoDB allows 32 levels of nested lists and maps.
+fn check_nesting(item: &Item) -> Result<()> {
+    fn depth(v: &AttributeValue) -> usize {
+        match v {
+            AttributeValue::L(l) => 1 + l.iter().map(depth).max().unwrap_or(0),
+            AttributeValue::M(m) => 1 + m.values().map(depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+    if item.values().map(depth).max().unwrap_or(0) > 32 {
+        return Err(Error::validation(
+            "One or more parameter values were invalid: Nesting Levels have exceeded supported limits",
+        ));
+    }
+    Ok(())
 }
 
 fn is_empty_scalar(v: &AttributeValue) -> bool {
@@ -1641,6 +1659,7 @@ impl Database {
 fn updated_item(table: &Table, base: &Item, actions: &[UpdateAction]) -> Result<Item> {
     let updated = expression::apply_update(base, actions)?;
     table.validate_index_keys(&updated)?;
+    check_nesting(&updated)?;
     if item_size(&updated) > MAX_ITEM_SIZE {
         return Err(Error::validation(
             "Item size to update has exceeded the maximum allowed size",
