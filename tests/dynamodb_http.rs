@@ -161,6 +161,19 @@ async fn sdk_shaped_requests() {
     assert_eq!(status, 200);
     assert_eq!(body["Attributes"]["price"], json!({"N": "120"}));
 
+    // Unsigned requests (no Authorization, no X-Amz-Date) work too.
+    let res = ep
+        .client
+        .post(&ep.url)
+        .header("Content-Type", "application/x-amz-json-1.0")
+        .header("X-Amz-Target", "DynamoDB_20120810.GetItem")
+        .body(json!({"TableName": "Flights", "Key": {"id": {"S": "f2"}}, "ProjectionExpression": "id"}).to_string())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status().as_u16(), 200);
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body, json!({"Item": {"id": {"S": "f2"}}}));
     let (status, body) = ep.call("ListTables", json!({})).await;
     assert_eq!((status, body), (200, json!({"TableNames": ["Flights"]})));
     let (status, body) = ep
