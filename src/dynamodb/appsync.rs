@@ -589,8 +589,10 @@ fn transact_write_items(db: &Database, obj: &Map<String, Value>) -> Result<Value
             let shaped: Vec<Value> = reasons
                 .iter()
                 .map(|r| {
+                    // AppSync renames DynamoDB's code and message (documented
+                    // TransactWriteItems response).
                     let mut v = if r.code == "ConditionalCheckFailed" {
-                        json!({"type": "ConditionalCheckFailed", "message": "The condition check failed."})
+                        json!({"type": "ConditionCheckFailed", "message": "The condition check failed."})
                     } else {
                         json!({"type": r.code, "message": r.message.clone().unwrap_or_else(|| r.code.clone())})
                     };
