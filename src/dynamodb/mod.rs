@@ -4,8 +4,9 @@
 //!   item sizes and the order-preserving key encoding.
 //! - [`expression`]: condition, key condition, update and projection
 //!   expressions with DynamoDB's validation messages.
-//! - `store`: the [`Database`] and its operations (see its docs for the
-//!   durability guarantee).
+//! - [`Database`]: tables and their operations; its docs state the
+//!   consistency and durability guarantees and the change stream.
+//! - [`api`]: request and response shapes of DynamoDB's JSON API.
 //! - [`http`]: DynamoDB's JSON protocol over axum.
 //! - [`appsync`]: AppSync's DynamoDB request documents and result shapes.
 //!

@@ -1,39 +1,7 @@
 //! The table store: DynamoDB operations over one sled database.
 //!
-//! # Layout
-//!
-//! All tables share one sled tree, `items`. A key is the table's numeric id
-//! (4 bytes, big endian), an index byte (0 for the table, 1.. for its global
-//! secondary indexes in declaration order) and the order-preserving encoding
-//! of the key values (see [`crate::dynamodb::types::encode_key_value`]), so a
-//! Query is one sled range scan. Index entries append the table key and
-//! store the table's item key as value. Table metadata lives in the `tables`
-//! tree.
-//!
-//! # Consistency
-//!
-//! Writers are serialised by one mutex; each write (a single item, a batch or
-//! a transaction, with every index entry it touches) is one `sled::Batch`,
-//! applied atomically. So indexes never disagree with their items and a
-//! transaction is all-or-nothing, including across tables.
-//!
-//! # Durability
-//!
-//! With `DatabaseConfig::durable` (the default), a write returns only after
-//! `sled::Db::flush` (which fsyncs) has covered it, so a write that returned
-//! `Ok` survives `kill -9` and power loss. Writes are group-committed: the
-//! flush runs after the writer mutex is released, one writer flushes at a
-//! time and each flush covers every write applied before it started, so
-//! concurrent writers share fsyncs instead of queueing one fsync each.
-//! Readers may see a write a moment before it is durable; a crash in that
-//! window loses a write that nobody was told had succeeded.
-//!
-//! # Change stream
-//!
-//! Listeners registered with [`Database::subscribe`] receive one
-//! [`StreamRecord`] per changed item, synchronously, in commit order, while
-//! the writer mutex is held. Listeners must be quick and must not write to
-//! the database (that would deadlock).
+//! (The layout, consistency and durability guarantees are documented on
+//! [`Database`].)
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::ops::Bound;
@@ -615,6 +583,43 @@ enum WriteMode {
 }
 
 /// The DynamoDB-compatible database.
+///
+/// # Layout
+///
+/// All tables share one sled tree, `items`. A key is the table's numeric id
+/// (4 bytes, big endian), an index byte (0 for the table, 1.. for its global
+/// secondary indexes in declaration order) and the order-preserving encoding
+/// of the key values (see [`crate::dynamodb::types::encode_key_value`]), so a
+/// Query is one sled range scan. Index entries append the table key and
+/// store the table's item key as value. Table metadata lives in the `tables`
+/// tree.
+///
+/// # Consistency
+///
+/// Writers are serialised by one mutex; each write (a single item, a batch or
+/// a transaction, with every index entry it touches) is applied atomically:
+/// one `sled::Batch`, or a plain insert when only one storage key changes.
+/// So indexes never disagree with their items and a transaction is
+/// all-or-nothing, including across tables. Reads do not take the mutex;
+/// TransactGetItems does, to read a consistent snapshot.
+///
+/// # Durability
+///
+/// With `DatabaseConfig::durable` (the default), a write returns only after
+/// `sled::Db::flush` (which fsyncs) has covered it, so a write that returned
+/// `Ok` survives `kill -9` and power loss. Writes are group-committed: the
+/// flush runs after the writer mutex is released, one writer flushes at a
+/// time and each flush covers every write applied before it started, so
+/// concurrent writers share fsyncs instead of queueing one fsync each.
+/// Readers may see a write a moment before it is durable; a crash in that
+/// window loses a write that nobody was told had succeeded.
+///
+/// # Change stream
+///
+/// Listeners registered with [`Database::subscribe`] receive one
+/// [`StreamRecord`] per changed item, synchronously, in commit order, while
+/// the writer mutex is held. Listeners must be quick and must not write to
+/// the database or call TransactGetItems (that would deadlock).
 pub struct Database {
     db: sled::Db,
     items: sled::Tree,
