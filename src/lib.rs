@@ -10,4 +10,6 @@ pub mod graphql;
 pub mod opensearch;
 pub mod project;
 pub mod server;
+pub mod stores;
+pub mod testing;
 pub mod vtl;

@@ -14,7 +14,7 @@ use axum::http::HeaderValue;
 use tracing_subscriber::EnvFilter;
 
 use crate::graphql::GraphQLService;
-use crate::project::{LoadOptions, load_project_with};
+use crate::project::{LoadOptions, Project, load_project_with};
 
 /// Port of the GraphQL endpoint when `--port` is not given.
 pub const DEFAULT_PORT: u16 = 4000;
@@ -80,22 +80,39 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("invalid data path {}", data.display()))?,
         None => project.join(".appsync-local"),
     };
-    let loader: ProjectLoader = {
-        let data = data.clone();
-        Arc::new(move |dir: &Path| load_project(dir, &data))
-    };
-    let service = loader(&project).map_err(|errors| {
+    // The first load opens the stores; reloads reuse them (a sled directory
+    // can be opened once per process).
+    let api = Project::load_with(
+        &project,
+        &LoadOptions {
+            data_dir: Some(data.clone()),
+            stores: None,
+        },
+    )
+    .map_err(|errors| {
         anyhow::anyhow!(
             "cannot load the project in {}:\n{errors}",
             project.display()
         )
     })?;
+    let stores = Arc::clone(&api.stores);
+    let service: Arc<dyn GraphQLService> = Arc::new(api);
+    let loader: ProjectLoader = {
+        let options = LoadOptions {
+            data_dir: Some(data.clone()),
+            stores: Some(Arc::clone(&stores)),
+        };
+        Arc::new(move |dir: &Path| {
+            load_project_with(dir, &options).map_err(|errors| errors.to_string())
+        })
+    };
 
     let options = ServerOptions {
         body_limit: args.body_limit,
         cors_origins: cors_origins(&args.cors_origins)?,
         ..ServerOptions::default()
-    };
+    }
+    .with_stores(&stores);
     let state = AppState::new(service).with_options(options);
     let _watcher = if args.watch {
         let options = WatchOptions {
@@ -126,15 +143,6 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     .await
     .context("server error")?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The one call that turns a project directory into a service. Errors are
-/// rendered in full (every problem, with file, line and snippet).
-fn load_project(project: &Path, data: &Path) -> Result<Arc<dyn GraphQLService>, String> {
-    let options = LoadOptions {
-        data_dir: Some(data.to_path_buf()),
-    };
-    load_project_with(project, &options).map_err(|errors| errors.to_string())
 }
 
 fn cors_origins(origins: &[String]) -> anyhow::Result<CorsOrigins> {

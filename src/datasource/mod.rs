@@ -1,7 +1,10 @@
 //! Data sources: one interface, typed requests parsed from the rendered
 //! request template. Data sources never see VTL.
 //!
-//! The stores (DynamoDB, OpenSearch) plug in by adding an arm to [`build`].
+//! The stores (DynamoDB, OpenSearch) plug in as arms of [`build`].
+
+mod dynamodb;
+mod opensearch;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,6 +15,7 @@ use serde_json::Value as Json;
 
 use crate::graphql::BoxFuture;
 use crate::project::manifest::{DataSourceConfig, DataSourceType};
+use crate::stores::Stores;
 
 /// A failed invocation, as the response template sees it in `$ctx.error`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -20,6 +24,9 @@ pub struct DataSourceError {
     /// AppSync's `errorType`, e.g. `DynamoDB:ConditionalCheckFailedException`.
     pub error_type: String,
     pub message: String,
+    /// What `$ctx.result` holds beside the error, e.g. a failed transaction's
+    /// `{keys: null, cancellationReasons: [...]}`.
+    pub data: Option<Json>,
 }
 
 impl DataSourceError {
@@ -27,6 +34,7 @@ impl DataSourceError {
         DataSourceError {
             error_type: error_type.into(),
             message: message.into(),
+            data: None,
         }
     }
 }
@@ -124,22 +132,39 @@ impl DataSource for UnsupportedDataSource {
 #[derive(Debug, Clone, Copy)]
 pub struct BuildContext<'a> {
     pub project_dir: &'a Path,
-    /// Where stores keep their data (`serve --data DIR`); `None` keeps it in memory.
-    pub data_dir: Option<&'a Path>,
-    /// The manifest's local `tables` section, for the DynamoDB store.
-    pub tables: Option<&'a Json>,
-    /// The manifest's local `indexes` section, for the OpenSearch store.
-    pub indexes: Option<&'a Json>,
+    /// The open tables and indexes.
+    pub stores: &'a Arc<Stores>,
 }
 
 /// Builds the data source a manifest entry describes.
 pub fn build(
     _name: &str,
     config: &DataSourceConfig,
-    _context: &BuildContext<'_>,
+    context: &BuildContext<'_>,
 ) -> Result<Arc<dyn DataSource>, String> {
     Ok(match config.kind {
         DataSourceType::None => Arc::new(NoneDataSource),
+        DataSourceType::AmazonDynamodb => {
+            let table_name = config
+                .config
+                .as_ref()
+                .and_then(|c| c.get("tableName"))
+                .and_then(Json::as_str)
+                .ok_or_else(|| {
+                    "an AMAZON_DYNAMODB data source needs `config: {tableName: NAME}`".to_owned()
+                })?;
+            // The table may also be created later through the DynamoDB API, so a
+            // missing table is reported per invocation, as AppSync does.
+            Arc::new(dynamodb::DynamoDbDataSource {
+                database: Arc::clone(&context.stores.dynamodb),
+                table_name: table_name.to_owned(),
+            })
+        }
+        DataSourceType::AmazonOpensearchService | DataSourceType::AmazonElasticsearch => {
+            Arc::new(opensearch::OpenSearchDataSource {
+                engine: Arc::clone(&context.stores.opensearch),
+            })
+        }
         DataSourceType::Sleep => {
             let millis = config
                 .config

@@ -13,8 +13,8 @@ pub mod resolver;
 mod scripted_tests;
 pub mod selection;
 
-use std::sync::Mutex;
 use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::types::OperationType;
 use serde_json::{Map, Value as Json};
@@ -27,6 +27,7 @@ use crate::graphql::{
 };
 use crate::project::manifest::Manifest;
 use crate::project::schema::SchemaModel;
+use crate::stores::Stores;
 
 /// AppSync's per-request limits.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +48,8 @@ pub struct Api {
     pub introspection: bool,
     /// The manifest as loaded, for the stores' sections (`tables`, `indexes`).
     pub manifest: Manifest,
+    /// The tables and indexes the data sources run on.
+    pub stores: Arc<Stores>,
 }
 
 fn request_json(context: &RequestContext) -> Json {

@@ -193,6 +193,9 @@ impl Run<'_> {
             Some(e) => json!({"message": e.message, "type": e.error_type}),
             None => Json::Null,
         };
+        if let Some(data) = err.and_then(|e| e.data.as_ref()) {
+            self.ctx.result = data.clone();
+        }
     }
 
     fn finish(self, value: Json) -> (Json, Vec<FieldError>) {

@@ -12,18 +12,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use indexmap::IndexMap;
+use serde_json::Value as Json;
 
 use crate::datasource;
+use crate::dynamodb::TableDefinition;
 use crate::execution::engine::Engine;
 use crate::execution::resolver::{
     BoundDataSource, FunctionPlan, ResolverKindPlan, ResolverPlan, TemplateRef,
 };
 use crate::execution::{Api, Limits};
 use crate::graphql::{ApiKey, AuthConfig, AuthType, GraphQLService};
+use crate::opensearch::IndexDefinition;
 use crate::project::manifest::{
     AuthenticationType, Manifest, ResolverKind, SubstitutionValue, locate,
 };
 use crate::project::schema::{SchemaModel, TypeDef};
+use crate::stores::{Stores, StoresError};
 use crate::vtl::Template;
 
 /// The manifest's file name inside a project directory.
@@ -98,6 +102,10 @@ pub struct Project;
 pub struct LoadOptions {
     /// Where stores keep their data; `None` keeps it in memory.
     pub data_dir: Option<PathBuf>,
+    /// Stores already open in this process (a reload under `serve --watch`):
+    /// they are reused as they are, because a sled directory can be opened
+    /// only once, so table and index declarations apply at start only.
+    pub stores: Option<Arc<Stores>>,
 }
 
 impl Project {
@@ -192,7 +200,8 @@ impl Loader {
             return Err(self.fail());
         };
         let (schema_files, model) = self.load_schema(&manifest);
-        let data_sources = self.build_data_sources(&manifest);
+        let stores = self.open_stores(&manifest);
+        let data_sources = self.build_data_sources(&manifest, &stores);
         let global_subs: IndexMap<String, String> = manifest
             .substitutions
             .iter()
@@ -246,6 +255,7 @@ impl Loader {
             introspection: manifest.introspection.as_ref().is_none_or(|i| i.enabled()),
             model,
             manifest,
+            stores,
         })
     }
 
@@ -345,13 +355,85 @@ impl Loader {
         (schema_files, model)
     }
 
-    fn build_data_sources(&mut self, manifest: &Manifest) -> HashMap<String, BoundDataSource> {
+    /// The stores given by the caller, or opened from the manifest's `tables`
+    /// and `indexes` sections. A problem there is reported and the load goes on
+    /// with empty in-memory stores, so every other problem is listed too.
+    fn open_stores(&mut self, manifest: &Manifest) -> Arc<Stores> {
+        if let Some(stores) = &self.options.stores {
+            return Arc::clone(stores);
+        }
+        let tables: Vec<TableDefinition> =
+            self.store_section(manifest.tables.as_ref(), "tables", "tableName");
+        let indexes: Vec<IndexDefinition> =
+            self.store_section(manifest.indexes.as_ref(), "indexes", "name");
+        for table in &tables {
+            if let Err(message) = table.validate() {
+                self.manifest_problem(&["tables"], message);
+            }
+        }
+        match Stores::open(self.options.data_dir.as_deref(), &tables, &indexes) {
+            Ok(stores) => Arc::new(stores),
+            Err(err) => {
+                let section = match err {
+                    StoresError::Tables(_) => "tables",
+                    StoresError::Indexes(_) => "indexes",
+                };
+                self.manifest_problem(&[section], err.to_string());
+                // Empty in-memory stores cannot fail to open.
+                Arc::new(Stores::open(None, &[], &[]).expect("empty in-memory stores"))
+            }
+        }
+    }
+
+    /// Reads `tables` or `indexes`: a map keyed by name, like `dataSources`
+    /// (the key fills `name_key`), or a list of declarations.
+    fn store_section<T: serde::de::DeserializeOwned>(
+        &mut self,
+        section: Option<&Json>,
+        section_name: &str,
+        name_key: &str,
+    ) -> Vec<T> {
+        let entries: Vec<(Option<String>, Json)> = match section {
+            None | Some(Json::Null) => return Vec::new(),
+            Some(Json::Object(map)) => map
+                .iter()
+                .map(|(name, decl)| {
+                    let mut decl = decl.clone();
+                    if let Json::Object(fields) = &mut decl {
+                        fields.insert(name_key.to_owned(), Json::String(name.clone()));
+                    }
+                    (Some(name.clone()), decl)
+                })
+                .collect(),
+            Some(Json::Array(list)) => list.iter().map(|d| (None, d.clone())).collect(),
+            Some(_) => {
+                self.manifest_problem(
+                    &[section_name],
+                    format!("`{section_name}` must be a map keyed by name"),
+                );
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::new();
+        for (idx, (name, decl)) in entries.into_iter().enumerate() {
+            let key = name.unwrap_or_else(|| idx.to_string());
+            match serde_json::from_value(decl) {
+                Ok(parsed) => out.push(parsed),
+                Err(err) => self.manifest_problem(&[section_name, &key], err.to_string()),
+            }
+        }
+        out
+    }
+
+    fn build_data_sources(
+        &mut self,
+        manifest: &Manifest,
+        stores: &Arc<Stores>,
+    ) -> HashMap<String, BoundDataSource> {
         let mut data_sources: HashMap<String, BoundDataSource> = HashMap::new();
         let build_context = datasource::BuildContext {
             project_dir: &self.dir,
-            data_dir: self.options.data_dir.as_deref(),
-            tables: manifest.tables.as_ref(),
-            indexes: manifest.indexes.as_ref(),
+            stores,
         };
         let mut ds_problems = Vec::new();
         for (name, config) in &manifest.data_sources {

@@ -6,6 +6,8 @@ use axum::Router;
 use axum::http::HeaderValue;
 
 use crate::graphql::GraphQLService;
+use crate::stores::Stores;
+use crate::{dynamodb, opensearch};
 
 /// Default request body limit: 5 MiB. AppSync documents no request size limit;
 /// 5 MB is its limit for an evaluated mapping template, so a larger request
@@ -78,6 +80,18 @@ impl Default for ServerOptions {
             amz_target_router: None,
             extra_routers: Vec::new(),
         }
+    }
+}
+
+impl ServerOptions {
+    /// Mounts the stores' own APIs beside GraphQL: DynamoDB's JSON protocol
+    /// on `POST /` with `X-Amz-Target`, and OpenSearch's REST API under
+    /// `/opensearch`.
+    pub fn with_stores(mut self, stores: &Stores) -> Self {
+        self.amz_target_router = Some(dynamodb::http::router(Arc::clone(&stores.dynamodb)));
+        self.extra_routers
+            .push(opensearch::router(Arc::clone(&stores.opensearch)));
+        self
     }
 }
 
