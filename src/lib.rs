@@ -3,6 +3,6 @@
 //! See ARCHITECTURE.md for the map of modules and their invariants.
 
 pub mod cli;
-pub mod vtl;
 pub mod dynamodb;
 pub mod opensearch;
+pub mod vtl;

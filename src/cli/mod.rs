@@ -7,7 +7,11 @@ mod evaluate;
 mod serve;
 
 #[derive(Debug, Parser)]
-#[command(name = "appsync-local", version, about = "Run an AWS AppSync API locally")]
+#[command(
+    name = "appsync-local",
+    version,
+    about = "Run an AWS AppSync API locally"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

@@ -5,6 +5,11 @@
 //! and knows nothing of servers, GraphQL executors or stores: text and values
 //! in, text (or a raised error) out.
 
+mod ast;
+mod eval;
+mod json;
+mod methods;
+mod parser;
 pub mod runtime;
 pub mod template;
 pub mod util;
