@@ -4,6 +4,7 @@
 //! shared between threads.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use serde_json::Value as Json;
@@ -38,6 +39,58 @@ const MAX_STEPS: u64 = 2_000_000;
 /// Largest range literal we materialise (`[1..$n]`).
 const MAX_RANGE: i64 = 1_000_000;
 
+/// FxHash: variable names are short, trusted (they come from the template)
+/// and hashed on every reference, so SipHash's DoS resistance buys nothing.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub type Vars<V> = HashMap<Arc<str>, V, BuildHasherDefault<FxHasher>>;
+
+/// Names the renderer binds itself, allocated once per template.
+#[derive(Debug)]
+pub struct Names {
+    pub ctx: Arc<str>,
+    pub context: Arc<str>,
+    pub util: Arc<str>,
+    pub utils: Arc<str>,
+    pub extensions: Arc<str>,
+    pub foreach: Arc<str>,
+    pub velocity_count: Arc<str>,
+}
+
+impl Default for Names {
+    fn default() -> Self {
+        Names {
+            ctx: Arc::from("ctx"),
+            context: Arc::from("context"),
+            util: Arc::from("util"),
+            utils: Arc::from("utils"),
+            extensions: Arc::from("extensions"),
+            foreach: Arc::from("foreach"),
+            velocity_count: Arc::from("velocityCount"),
+        }
+    }
+}
+
 /// A parsed template: the tree plus what error messages need.
 #[derive(Debug)]
 pub struct Program {
@@ -45,6 +98,7 @@ pub struct Program {
     pub source: Arc<str>,
     pub nodes: Vec<Node>,
     pub macros: Macros,
+    pub names: Names,
 }
 
 /// How rendering ended early.
@@ -78,17 +132,17 @@ enum MacroArg<'t> {
 /// shadow the arguments; `#set` also writes through to the global scope).
 #[derive(Default)]
 struct Frame<'t> {
-    args: HashMap<Arc<str>, MacroArg<'t>>,
-    locals: HashMap<Arc<str>, Value>,
+    args: Vars<MacroArg<'t>>,
+    locals: Vars<Value>,
 }
 
 pub struct Renderer<'t> {
     prog: &'t Program,
     pub host: &'t mut Host,
-    pub vars: HashMap<Arc<str>, Value>,
+    pub vars: Vars<Value>,
     /// Macro scopes, innermost last.
     frames: Vec<Frame<'t>>,
-    defines: HashMap<Arc<str>, &'t [Node]>,
+    defines: Vars<&'t [Node]>,
     depth: u32,
     macro_depth: u32,
     steps: u64,
@@ -106,13 +160,13 @@ fn too_deep() -> Flow {
 }
 
 impl<'t> Renderer<'t> {
-    pub fn new(prog: &'t Program, host: &'t mut Host, vars: HashMap<Arc<str>, Value>) -> Self {
+    pub fn new(prog: &'t Program, host: &'t mut Host, vars: Vars<Value>) -> Self {
         Renderer {
             prog,
             host,
             vars,
             frames: Vec::new(),
-            defines: HashMap::new(),
+            defines: Vars::default(),
             depth: 0,
             macro_depth: 0,
             steps: 0,
@@ -327,10 +381,11 @@ impl<'t> Renderer<'t> {
             ))));
         }
         let saved_var = self.lookup(var)?;
-        let foreach_key: Arc<str> = Arc::from("foreach");
-        let count_key: Arc<str> = Arc::from("velocityCount");
-        let saved_foreach = self.lookup(&foreach_key)?;
-        let saved_count = self.lookup(&count_key)?;
+        let prog = self.prog;
+        let foreach_key = &prog.names.foreach;
+        let count_key = &prog.names.velocity_count;
+        let saved_foreach = self.lookup(foreach_key)?;
+        let saved_count = self.lookup(count_key)?;
         let mut scope = Map::with_capacity(6);
         for key in ["count", "index", "hasNext", "first", "last"] {
             scope.insert(key.into(), Value::Null);
@@ -348,14 +403,25 @@ impl<'t> Renderer<'t> {
             }
             if let Value::Map(m) = &scope {
                 let mut m = m.borrow_mut();
-                m.insert("count".into(), Value::Int(idx as i64 + 1));
-                m.insert("index".into(), Value::Int(idx as i64));
-                m.insert("hasNext".into(), Value::Bool(idx + 1 < n));
-                m.insert("first".into(), Value::Bool(idx == 0));
-                m.insert("last".into(), Value::Bool(idx + 1 == n));
+                let fields = [
+                    ("count", Value::Int(idx as i64 + 1)),
+                    ("index", Value::Int(idx as i64)),
+                    ("hasNext", Value::Bool(idx + 1 < n)),
+                    ("first", Value::Bool(idx == 0)),
+                    ("last", Value::Bool(idx + 1 == n)),
+                ];
+                // Updated in place by position: no allocation or hashing per iteration.
+                for (pos, (key, v)) in fields.into_iter().enumerate() {
+                    match m.get_index_mut(pos) {
+                        Some((k, slot)) if k == key => *slot = v,
+                        _ => {
+                            m.insert(key.into(), v);
+                        }
+                    }
+                }
             }
-            self.set_var(&foreach_key, scope.clone());
-            self.set_var(&count_key, Value::Int(idx as i64 + 1));
+            self.set_var(foreach_key, scope.clone());
+            self.set_var(count_key, Value::Int(idx as i64 + 1));
             if item.is_null() {
                 self.remove_var(var);
             } else {
@@ -371,8 +437,8 @@ impl<'t> Renderer<'t> {
             }
         }
         self.restore(var, saved_var);
-        self.restore(&foreach_key, saved_foreach);
-        self.restore(&count_key, saved_count);
+        self.restore(foreach_key, saved_foreach);
+        self.restore(count_key, saved_count);
         res
     }
 

@@ -1,13 +1,12 @@
 //! Public entry points: parse a template once, render it many times.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use crate::vtl::eval::{self, Outcome, Program, Renderer};
+use crate::vtl::eval::{self, Names, Outcome, Program, Renderer, Vars};
 use crate::vtl::parser;
 use crate::vtl::runtime::{Effect, Host, TemplateError};
 use crate::vtl::value::{Map, Value};
@@ -160,6 +159,7 @@ impl Template {
                 source: Arc::from(source),
                 nodes,
                 macros,
+                names: Names::default(),
             }),
         })
     }
@@ -177,12 +177,13 @@ impl Template {
     pub fn render_at(&self, ctx: &mut Context, now_epoch_millis: i64) -> RenderOutput {
         let mut host = Host::new(now_epoch_millis);
         let ctx_map = context_value(ctx);
-        let mut vars: HashMap<Arc<str>, Value> = HashMap::with_capacity(16);
-        vars.insert(Arc::from("ctx"), ctx_map.clone());
-        vars.insert(Arc::from("context"), ctx_map.clone());
-        vars.insert(Arc::from("util"), Value::Builtin("util"));
-        vars.insert(Arc::from("utils"), Value::Builtin("util"));
-        vars.insert(Arc::from("extensions"), Value::Builtin("extensions"));
+        let names = &self.program.names;
+        let mut vars = Vars::with_capacity_and_hasher(16, Default::default());
+        vars.insert(names.ctx.clone(), ctx_map.clone());
+        vars.insert(names.context.clone(), ctx_map.clone());
+        vars.insert(names.util.clone(), Value::Builtin("util"));
+        vars.insert(names.utils.clone(), Value::Builtin("util"));
+        vars.insert(names.extensions.clone(), Value::Builtin("extensions"));
         let result = {
             let mut renderer = Renderer::new(&self.program, &mut host, vars);
             renderer.run()
