@@ -1,7 +1,9 @@
 //! Data-driven VTL tests. Each `tests/vtl/inputs/<name>.vtl` is a JSON context,
 //! a `---` line, then the template; the snapshot is the rendered text, or
 //! `!!!ERROR!!!` and the error (`err_` fixtures), or `!!!RETURN!!!` and the
-//! `#return` value.
+//! `#return` value. `json_` fixtures are also read as AppSync reads a
+//! template's output (`parse_json_output`), and the parsed JSON or the
+//! `!!!JSON ERROR!!!` follows the text.
 
 use std::fmt::Write as _;
 use std::process::Command;
@@ -23,6 +25,18 @@ fn render_fixture(name: &str, contents: &str) -> String {
     };
     let out = template.render_at(&mut ctx, NOW);
     let mut s = match out.result {
+        Ok(Rendered::Text(text)) if name.starts_with("json_") => {
+            match parse_json_output(name, &text) {
+                Ok(json) => format!(
+                    "{text}\n!!!JSON!!!\n{}",
+                    serde_json::to_string_pretty(&json).unwrap_or_default()
+                ),
+                Err(err) => format!(
+                    "{text}\n!!!JSON ERROR!!!\nerrorType: {:?}\nmessage: {}",
+                    err.error_type, err.message
+                ),
+            }
+        }
         Ok(Rendered::Text(text)) => text,
         Ok(Rendered::Return(value)) => format!("!!!RETURN!!!\n{value}"),
         Err(err) => format!(

@@ -564,14 +564,17 @@ impl<'s> Parser<'s> {
                             otherwise: Some(otherwise),
                         }),
                         Stop::Eof => self.err("unclosed #if: missing #end", start, start + 3),
-                        Stop::Else(span) | Stop::ElseIf(_, span) => self.err(
-                            format!(
-                                "#else or #elseif after the #else at offset {}",
-                                else_span.start
-                            ),
-                            span.start as usize,
-                            span.end as usize,
-                        ),
+                        Stop::Else(span) | Stop::ElseIf(_, span) => {
+                            let (line, col) =
+                                crate::vtl::eval::line_col(self.src, else_span.start as usize);
+                            self.err(
+                                format!(
+                                    "#else or #elseif after this #if's #else (at line {line}, column {col})"
+                                ),
+                                span.start as usize,
+                                span.end as usize,
+                            )
+                        }
                     };
                 }
                 Stop::Eof => return self.err("unclosed #if: missing #end", start, start + 3),
