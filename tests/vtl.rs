@@ -89,6 +89,27 @@ fn parse_error_names_file_line_and_column() {
 }
 
 #[test]
+fn templates_over_64_kb_are_rejected_at_parse() {
+    let big = "x".repeat(64 * 1024 + 1);
+    let err = Template::parse("big.vtl", &big).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "big.vtl:1:1: the template is 65537 bytes; AppSync allows at most 65536 bytes (64 KB)"
+    );
+    assert!(Template::parse("ok.vtl", &"x".repeat(64 * 1024)).is_ok());
+}
+
+#[test]
+fn parse_errors_point_at_unicode_columns() {
+    let err = Template::parse("u.vtl", "é😀 #set($x = )").unwrap_err();
+    assert_eq!((err.line, err.column), (1, 14));
+    assert_eq!(
+        format!("{err:#}"),
+        "u.vtl:1:14: expected an expression, found `)`\n  |\n1 | é😀 #set($x = )\n  |              ^ expected an expression, found `)`"
+    );
+}
+
+#[test]
 fn templates_are_reusable_and_stash_is_shared() {
     let first =
         Template::parse("a.vtl", r#"#set($ctx.stash.n = 1)#set($ctx.stash.m = "x")"#).unwrap();
@@ -192,11 +213,17 @@ proptest! {
 
     /// Arbitrary input never panics the parser or the renderer.
     #[test]
-    fn random_templates_never_panic(src in "[-$#!{}()\\[\\]a-z0-9 .,=\"'*\\\\\n:+<>&|%/]{0,80}") {
+    fn random_templates_never_panic(src in "[-$#!{}()\\[\\]a-z0-9 .,=\"'*\\\\\n:+<>&|%/é😀\t\r]{0,80}") {
         if let Ok(t) = Template::parse("fuzz.vtl", &src) {
             let mut ctx = Context::default();
             let _ = t.render_at(&mut ctx, NOW);
         }
+    }
+
+    /// AppSync's JSON reader never panics on rendered output.
+    #[test]
+    fn random_json_never_panics(src in "[-{}\\[\\]\"\\\\:,0-9.eE a-z\\nu😀é]{0,60}") {
+        let _ = parse_json_output("fuzz.vtl", &src);
     }
 
     /// Templates built from the language's own pieces never panic either.

@@ -1174,7 +1174,14 @@ impl<'s> Parser<'s> {
                 None => return self.err("unclosed string literal", start, start + 1),
                 Some(b'"') if self.peek_at(1) == Some(b'"') => self.pos += 2,
                 Some(b'"') => break,
-                Some(b'\\') => self.pos += if self.peek_at(1).is_some() { 2 } else { 1 },
+                // Skips an escaped quote; stays on char boundaries.
+                Some(b'\\') => {
+                    self.pos += if self.peek_at(1).is_some_and(|c| c.is_ascii()) {
+                        2
+                    } else {
+                        1
+                    }
+                }
                 Some(c) => {
                     if c == b'$' || c == b'#' {
                         interpolate = true;
