@@ -196,8 +196,11 @@ fn key_of(v: &Value) -> Option<String> {
 pub fn property(recv: &Value, name: &str) -> Option<Value> {
     match recv {
         Value::Map(map) => map.borrow().get(name).cloned(),
-        Value::Str(s) if name == "empty" => Some(Value::Bool(s.is_empty())),
-        Value::List(items) if name == "empty" => Some(Value::Bool(items.borrow().is_empty())),
+        // Velocity tries `isEmpty()` for both `.empty` and `.Empty`.
+        Value::Str(s) if name == "empty" || name == "Empty" => Some(Value::Bool(s.is_empty())),
+        Value::List(items) if name == "empty" || name == "Empty" => {
+            Some(Value::Bool(items.borrow().is_empty()))
+        }
         _ => None,
     }
 }

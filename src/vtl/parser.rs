@@ -1174,14 +1174,7 @@ impl<'s> Parser<'s> {
                 None => return self.err("unclosed string literal", start, start + 1),
                 Some(b'"') if self.peek_at(1) == Some(b'"') => self.pos += 2,
                 Some(b'"') => break,
-                // Skips an escaped quote; stays on char boundaries.
-                Some(b'\\') => {
-                    self.pos += if self.peek_at(1).is_some_and(|c| c.is_ascii()) {
-                        2
-                    } else {
-                        1
-                    }
-                }
+                // Velocity 1.7 has no `\"` escape: a backslash is a plain character.
                 Some(c) => {
                     if c == b'$' || c == b'#' {
                         interpolate = true;
