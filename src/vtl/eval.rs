@@ -37,7 +37,7 @@ pub fn stack_addr() -> usize {
 /// nested loops that would run for minutes (AppSync stops them at 30 s).
 const MAX_STEPS: u64 = 2_000_000;
 /// Largest range literal we materialise (`[1..$n]`).
-const MAX_RANGE: i64 = 1_000_000;
+const MAX_RANGE: u64 = 1_000_000;
 
 /// FxHash: variable names are short, trusted (they come from the template)
 /// and hashed on every reference, so SipHash's DoS resistance buys nothing.
@@ -153,10 +153,13 @@ fn too_large() -> Flow {
     fail(TemplateError::mapping_template("Transformation too large"))
 }
 
-fn too_deep() -> Flow {
-    fail(TemplateError::mapping_template(
-        "Cannot render a value nested deeper than 256 levels (is a collection inside itself?)",
-    ))
+fn value_error(e: TooDeep) -> Flow {
+    match e {
+        TooDeep::Size => too_large(),
+        TooDeep::Nesting => fail(TemplateError::mapping_template(
+            "Cannot render a value nested deeper than 256 levels (is a collection inside itself?)",
+        )),
+    }
 }
 
 impl<'t> Renderer<'t> {
@@ -179,10 +182,13 @@ impl<'t> Renderer<'t> {
         let mut out = String::with_capacity(prog.source.len() + 64);
         match self.render_nodes(&prog.nodes, &mut out) {
             Ok(()) | Err(Flow::Break) | Err(Flow::Stop) => Ok(Outcome::Text(out)),
-            Err(Flow::Return(v)) => match to_json(&v, 0) {
+            Err(Flow::Return(v)) => match to_json(&v, 0, &mut { MAX_JSON_NODES }) {
                 Ok(j) => Ok(Outcome::Return(j)),
-                Err(TooDeep) => Err(Box::new(TemplateError::mapping_template(
+                Err(TooDeep::Nesting) => Err(Box::new(TemplateError::mapping_template(
                     "Cannot return a value nested deeper than 256 levels",
+                ))),
+                Err(TooDeep::Size) => Err(Box::new(TemplateError::mapping_template(
+                    "Transformation too large",
                 ))),
             },
             Err(Flow::Error(e)) => Err(e),
@@ -219,7 +225,7 @@ impl<'t> Renderer<'t> {
     }
 
     fn push_value(out: &mut String, v: &Value) -> R<()> {
-        write_java(out, v).map_err(|TooDeep| too_deep())?;
+        write_java(out, v).map_err(value_error)?;
         if out.len() > MAX_OUTPUT_BYTES {
             return Err(too_large());
         }
@@ -675,7 +681,7 @@ impl<'t> Renderer<'t> {
                 let mut map = Map::with_capacity(pairs.len());
                 for (k, v) in pairs {
                     let k = self.eval(k)?;
-                    let k = methods::java_string(&k).map_err(|TooDeep| too_deep())?;
+                    let k = methods::java_string(&k).map_err(value_error)?;
                     let v = self.eval(v)?;
                     map.insert(k, v);
                 }
@@ -685,7 +691,7 @@ impl<'t> Renderer<'t> {
                 let (a, b) = (self.eval(a)?, self.eval(b)?);
                 match (a, b) {
                     (Value::Int(a), Value::Int(b)) => {
-                        if (a - b).abs() >= MAX_RANGE {
+                        if a.abs_diff(b) >= MAX_RANGE {
                             return Err(fail(TemplateError::mapping_template(format!(
                                 "Range [{a}..{b}] is larger than {MAX_RANGE} elements"
                             ))));
@@ -766,8 +772,8 @@ fn arith(op: BinOp, a: &Value, b: &Value) -> R<Value> {
         return Ok(Value::Null);
     }
     if op == BinOp::Add && (matches!(a, Value::Str(_)) || matches!(b, Value::Str(_))) {
-        let mut s = methods::java_string(a).map_err(|TooDeep| too_deep())?;
-        write_java(&mut s, b).map_err(|TooDeep| too_deep())?;
+        let mut s = methods::java_string(a).map_err(value_error)?;
+        write_java(&mut s, b).map_err(value_error)?;
         if s.len() > MAX_OUTPUT_BYTES {
             return Err(too_large());
         }
@@ -804,31 +810,37 @@ fn arith(op: BinOp, a: &Value, b: &Value) -> R<Value> {
     })
 }
 
-/// `Value::to_json`, but safe on cyclic collections.
-fn to_json(v: &Value, depth: u32) -> Result<Json, TooDeep> {
+/// `Value::to_json`, but safe on cyclic collections and bounded in size.
+fn to_json(v: &Value, depth: u32, budget: &mut usize) -> Result<Json, TooDeep> {
     if depth > methods::MAX_VALUE_DEPTH {
-        return Err(TooDeep);
+        return Err(TooDeep::Nesting);
     }
+    // Shared sub-collections could make the JSON exponentially large.
+    *budget = budget.checked_sub(1).ok_or(TooDeep::Size)?;
     Ok(match v {
         Value::List(items) => Json::Array(
             items
                 .borrow()
                 .iter()
-                .map(|x| to_json(x, depth + 1))
+                .map(|x| to_json(x, depth + 1, budget))
                 .collect::<Result<_, _>>()?,
         ),
         Value::Map(map) => Json::Object(
             map.borrow()
                 .iter()
-                .map(|(k, x)| Ok((k.clone(), to_json(x, depth + 1)?)))
+                .map(|(k, x)| Ok((k.clone(), to_json(x, depth + 1, budget)?)))
                 .collect::<Result<_, TooDeep>>()?,
         ),
         other => other.to_json(),
     })
 }
 
+/// Values a converted JSON document may hold.
+const MAX_JSON_NODES: usize = 1_000_000;
+
 pub fn value_to_json(v: &Value) -> Option<Json> {
-    to_json(v, 0).ok()
+    let mut budget = MAX_JSON_NODES;
+    to_json(v, 0, &mut budget).ok()
 }
 
 /// 1-based line and column (in characters) of a byte offset.

@@ -31,8 +31,21 @@ pub fn java_class(v: &Value) -> &'static str {
 /// overflow its stack, we report an error instead.
 pub const MAX_VALUE_DEPTH: u32 = 256;
 
-#[derive(Debug)]
-pub struct TooDeep;
+/// Why a value could not be printed or converted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TooDeep {
+    /// Nested beyond [`MAX_VALUE_DEPTH`] (a collection inside itself).
+    Nesting,
+    /// Longer than [`MAX_TEXT_BYTES`] (shared sub-collections can make a
+    /// small value print exponentially large).
+    Size,
+}
+
+/// No string a template builds may exceed AppSync's 5 MB output limit.
+pub const MAX_TEXT_BYTES: usize = 5 * 1024 * 1024;
+
+/// Largest list `addAll` may build; Java would run out of memory first.
+pub const MAX_LIST_LEN: usize = 1_000_000;
 
 /// Java's `String.valueOf`, safe on cyclic collections.
 pub fn write_java(out: &mut String, v: &Value) -> Result<(), TooDeep> {
@@ -42,7 +55,10 @@ pub fn write_java(out: &mut String, v: &Value) -> Result<(), TooDeep> {
 fn write_java_depth(out: &mut String, v: &Value, depth: u32) -> Result<(), TooDeep> {
     use std::fmt::Write;
     if depth > MAX_VALUE_DEPTH {
-        return Err(TooDeep);
+        return Err(TooDeep::Nesting);
+    }
+    if out.len() > MAX_TEXT_BYTES {
+        return Err(TooDeep::Size);
     }
     match v {
         Value::Str(s) => out.push_str(s),
@@ -214,6 +230,18 @@ fn void() -> Option<Value> {
 /// overload for these argument types): Velocity then renders the reference
 /// literally. `Ok(Some(Value::Null))` is a method that returned null.
 pub fn call(recv: &Value, name: &str, args: &[Value]) -> Result<Option<Value>, JavaException> {
+    let res = call_inner(recv, name, args)?;
+    if let Some(Value::Str(s)) = &res {
+        if s.len() > MAX_TEXT_BYTES {
+            return Err(JavaException(format!(
+                "java.lang.OutOfMemoryError: a string may hold at most {MAX_TEXT_BYTES} bytes here"
+            )));
+        }
+    }
+    Ok(res)
+}
+
+fn call_inner(recv: &Value, name: &str, args: &[Value]) -> Result<Option<Value>, JavaException> {
     let res = match recv {
         Value::Str(s) => string_method(s, name, args)?,
         Value::List(items) => list_method(items, name, args)?,
@@ -232,7 +260,7 @@ pub fn call(recv: &Value, name: &str, args: &[Value]) -> Result<Option<Value>, J
     Ok(match (name, args) {
         ("toString", []) => match java_string(recv) {
             Ok(s) => Some(Value::str(s)),
-            Err(TooDeep) => None,
+            Err(_) => None,
         },
         ("equals", [other]) => Some(Value::Bool(java_equals(recv, other))),
         _ => None,
@@ -635,6 +663,11 @@ fn list_method(
             let Some(extra) = list_items(other) else {
                 return Ok(None);
             };
+            if items.borrow().len() + extra.len() > MAX_LIST_LEN {
+                return Err(JavaException(format!(
+                    "java.lang.OutOfMemoryError: a list may hold at most {MAX_LIST_LEN} items here"
+                )));
+            }
             let changed = !extra.is_empty();
             items.borrow_mut().extend(extra);
             Value::Bool(changed)
