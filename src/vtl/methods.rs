@@ -231,12 +231,12 @@ fn void() -> Option<Value> {
 /// literally. `Ok(Some(Value::Null))` is a method that returned null.
 pub fn call(recv: &Value, name: &str, args: &[Value]) -> Result<Option<Value>, JavaException> {
     let res = call_inner(recv, name, args)?;
-    if let Some(Value::Str(s)) = &res {
-        if s.len() > MAX_TEXT_BYTES {
-            return Err(JavaException(format!(
-                "java.lang.OutOfMemoryError: a string may hold at most {MAX_TEXT_BYTES} bytes here"
-            )));
-        }
+    if let Some(Value::Str(s)) = &res
+        && s.len() > MAX_TEXT_BYTES
+    {
+        return Err(JavaException(format!(
+            "java.lang.OutOfMemoryError: a string may hold at most {MAX_TEXT_BYTES} bytes here"
+        )));
     }
     Ok(res)
 }
