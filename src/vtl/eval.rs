@@ -75,6 +75,7 @@ pub struct Names {
     pub extensions: Arc<str>,
     pub foreach: Arc<str>,
     pub velocity_count: Arc<str>,
+    pub velocity_has_next: Arc<str>,
 }
 
 impl Default for Names {
@@ -87,6 +88,7 @@ impl Default for Names {
             extensions: Arc::from("extensions"),
             foreach: Arc::from("foreach"),
             velocity_count: Arc::from("velocityCount"),
+            velocity_has_next: Arc::from("velocityHasNext"),
         }
     }
 }
@@ -392,6 +394,8 @@ impl<'t> Renderer<'t> {
         let count_key = &prog.names.velocity_count;
         let saved_foreach = self.lookup(foreach_key)?;
         let saved_count = self.lookup(count_key)?;
+        let has_next_key = &prog.names.velocity_has_next;
+        let saved_has_next = self.lookup(has_next_key)?;
         let mut scope = Map::with_capacity(6);
         for key in ["count", "index", "hasNext", "first", "last"] {
             scope.insert(key.into(), Value::Null);
@@ -428,6 +432,7 @@ impl<'t> Renderer<'t> {
             }
             self.set_var(foreach_key, scope.clone());
             self.set_var(count_key, Value::Int(idx as i64 + 1));
+            self.set_var(has_next_key, Value::Bool(idx + 1 < n));
             if item.is_null() {
                 self.remove_var(var);
             } else {
@@ -445,6 +450,7 @@ impl<'t> Renderer<'t> {
         self.restore(var, saved_var);
         self.restore(foreach_key, saved_foreach);
         self.restore(count_key, saved_count);
+        self.restore(has_next_key, saved_has_next);
         res
     }
 
