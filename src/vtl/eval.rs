@@ -218,6 +218,26 @@ impl<'t> Renderer<'t> {
             .unwrap_or("")
     }
 
+    /// The text a null reference prints: its own source, except that a bare
+    /// macro parameter prints the caller's argument (`$undefined`), as
+    /// Velocity 1.7's pass-by-name arguments do.
+    fn null_literal(&self, r: &'t Reference) -> &'t str {
+        if r.parts.is_empty() {
+            // Only the innermost call's argument, as in Velocity 1.7.
+            for frame in self.frames.iter().rev() {
+                if frame.locals.contains_key(&*r.name) {
+                    break;
+                }
+                match frame.args.get(&*r.name) {
+                    Some(MacroArg::ByName(arg, _)) => return self.literal(arg.span),
+                    Some(MacroArg::Value(_)) => break,
+                    None => {}
+                }
+            }
+        }
+        self.literal(r.span)
+    }
+
     fn push(out: &mut String, s: &str) -> R<()> {
         out.push_str(s);
         if out.len() > MAX_OUTPUT_BYTES {
@@ -266,7 +286,7 @@ impl<'t> Renderer<'t> {
                     if r.quiet {
                         Ok(())
                     } else {
-                        Self::push(out, self.literal(r.span))
+                        Self::push(out, self.null_literal(r))
                     }
                 } else {
                     Self::push_value(out, &v)
