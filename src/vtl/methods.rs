@@ -267,7 +267,27 @@ fn call_inner(recv: &Value, name: &str, args: &[Value]) -> Result<Option<Value>,
     })
 }
 
+/// `String.compareTo`: the first differing UTF-16 unit, else the length difference.
+fn java_compare(a: &str, b: &str) -> i64 {
+    let (a, b) = (utf16(a), utf16(b));
+    for (x, y) in a.iter().zip(b.iter()) {
+        if x != y {
+            return i64::from(*x) - i64::from(*y);
+        }
+    }
+    a.len() as i64 - b.len() as i64
+}
+
 fn number_method(recv: &Value, name: &str, args: &[Value]) -> Option<Value> {
+    if let ("compareTo", [other]) = (name, args) {
+        // `Integer.compareTo(Integer)`: -1, 0 or 1; other types do not match.
+        let ord = match (recv, other) {
+            (Value::Int(x), Value::Int(y)) => x.cmp(y),
+            (Value::Float(x), Value::Float(y)) => x.total_cmp(y),
+            _ => return None,
+        };
+        return Some(Value::Int(ord as i64));
+    }
     if !args.is_empty() {
         return None;
     }
@@ -433,6 +453,17 @@ fn string_method(s: &str, name: &str, args: &[Value]) -> Result<Option<Value>, J
             return Err(JavaException("java.lang.NullPointerException".into()));
         }
         ("toString", []) => Value::str(s),
+        ("compareTo", [Value::Str(o)]) => Value::Int(java_compare(s, o)),
+        ("compareToIgnoreCase", [Value::Str(o)]) => Value::Int(java_compare(
+            &s.to_uppercase().to_lowercase(),
+            &o.to_uppercase().to_lowercase(),
+        )),
+        // A `char[]`; templates iterate it, so chars become one-char strings.
+        ("toCharArray", []) => Value::list(
+            s.encode_utf16()
+                .map(|u| Value::str(String::from_utf16_lossy(&[u])))
+                .collect(),
+        ),
         ("hashCode", []) => {
             let h = s
                 .encode_utf16()
