@@ -706,8 +706,14 @@ impl<'t> Renderer<'t> {
             Expr::Map(pairs) => {
                 let mut map = Map::with_capacity(pairs.len());
                 for (k, v) in pairs {
-                    let k = self.eval(k)?;
-                    let k = methods::java_string(&k).map_err(value_error)?;
+                    let k = match k {
+                        // The common case, without an intermediate value.
+                        Expr::Str(lit) => lit.to_string(),
+                        other => {
+                            let k = self.eval(other)?;
+                            methods::java_string(&k).map_err(value_error)?
+                        }
+                    };
                     let v = self.eval(v)?;
                     map.insert(k, v);
                 }
@@ -756,8 +762,16 @@ impl<'t> Renderer<'t> {
                 BinOp::And => self.eval_bool(lhs)? && self.eval_bool(rhs)?,
                 BinOp::Or => self.eval_bool(lhs)? || self.eval_bool(rhs)?,
                 BinOp::Eq | BinOp::Ne => {
-                    let (a, b) = (self.eval(lhs)?, self.eval(rhs)?);
-                    velocity_equals(&a, &b) == (*op == BinOp::Eq)
+                    let a = self.eval(lhs)?;
+                    let equal = match (&a, &**rhs) {
+                        // `$x == "literal"`, the common case, without allocating.
+                        (Value::Str(x), Expr::Str(lit)) => **x == **lit,
+                        _ => {
+                            let b = self.eval(rhs)?;
+                            velocity_equals(&a, &b)
+                        }
+                    };
+                    equal == (*op == BinOp::Eq)
                 }
                 BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
                     let (a, b) = (self.eval(lhs)?, self.eval(rhs)?);
