@@ -1,24 +1,94 @@
 //! Public entry points: parse a template once, render it many times.
-//! (Interface placeholder: the parser and evaluator replace the bodies.)
+
+use std::fmt;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use crate::vtl::runtime::{Effect, TemplateError};
+use crate::vtl::eval::{self, Names, Outcome, Program, Renderer, Vars};
+use crate::vtl::parser;
+use crate::vtl::runtime::{Effect, Host, TemplateError};
+use crate::vtl::value::{Map, Value};
 
-/// A parsed template. `Send + Sync`, so one parse serves every request.
+pub use crate::vtl::json::parse_json_output;
+
+/// AppSync's limit on a request or response mapping template.
+pub const MAX_TEMPLATE_BYTES: usize = 64 * 1024;
+
+/// A parsed template. `Send + Sync` and cheap to clone, so one parse serves
+/// every request.
 #[derive(Debug, Clone)]
 pub struct Template {
-    name: String,
-    source: String,
+    program: Arc<Program>,
 }
 
-/// A template that failed to parse. `{:#}` renders file:line:column and a snippet.
-#[derive(Debug, thiserror::Error)]
-#[error("{name}: {message}")]
+/// A template that failed to parse. `{}` gives `name:line:column: message`;
+/// `{:#}` adds the source line with the error underlined.
+#[derive(Debug, Clone, thiserror::Error)]
 pub struct ParseError {
+    /// The template's name (usually its file name).
     pub name: String,
     pub message: String,
+    /// 1-based.
+    pub line: usize,
+    /// 1-based, in characters.
+    pub column: usize,
+    /// The offending source line, without its newline.
+    pub source_line: String,
+    /// How many characters to underline from `column` (at least 1).
+    pub width: usize,
+}
+
+impl ParseError {
+    fn new(name: &str, source: &str, message: String, start: usize, end: usize) -> ParseError {
+        let (line, column) = eval::line_col(source, start);
+        let line_text = source.lines().nth(line - 1).unwrap_or("").to_string();
+        let (_, end_column) = eval::line_col(source, end);
+        let (end_line, _) = eval::line_col(source, end);
+        let line_chars = line_text.chars().count();
+        let width = if end_line == line && end_column > column {
+            end_column - column
+        } else {
+            line_chars.saturating_sub(column - 1).max(1)
+        };
+        ParseError {
+            name: name.to_owned(),
+            message,
+            line,
+            column,
+            source_line: line_text,
+            width: width.max(1),
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.name, self.line, self.column, self.message
+        )?;
+        if f.alternate() {
+            let gutter = self.line.to_string().len();
+            // Tabs would misalign the caret; show them as single spaces.
+            let shown = self.source_line.replace('\t', " ");
+            write!(
+                f,
+                "\n{:gutter$} |\n{} | {}\n{:gutter$} | {:pad$}{} {}",
+                "",
+                self.line,
+                shown,
+                "",
+                "",
+                "^".repeat(self.width),
+                self.message,
+                pad = self.column - 1,
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// The AppSync context object (`$ctx`), as JSON so it can cross `await`s.
@@ -62,34 +132,119 @@ pub enum Rendered {
 
 impl Template {
     pub fn parse(name: &str, source: &str) -> Result<Template, ParseError> {
+        if source.len() > MAX_TEMPLATE_BYTES {
+            return Err(ParseError::new(
+                name,
+                source,
+                format!(
+                    "the template is {} bytes; AppSync allows at most {MAX_TEMPLATE_BYTES} bytes (64 KB)",
+                    source.len()
+                ),
+                0,
+                0,
+            ));
+        }
+        let (nodes, macros) = parser::parse_template(source).map_err(|e| {
+            ParseError::new(
+                name,
+                source,
+                e.message,
+                e.span.start as usize,
+                e.span.end as usize,
+            )
+        })?;
         Ok(Template {
-            name: name.to_owned(),
-            source: source.to_owned(),
+            program: Arc::new(Program {
+                name: name.to_owned(),
+                source: Arc::from(source),
+                nodes,
+                macros,
+                names: Names::default(),
+            }),
         })
     }
 
     pub fn name(&self) -> &str {
-        &self.name
+        &self.program.name
     }
 
     /// Renders with the system clock.
     pub fn render(&self, ctx: &mut Context) -> RenderOutput {
-        self.render_at(ctx, 0)
+        self.render_at(ctx, chrono::Utc::now().timestamp_millis())
     }
 
     /// Renders with a fixed clock (epoch milliseconds), for reproducible output.
-    pub fn render_at(&self, _ctx: &mut Context, _now_epoch_millis: i64) -> RenderOutput {
+    pub fn render_at(&self, ctx: &mut Context, now_epoch_millis: i64) -> RenderOutput {
+        let mut host = Host::new(now_epoch_millis);
+        let ctx_map = context_value(ctx);
+        let names = &self.program.names;
+        let mut vars = Vars::with_capacity_and_hasher(16, Default::default());
+        vars.insert(names.ctx.clone(), ctx_map.clone());
+        vars.insert(names.context.clone(), ctx_map.clone());
+        vars.insert(names.util.clone(), Value::Builtin("util"));
+        vars.insert(names.utils.clone(), Value::Builtin("util"));
+        vars.insert(names.extensions.clone(), Value::Builtin("extensions"));
+        let result = {
+            let mut renderer = Renderer::new(&self.program, &mut host, vars);
+            renderer.run()
+        };
+        // The stash outlives this template (pipelines); write changes back.
+        if let Value::Map(m) = &ctx_map
+            && let Some(Value::Map(stash)) = m.borrow().get("stash")
+            && let Some(Json::Object(obj)) = eval::value_to_json(&Value::Map(stash.clone()))
+        {
+            ctx.stash = obj;
+        }
         RenderOutput {
-            result: Ok(Rendered::Text(self.source.clone())),
-            appended_errors: Vec::new(),
-            logs: Vec::new(),
-            effects: Vec::new(),
+            result: match result {
+                Ok(Outcome::Text(t)) => Ok(Rendered::Text(t)),
+                Ok(Outcome::Return(j)) => Ok(Rendered::Return(j)),
+                Err(e) => Err(*e),
+            },
+            appended_errors: host.appended_errors,
+            logs: host.logs,
+            effects: host.effects,
         }
     }
 }
 
-/// Parses a rendered template as JSON with AppSync's error messages
-/// (duplicate keys, trailing characters, invalid JSON).
-pub fn parse_json_output(_template_name: &str, text: &str) -> Result<Json, TemplateError> {
-    serde_json::from_str(text).map_err(|e| TemplateError::mapping_template(e.to_string()))
+fn map_or_empty(j: &Json) -> Value {
+    match j {
+        Json::Null => Value::map(Map::new()),
+        other => Value::from_json(other),
+    }
+}
+
+/// `$ctx`: `arguments` and `args` are the same map.
+fn context_value(ctx: &Context) -> Value {
+    let args = map_or_empty(&ctx.arguments);
+    let stash = Value::map(
+        ctx.stash
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from_json(v)))
+            .collect(),
+    );
+    let mut m = Map::with_capacity(10);
+    m.insert("arguments".into(), args.clone());
+    m.insert("args".into(), args);
+    m.insert("source".into(), Value::from_json(&ctx.source));
+    m.insert("result".into(), Value::from_json(&ctx.result));
+    m.insert("identity".into(), Value::from_json(&ctx.identity));
+    m.insert("stash".into(), stash);
+    m.insert("prev".into(), Value::from_json(&ctx.prev));
+    m.insert("request".into(), Value::from_json(&ctx.request));
+    m.insert("info".into(), Value::from_json(&ctx.info));
+    m.insert("error".into(), Value::from_json(&ctx.error));
+    Value::map(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_is_send_sync() {
+        fn check<T: Send + Sync + Clone>() {}
+        check::<Template>();
+    }
 }
