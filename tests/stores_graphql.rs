@@ -1,0 +1,276 @@
+//! Tables and search indexes behind GraphQL resolvers, through the real HTTP
+//! server: DynamoDB-backed fields beside a field resolved through the search
+//! index, table writes (from GraphQL and from the DynamoDB API) streaming into
+//! the index, GSI queries, transactions, and reconciliation after a crash
+//! between a table write and its index write.
+
+use appsync_local::dynamodb::{Database, DatabaseConfig, DeleteItemRequest, PutItemRequest};
+use appsync_local::opensearch::IndexDefinition;
+use appsync_local::stores::Stores;
+use appsync_local::testing::TestServer;
+use serde_json::{Value, json};
+
+const PROJECT: &str = "tests/projects/orders";
+
+async fn graphql(server: &TestServer, query: &str, variables: Value) -> Value {
+    reqwest::Client::new()
+        .post(server.graphql_url())
+        .header("x-api-key", server.api_key().unwrap_or_default())
+        .json(&json!({"query": query, "variables": variables}))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON body")
+}
+
+async fn put_order(server: &TestServer, id: &str, customer: &str, created: &str, text: &str) {
+    let res = graphql(
+        server,
+        "mutation($i: OrderInput!) { putOrder(input: $i) { id } }",
+        json!({"i": {"id": id, "customer": customer, "status": "NEW", "total": 12.5,
+                     "createdAt": created, "orderDescription": text}}),
+    )
+    .await;
+    assert_eq!(res, json!({"data": {"putOrder": {"id": id}}}), "{res}");
+}
+
+#[tokio::test]
+async fn search_field_beside_table_fields() {
+    let server = TestServer::start(PROJECT).await.expect("server");
+    put_order(&server, "o1", "ann", "2026-01-01", "Two blue umbrellas").await;
+    put_order(&server, "o2", "ann", "2026-01-02", "A red kettle and cups").await;
+
+    // `orderDescription` comes from the index, its siblings from the table.
+    let res = graphql(
+        &server,
+        "{ getOrder(id: \"o2\") { id customer total orderDescription } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        res,
+        json!({"data": {"getOrder": {"id": "o2", "customer": "ann", "total": 12.5,
+                                     "orderDescription": "A red kettle and cups"}}})
+    );
+
+    let res = graphql(
+        &server,
+        "{ searchOrders(text: \"umbrella\") { id highlight } }",
+        json!({}),
+    )
+    .await;
+    // The standard analyzer does not stem: "umbrella" does not match "umbrellas".
+    assert_eq!(res, json!({"data": {"searchOrders": []}}));
+    let res = graphql(
+        &server,
+        "{ searchOrders(text: \"BLUE kettle\") { id highlight } }",
+        json!({}),
+    )
+    .await;
+    let hits = res["data"]["searchOrders"].as_array().expect("hits");
+    let mut ids: Vec<&str> = hits.iter().map(|h| h["id"].as_str().unwrap()).collect();
+    ids.sort();
+    assert_eq!(ids, ["o1", "o2"], "{res}");
+    let o1 = hits.iter().find(|h| h["id"] == "o1").unwrap();
+    assert_eq!(o1["highlight"], json!(["Two <em>blue</em> umbrellas"]));
+
+    // GSI query, newest first.
+    let res = graphql(
+        &server,
+        "{ ordersByCustomer(customer: \"ann\") { items { id createdAt } nextToken } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        res,
+        json!({"data": {"ordersByCustomer": {"items": [
+            {"id": "o2", "createdAt": "2026-01-02"},
+            {"id": "o1", "createdAt": "2026-01-01"}], "nextToken": null}}})
+    );
+
+    // A delete leaves the index too.
+    let res = graphql(
+        &server,
+        "mutation { deleteOrder(id: \"o1\") { id } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(res, json!({"data": {"deleteOrder": {"id": "o1"}}}));
+    let res = graphql(
+        &server,
+        "{ searchOrders(text: \"blue\") { id } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(res, json!({"data": {"searchOrders": []}}));
+}
+
+#[tokio::test]
+async fn paginates_with_opaque_next_token() {
+    let server = TestServer::start(PROJECT).await.expect("server");
+    for day in 1..=5 {
+        let id = format!("p{day}");
+        put_order(&server, &id, "bob", &format!("2026-02-0{day}"), "pens").await;
+    }
+    let query = "query($t: String) { ordersByCustomer(customer: \"bob\", limit: 2, nextToken: $t) { items { id } nextToken } }";
+    let mut seen = Vec::new();
+    let mut token = Value::Null;
+    for _ in 0..5 {
+        let res = graphql(&server, query, json!({"t": token})).await;
+        let page = &res["data"]["ordersByCustomer"];
+        for item in page["items"].as_array().expect("items") {
+            seen.push(item["id"].as_str().unwrap().to_owned());
+        }
+        token = page["nextToken"].clone();
+        if token.is_null() {
+            break;
+        }
+    }
+    assert_eq!(seen, ["p5", "p4", "p3", "p2", "p1"]);
+}
+
+#[tokio::test]
+async fn dynamodb_api_writes_reach_the_index_and_graphql() {
+    let server = TestServer::start(PROJECT).await.expect("server");
+    // Shaped as the AWS SDKs send it.
+    let res = reqwest::Client::new()
+        .post(server.dynamodb_url())
+        .header("x-amz-target", "DynamoDB_20120810.PutItem")
+        .header("content-type", "application/x-amz-json-1.0")
+        .body(
+            json!({"TableName": "Orders", "Item": {
+                "id": {"S": "d1"}, "customer": {"S": "cy"}, "status": {"S": "NEW"},
+                "createdAt": {"S": "2026-03-01"}, "orderDescription": {"S": "Garden hose"}}})
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200);
+
+    let res = graphql(
+        &server,
+        "{ getOrder(id: \"d1\") { customer orderDescription } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        res,
+        json!({"data": {"getOrder": {"customer": "cy", "orderDescription": "Garden hose"}}})
+    );
+
+    // The OpenSearch REST API sees the streamed document under the item's key.
+    let doc: Value = reqwest::get(format!("{}/orders/_doc/d1", server.opensearch_url()))
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(doc["found"], json!(true));
+    assert_eq!(doc["_source"]["orderDescription"], json!("Garden hose"));
+}
+
+#[tokio::test]
+async fn transactions_are_all_or_nothing() {
+    let server = TestServer::start(PROJECT).await.expect("server");
+    put_order(&server, "t1", "dee", "2026-04-01", "first").await;
+    let order = |id: &str| {
+        json!({"id": id, "customer": "dee", "status": "NEW", "createdAt": "2026-04-02",
+               "orderDescription": "batch"})
+    };
+    let mutation = "mutation($o: [OrderInput!]!) { placeOrders(inputs: $o) }";
+
+    let res = graphql(&server, mutation, json!({"o": [order("t2"), order("t1")]})).await;
+    assert_eq!(res["data"], json!({"placeOrders": null}), "{res}");
+    let error = &res["errors"][0];
+    assert_eq!(error["errorType"], "DynamoDB:TransactionCanceledException");
+    let reasons: Vec<&str> = error["data"]
+        .as_array()
+        .expect("cancellation reasons")
+        .iter()
+        .map(|r| r["type"].as_str().unwrap_or_default())
+        .collect();
+    // AppSync spells the reason `ConditionCheckFailed`, unlike DynamoDB's own
+    // `ConditionalCheckFailed` (AppSync's TransactWriteItems reference).
+    assert_eq!(reasons, ["None", "ConditionCheckFailed"]);
+    let res = graphql(&server, "{ getOrder(id: \"t2\") { id } }", json!({})).await;
+    assert_eq!(res, json!({"data": {"getOrder": null}}));
+
+    let res = graphql(&server, mutation, json!({"o": [order("t2"), order("t3")]})).await;
+    assert_eq!(res, json!({"data": {"placeOrders": ["t2", "t3"]}}));
+    let res = graphql(
+        &server,
+        "{ searchOrders(text: \"batch\") { id } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        res["data"]["searchOrders"].as_array().map(Vec::len),
+        Some(2)
+    );
+}
+
+#[test]
+fn reconciles_index_after_a_crash_between_table_and_index_writes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tables = vec![
+        serde_json::from_value(
+            json!({"tableName": "Orders", "partitionKey": {"name": "id", "type": "S"}}),
+        )
+        .expect("table"),
+    ];
+    let indexes: Vec<IndexDefinition> = vec![
+        serde_json::from_value(json!({"name": "orders", "source": {"table": "Orders"}}))
+            .expect("index"),
+    ];
+    let put = |id: &str, text: &str| -> PutItemRequest {
+        serde_json::from_value(json!({"TableName": "Orders",
+            "Item": {"id": {"S": id}, "text": {"S": text}}}))
+        .expect("request")
+    };
+    {
+        let stores = Stores::open(Some(dir.path()), &tables, &indexes).expect("stores");
+        stores
+            .dynamodb
+            .put_item(&put("kept", "stays"))
+            .expect("put");
+        stores
+            .dynamodb
+            .put_item(&put("gone", "removed later"))
+            .expect("put");
+    }
+    // The "crash": table writes committed while nothing fed the index.
+    {
+        let db = Database::open(
+            &DatabaseConfig {
+                path: Some(dir.path().join("tables")),
+                durable: true,
+            },
+            &tables,
+        )
+        .expect("database");
+        db.put_item(&put("new", "written before the crash"))
+            .expect("put");
+        let delete: DeleteItemRequest =
+            serde_json::from_value(json!({"TableName": "Orders", "Key": {"id": {"S": "gone"}}}))
+                .expect("request");
+        db.delete_item(&delete).expect("delete");
+    }
+    let stores = Stores::open(Some(dir.path()), &tables, &indexes).expect("stores");
+    let (status, body) = stores.opensearch.handle(
+        "POST",
+        "/orders/_search",
+        &[],
+        Some(json!({"query": {"match_all": {}}, "sort": [{"_id": "asc"}]})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let ids: Vec<&str> = body["hits"]["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .map(|h| h["_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["kept", "new"]);
+}
