@@ -11,10 +11,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use serde_json::Value as Json;
+use serde_json::{Value as Json, json};
 
-use crate::dynamodb::types::item_to_plain_json;
-use crate::dynamodb::{Database, DatabaseConfig, Item, ScanRequest, StreamRecord, TableDefinition};
+use crate::dynamodb::types::{item_from_json, item_to_plain_json};
+use crate::dynamodb::{
+    BatchWriteItemRequest, Database, DatabaseConfig, Item, PutRequest, ScanRequest, StreamRecord,
+    TableDefinition, WriteRequest,
+};
 use crate::opensearch::{Engine, IndexDefinition};
 
 /// A store failed to open or to apply the manifest's declarations.
@@ -155,6 +158,73 @@ impl Stores {
             );
         }
         Ok(())
+    }
+}
+
+impl Stores {
+    /// Loads plain JSON items into `table` if it holds no item yet, so a
+    /// restart never duplicates or overwrites data. Returns how many were written.
+    pub fn seed(&self, table: &str, items: &[Json]) -> Result<usize, StoresError> {
+        let probe = ScanRequest {
+            table_name: table.to_owned(),
+            limit: Some(1),
+            ..Default::default()
+        };
+        let page = self
+            .dynamodb
+            .scan(&probe)
+            .map_err(|e| StoresError::Tables(format!("{table}: {e}")))?;
+        if page.count > 0 {
+            return Ok(0);
+        }
+        for chunk in items.chunks(25) {
+            let mut writes = Vec::with_capacity(chunk.len());
+            for plain in chunk {
+                let Json::Object(fields) = plain else {
+                    return Err(StoresError::Tables(format!(
+                        "{table}: seed items must be JSON objects, found {plain}"
+                    )));
+                };
+                let typed = fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), plain_to_dynamodb_json(v)))
+                    .collect();
+                let item = item_from_json(&typed, false)
+                    .map_err(|e| StoresError::Tables(format!("{table}: {e}")))?;
+                writes.push(WriteRequest {
+                    put_request: Some(PutRequest { item }),
+                    delete_request: None,
+                });
+            }
+            let request = BatchWriteItemRequest {
+                request_items: [(table.to_owned(), writes)].into_iter().collect(),
+            };
+            self.dynamodb
+                .batch_write_item(&request)
+                .map_err(|e| StoresError::Tables(format!("{table}: {e}")))?;
+        }
+        Ok(items.len())
+    }
+}
+
+/// Plain JSON as `$util.dynamodb.toDynamoDB` types it: strings `S`, numbers
+/// `N`, booleans `BOOL`, null `NULL`, arrays `L`, objects `M`.
+fn plain_to_dynamodb_json(value: &Json) -> Json {
+    match value {
+        Json::String(s) => json!({ "S": s }),
+        Json::Number(n) => json!({ "N": n.to_string() }),
+        Json::Bool(b) => json!({ "BOOL": b }),
+        Json::Null => json!({ "NULL": true }),
+        Json::Array(items) => {
+            json!({ "L": items.iter().map(plain_to_dynamodb_json).collect::<Vec<_>>() })
+        }
+        Json::Object(fields) => {
+            let typed: serde_json::Map<String, Json> = fields
+                .iter()
+                .map(|(k, v)| (k.clone(), plain_to_dynamodb_json(v)))
+                .collect();
+            json!({ "M": typed })
+        }
     }
 }
 

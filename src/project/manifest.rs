@@ -94,6 +94,10 @@ pub struct Manifest {
     /// Local OpenSearch indexes; owned by the OpenSearch store.
     #[serde(default)]
     pub indexes: Option<Json>,
+    /// Local fixtures: table name to a JSON file (relative to the project)
+    /// holding an array of plain JSON items, loaded when the table is empty.
+    #[serde(default)]
+    pub seed: IndexMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

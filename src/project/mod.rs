@@ -372,7 +372,10 @@ impl Loader {
             }
         }
         match Stores::open(self.options.data_dir.as_deref(), &tables, &indexes) {
-            Ok(stores) => Arc::new(stores),
+            Ok(stores) => {
+                self.seed(manifest, &stores);
+                Arc::new(stores)
+            }
             Err(err) => {
                 let section = match err {
                     StoresError::Tables(_) => "tables",
@@ -381,6 +384,25 @@ impl Loader {
                 self.manifest_problem(&[section], err.to_string());
                 // Empty in-memory stores cannot fail to open.
                 Arc::new(Stores::open(None, &[], &[]).expect("empty in-memory stores"))
+            }
+        }
+    }
+
+    /// Loads the manifest's `seed` fixtures into empty tables.
+    fn seed(&mut self, manifest: &Manifest, stores: &Stores) {
+        for (table, file) in &manifest.seed {
+            let path = self.dir.join(file);
+            let items = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {file}: {e}"))
+                .and_then(|text| {
+                    serde_json::from_str::<Vec<Json>>(&text)
+                        .map_err(|e| format!("{file}: expected a JSON array of items: {e}"))
+                })
+                .and_then(|items| stores.seed(table, &items).map_err(|e| e.to_string()));
+            match items {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(table = %table, items = n, "seeded"),
+                Err(message) => self.manifest_problem(&["seed", table], message),
             }
         }
     }
