@@ -3,19 +3,19 @@
 # bytes (the ceiling), in one run, and measures start-up to first response.
 #
 #   scripts/bench-server.sh                # fake service (examples/bench_server.rs)
-#   SERVE=1 scripts/bench-server.sh        # also `appsync-local serve` on the bundled project
+#   SERVE=1 scripts/bench-server.sh        # also `appsync-local serve` on the demo project
 #
 # Tunables: DURATION (s, default 10), CONNECTIONS (default 32), THREADS
-# (load generator threads, default 1), QUERY (GraphQL query for SERVE=1),
-# API_KEY (x-api-key for SERVE=1). Results go to stdout; copy them into
-# docs/benchmarks.md under "## Server".
+# (load generator threads, default 1), QUERY (set it to bench one query of
+# your own project instead of the demo's set), API_KEY (x-api-key for
+# SERVE=1). Results go to stdout; copy them into docs/benchmarks.md.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-1}
-QUERY=${QUERY:-'{ __typename }'}
+QUERY=${QUERY:-}
 TARGET=${CARGO_TARGET_DIR:-target}/release
 
 builds=(--example bench_server --example loadgen)
@@ -53,7 +53,7 @@ first_response_ms() {
     echo $(( ($(date +%s%N) - start_ns) / 1000000 ))
 }
 
-body=$(printf '{"query":"%s"}' "$QUERY")
+body='{"query":"{ __typename }"}'
 bench() {
     local name=$1
     shift
@@ -79,12 +79,25 @@ logged_url=$(url_from "$workdir/bench-log.out" '^graphql ')
 bench "same, access log on (to /dev/null)" --url "$logged_url" --body "$body"
 
 if [[ "${SERVE:-0}" == 1 ]]; then
-    headers=()
-    if [[ -n "${API_KEY:-}" ]]; then headers=(--header "x-api-key: $API_KEY"); fi
+    API_KEY=${API_KEY:-da2-flightcatalog-local}
+    headers=(--header "x-api-key: $API_KEY")
+    # The demo project's operations, one per storage path.
+    names=("NONE + VTL (ping)" "GetItem (getFlight)" "GSI Query (getFlightBySchedule)" "search (searchFlights)")
+    queries=(
+        '{ ping }'
+        '{ getFlight(id: \"FL00001\") { id departureCity arrivalCity ticketPrice } }'
+        '{ getFlightBySchedule(departureAirportCode: \"LHR\", arrivalAirportCode: \"FRA\", departureDate: \"2026-12\", limit: 5) { items { id departureDate } } }'
+        '{ searchFlights(text: \"frankfurt alps\", limit: 5) { id arrivalCity } }'
+    )
+    if [[ -n "$QUERY" ]]; then names=("$QUERY"); queries=("$QUERY"); fi
+    rm -rf "$workdir/data"
     start_ns=$(date +%s%N)
-    "$TARGET/appsync-local" serve --port 0 >"$workdir/serve.out" 2>/dev/null &
+    "$TARGET/appsync-local" serve --port 0 --data "$workdir/data" >"$workdir/serve.out" 2>/dev/null &
     pids+=($!)
     serve_url=$(url_from "$workdir/serve.out" '^listening on ')
-    echo "appsync-local serve: first response after $(first_response_ms "$start_ns" "$serve_url" --body "$body" "${headers[@]}") ms"
-    bench "appsync-local serve: $QUERY" --url "$serve_url" --body "$body" "${headers[@]}"
+    echo "appsync-local serve: first response after $(first_response_ms "$start_ns" "$serve_url" --body "$body" "${headers[@]}") ms (includes seeding an empty data directory)"
+    for i in "${!queries[@]}"; do
+        query_body=$(printf '{"query":"%s"}' "${queries[$i]}")
+        bench "serve: ${names[$i]}" --url "$serve_url" --body "$query_body" "${headers[@]}"
+    done
 fi
