@@ -112,14 +112,23 @@ impl Stores {
         }
         let engine = Arc::clone(&self.opensearch);
         self.dynamodb
-            .subscribe(Box::new(move |record: &StreamRecord| {
-                for feed in feeds.iter().filter(|f| f.table == record.table) {
-                    let id = document_id(&record.keys, &feed.key_names);
-                    let doc = record.new_image.as_ref().map(item_to_plain_json);
+            .subscribe(Box::new(move |records: &[StreamRecord]| {
+                for feed in &feeds {
+                    let changes: Vec<(String, Option<Json>)> = records
+                        .iter()
+                        .filter(|r| r.table == feed.table)
+                        .map(|r| {
+                            let id = document_id(&r.keys, &feed.key_names);
+                            (id, r.new_image.as_ref().map(item_to_plain_json))
+                        })
+                        .collect();
+                    if changes.is_empty() {
+                        continue;
+                    }
                     // The table write is already committed; an index failure is
                     // logged and repaired by the reconciliation at the next start.
-                    if let Err(err) = engine.apply_change(&feed.index, &id, doc) {
-                        tracing::error!(index = %feed.index, %id, "stream to index failed: {err}");
+                    if let Err(err) = engine.apply_changes(&feed.index, changes) {
+                        tracing::error!(index = %feed.index, "stream to index failed: {err}");
                     }
                 }
             }));

@@ -568,8 +568,8 @@ fn stream_records_follow_commits() {
     let db = db();
     let records: Arc<Mutex<Vec<StreamRecord>>> = Arc::default();
     let sink = records.clone();
-    db.subscribe(Box::new(move |r| {
-        sink.lock().expect("lock").push(r.clone())
+    db.subscribe(Box::new(move |batch| {
+        sink.lock().expect("lock").extend(batch.iter().cloned())
     }));
     put(&db, "Flights", json!({"id": {"S": "s1"}, "v": {"N": "1"}}));
     db.update_item(&req(json!({"TableName": "Flights", "Key": {"id": {"S": "s1"}}, "UpdateExpression": "SET v = :v", "ExpressionAttributeValues": {":v": {"N": "2"}}})))

@@ -11,13 +11,21 @@ fn examples(readme: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for pair in blocks.windows(3) {
         let (code, expected) = (pair[0], pair[2]);
-        if !(code.starts_with("sh\n") && code.contains("/graphql") && expected.starts_with("json\n")) {
+        if !(code.starts_with("sh\n")
+            && code.contains("/graphql")
+            && expected.starts_with("json\n"))
+        {
             continue;
         }
-        let Some(start) = code.find("-d '") else { continue };
+        let Some(start) = code.find("-d '") else {
+            continue;
+        };
         let body = &code[start + 4..];
         let body = &body[..body.find('\'').expect("closing quote")];
-        out.push((body.to_owned(), expected["json\n".len()..].trim().to_owned()));
+        out.push((
+            body.to_owned(),
+            expected["json\n".len()..].trim().to_owned(),
+        ));
     }
     out
 }

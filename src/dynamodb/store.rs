@@ -199,8 +199,9 @@ impl StreamRecord {
     }
 }
 
-/// A change-stream listener.
-pub type Listener = Box<dyn Fn(&StreamRecord) + Send + Sync>;
+/// A change-stream listener. It gets the records of one commit together (a
+/// batch or a transaction commits many), so a consumer can apply them at once.
+pub type Listener = Box<dyn Fn(&[StreamRecord]) + Send + Sync>;
 
 // ---------------------------------------------------------------- tables
 
@@ -616,8 +617,9 @@ enum WriteMode {
 ///
 /// # Change stream
 ///
-/// Listeners registered with [`Database::subscribe`] receive one
-/// [`StreamRecord`] per changed item, synchronously, in commit order, while
+/// Listeners registered with [`Database::subscribe`] receive the
+/// [`StreamRecord`]s of each commit (one per changed item) together,
+/// synchronously, in commit order, while
 /// the writer mutex is held. Listeners must be quick and must not write to
 /// the database or call TransactGetItems (that would deadlock).
 pub struct Database {
@@ -960,9 +962,9 @@ impl Database {
         let seq = *guard;
         {
             let listeners = self.listeners.read().unwrap_or_else(|e| e.into_inner());
-            for rec in &records {
+            if !records.is_empty() {
                 for l in listeners.iter() {
-                    l(rec);
+                    l(&records);
                 }
             }
         }
