@@ -274,3 +274,62 @@ fn reconciles_index_after_a_crash_between_table_and_index_writes() {
         .collect();
     assert_eq!(ids, ["kept", "new"]);
 }
+
+#[tokio::test]
+async fn updates_and_batches_from_the_dynamodb_api_reach_the_index() {
+    let server = TestServer::start(PROJECT).await.expect("server");
+    let client = reqwest::Client::new();
+    let call = |target: &str, body: Value| {
+        client
+            .post(server.dynamodb_url())
+            .header("x-amz-target", format!("DynamoDB_20120810.{target}"))
+            .header("content-type", "application/x-amz-json-1.0")
+            .body(body.to_string())
+            .send()
+    };
+    let item = |id: &str, text: &str| {
+        json!({"PutRequest": {"Item": {"id": {"S": id}, "customer": {"S": "eve"},
+            "status": {"S": "NEW"}, "createdAt": {"S": "2026-05-01"},
+            "orderDescription": {"S": text}}}})
+    };
+    let res = call(
+        "BatchWriteItem",
+        json!({"RequestItems": {"Orders": [item("b1", "Copper pans"), item("b2", "Linen towels")]}}),
+    )
+    .await
+    .expect("batch");
+    assert_eq!(res.status(), 200);
+    let res = call(
+        "UpdateItem",
+        json!({"TableName": "Orders", "Key": {"id": {"S": "b1"}},
+               "UpdateExpression": "SET orderDescription = :d",
+               "ExpressionAttributeValues": {":d": {"S": "Cast iron skillet"}}}),
+    )
+    .await
+    .expect("update");
+    assert_eq!(res.status(), 200);
+    let res = call(
+        "BatchWriteItem",
+        json!({"RequestItems": {"Orders": [{"DeleteRequest": {"Key": {"id": {"S": "b2"}}}}]}}),
+    )
+    .await
+    .expect("batch delete");
+    assert_eq!(res.status(), 200);
+
+    let search = |text: &'static str| {
+        graphql(
+            &server,
+            "query($t: String!) { searchOrders(text: $t) { id } }",
+            json!({"t": text}),
+        )
+    };
+    assert_eq!(
+        search("skillet").await,
+        json!({"data": {"searchOrders": [{"id": "b1"}]}})
+    );
+    assert_eq!(search("pans").await, json!({"data": {"searchOrders": []}}));
+    assert_eq!(
+        search("towels").await,
+        json!({"data": {"searchOrders": []}})
+    );
+}
