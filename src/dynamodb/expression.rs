@@ -1236,83 +1236,89 @@ fn empty_error(kind: ExpressionKind) -> Error {
     ))
 }
 
-/// Parses a ConditionExpression, FilterExpression or KeyConditionExpression.
-pub fn parse_condition(
+/// Runs one of the parser's entry points over a whole expression, then
+/// reports deferred problems in DynamoDB's order of precedence for that kind.
+fn parse_expression<T>(
     src: &str,
     ctx: &ExpressionContext<'_>,
     kind: ExpressionKind,
-) -> Result<Condition> {
+    parse: impl FnOnce(&mut Parser<'_, '_>) -> std::result::Result<T, SyntaxError>,
+    precedence: &[fn(&Diags) -> &Option<String>],
+) -> Result<T> {
     ctx.check_empty()?;
     check_length(src, kind)?;
     if src.trim().is_empty() {
         return Err(empty_error(kind));
     }
     let mut p = Parser::new(src, ctx, kind);
-    let cond = match p.condition() {
-        Ok(c) => c,
+    let parsed = match parse(&mut p) {
+        Ok(v) => v,
         Err(SyntaxError) => return Err(p.syntax_error()),
     };
-    p.finish(&[
-        |d| &d.parens,
-        |d| &d.unknown_function,
-        |d| &d.misused_function,
-        |d| &d.reserved,
-        |d| &d.attr_name,
-        |d| &d.attr_value,
-        |d| &d.operand,
-        |d| &d.distinct,
-        |d| &d.function,
-    ])?;
-    Ok(cond)
+    p.finish(precedence)?;
+    Ok(parsed)
+}
+
+/// Parses a ConditionExpression, FilterExpression or KeyConditionExpression.
+pub fn parse_condition(
+    src: &str,
+    ctx: &ExpressionContext<'_>,
+    kind: ExpressionKind,
+) -> Result<Condition> {
+    parse_expression(
+        src,
+        ctx,
+        kind,
+        |p| p.condition(),
+        &[
+            |d| &d.parens,
+            |d| &d.unknown_function,
+            |d| &d.misused_function,
+            |d| &d.reserved,
+            |d| &d.attr_name,
+            |d| &d.attr_value,
+            |d| &d.operand,
+            |d| &d.distinct,
+            |d| &d.function,
+        ],
+    )
 }
 
 /// Parses an UpdateExpression.
 pub fn parse_update(src: &str, ctx: &ExpressionContext<'_>) -> Result<Vec<UpdateAction>> {
-    ctx.check_empty()?;
-    check_length(src, ExpressionKind::Update)?;
-    let kind = ExpressionKind::Update;
-    if src.trim().is_empty() {
-        return Err(empty_error(kind));
-    }
-    let mut p = Parser::new(src, ctx, kind);
-    let actions = match p.update() {
-        Ok(a) => a,
-        Err(SyntaxError) => return Err(p.syntax_error()),
-    };
-    p.finish(&[
-        |d| &d.reserved,
-        |d| &d.unknown_function,
-        |d| &d.section,
-        |d| &d.attr_name,
-        |d| &d.attr_value,
-        |d| &d.path_overlap,
-        |d| &d.path_conflict,
-        |d| &d.operand,
-        |d| &d.function,
-    ])?;
-    Ok(actions)
+    parse_expression(
+        src,
+        ctx,
+        ExpressionKind::Update,
+        |p| p.update(),
+        &[
+            |d| &d.reserved,
+            |d| &d.unknown_function,
+            |d| &d.section,
+            |d| &d.attr_name,
+            |d| &d.attr_value,
+            |d| &d.path_overlap,
+            |d| &d.path_conflict,
+            |d| &d.operand,
+            |d| &d.function,
+        ],
+    )
 }
 
 /// Parses a ProjectionExpression.
 pub fn parse_projection(src: &str, ctx: &ExpressionContext<'_>) -> Result<Vec<Path>> {
-    ctx.check_empty()?;
-    check_length(src, ExpressionKind::Projection)?;
-    let kind = ExpressionKind::Projection;
-    if src.trim().is_empty() {
-        return Err(empty_error(kind));
-    }
-    let mut p = Parser::new(src, ctx, kind);
-    let paths = match p.projection() {
-        Ok(a) => a,
-        Err(SyntaxError) => return Err(p.syntax_error()),
-    };
-    p.finish(&[
-        |d| &d.reserved,
-        |d| &d.attr_name,
-        |d| &d.path_overlap,
-        |d| &d.path_conflict,
-    ])?;
-    Ok(paths)
+    parse_expression(
+        src,
+        ctx,
+        ExpressionKind::Projection,
+        |p| p.projection(),
+        &[
+            |d| &d.reserved,
+            |d| &d.attr_name,
+            |d| &d.path_overlap,
+            |d| &d.path_conflict,
+        ],
+    )
 }
 
 // ---------------------------------------------------------------- key conditions
