@@ -242,3 +242,81 @@ proptest! {
         }
     }
 }
+
+/// The serverless-airline `Mutation.processBooking` request template renders
+/// the Step Functions call with an escaped JSON input. Its ids are random, so
+/// this checks their shape and their consistency rather than a snapshot.
+#[test]
+fn airline_process_booking_template() {
+    let source = r#"$util.qr($ctx.stash.put("outboundFlightId", $ctx.args.input.bookingOutboundFlightId))
+$util.qr($ctx.stash.put("paymentToken", $ctx.args.input.paymentToken))
+$util.qr($ctx.stash.put("customer", $ctx.identity.sub))
+$util.qr($ctx.stash.put("executionId", $util.autoId()))
+$util.qr($ctx.stash.put("createdAt", $util.time.nowISO8601()))
+#set( $payload = {
+    "outboundFlightId": $ctx.stash.outboundFlightId,
+    "customerId": $context.identity.sub,
+    "chargeId": $ctx.stash.paymentToken,
+    "bookingTable": "Booking-dev",
+    "flightTable": "Flight-dev",
+    "name": $ctx.stash.executionId,
+    "createdAt": $ctx.stash.createdAt
+})
+{
+    "version": "2018-05-29",
+    "method": "POST",
+    "resourcePath": "/",
+    "params": {
+        "headers": {
+            "content-type": "application/x-amz-json-1.0",
+            "x-amz-target":"AWSStepFunctions.StartExecution"
+        },
+        "body": {
+            "stateMachineArn": "arn:aws:states:eu-west-1:123456789012:stateMachine:ProcessBooking",
+            "input": "$util.escapeJavaScript($util.toJson($payload))",
+            "name": $util.toJson($ctx.stash.executionId)
+        }
+    }
+}
+"#;
+    let template = Template::parse("Mutation.processBooking.req.vtl", source).expect("parses");
+    let mut ctx: Context = serde_json::from_value(serde_json::json!({
+        "arguments": {"input": {"bookingOutboundFlightId": "FL00001", "paymentToken": "tok_\"1\""}},
+        "identity": {"sub": "cust-1"}
+    }))
+    .expect("context");
+    let out = template.render_at(&mut ctx, NOW);
+    let Ok(Rendered::Text(text)) = out.result else {
+        panic!("rendered {:?}", out.result);
+    };
+    let doc = parse_json_output("Mutation.processBooking.req.vtl", &text).expect("JSON");
+    let id = ctx.stash["executionId"]
+        .as_str()
+        .expect("executionId")
+        .to_owned();
+    let uuid = regex_lite_uuid(&id);
+    assert!(uuid, "autoId gives a v4 UUID, got {id}");
+    assert_eq!(doc["params"]["body"]["name"], serde_json::json!(id));
+    let input: serde_json::Value = serde_json::from_str(
+        doc["params"]["body"]["input"]
+            .as_str()
+            .expect("input string"),
+    )
+    .expect("input is escaped JSON");
+    assert_eq!(
+        input,
+        serde_json::json!({
+            "outboundFlightId": "FL00001", "customerId": "cust-1", "chargeId": "tok_\"1\"",
+            "bookingTable": "Booking-dev", "flightTable": "Flight-dev", "name": id,
+            "createdAt": "2023-11-14T22:13:20.000Z"
+        })
+    );
+    assert_eq!(ctx.stash["customer"], serde_json::json!("cust-1"));
+}
+
+fn regex_lite_uuid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+        && parts[2].starts_with('4')
+        && s.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
+}

@@ -417,7 +417,7 @@ impl<'t> Renderer<'t> {
         let has_next_key = &prog.names.velocity_has_next;
         let saved_has_next = self.lookup(has_next_key)?;
         let mut scope = Map::with_capacity(6);
-        for key in ["count", "index", "hasNext", "first", "last"] {
+        for key in crate::vtl::methods::FOREACH_SCOPE_KEYS {
             scope.insert(key.into(), Value::Null);
         }
         if let Some(parent) = &saved_foreach {

@@ -882,10 +882,38 @@ fn map_method(
             let field = if name == "getKey" { "key" } else { "value" };
             map.get(field).cloned().unwrap_or(Value::Null)
         }
+        // `$foreach` is a Velocity 1.7 ForeachScope, whose state the engine
+        // keeps in a map; its Java accessors work too (Amplify's templates
+        // call `$foreach.hasNext()`).
+        (
+            "hasNext" | "getHasNext" | "isFirst" | "getFirst" | "isLast" | "getLast" | "getCount"
+            | "getIndex",
+            [],
+        ) => {
+            let map = map.borrow();
+            let is_scope = map
+                .keys()
+                .take(FOREACH_SCOPE_KEYS.len())
+                .eq(FOREACH_SCOPE_KEYS.iter().copied());
+            if !is_scope {
+                return Ok(None);
+            }
+            let field = match name {
+                "hasNext" | "getHasNext" => "hasNext",
+                "isFirst" | "getFirst" => "first",
+                "isLast" | "getLast" => "last",
+                "getCount" => "count",
+                _ => "index",
+            };
+            map.get(field).cloned().unwrap_or(Value::Null)
+        }
         _ => return Ok(None),
     };
     Ok(Some(v))
 }
+
+/// The keys of a `$foreach` scope map, in the order the evaluator creates them.
+pub(crate) const FOREACH_SCOPE_KEYS: [&str; 5] = ["count", "index", "hasNext", "first", "last"];
 
 #[cfg(test)]
 mod tests {
