@@ -1,12 +1,9 @@
 //! Executes queries against fixture projects through `GraphQLService::execute`
-//! (the HTTP layer is tested separately).
+//! (the HTTP layer is tested separately, and tests/server_project.rs runs real
+//! VTL resolvers through the HTTP server).
 //!
-//! The VTL engine is a placeholder that renders templates verbatim, so the
-//! fixture templates are already the JSON they stand for. Cases to add once
-//! the engine lands: `$util.error` / `appendError` / `unauthorized` in
-//! templates, `$ctx.stash` shared across a pipeline, `$ctx.prev.result`,
-//! `$ctx.arguments` with defaults, `$ctx.info.selectionSetList`, and
-//! `$ctx.request.headers`.
+//! Most fixture templates here are already the JSON they stand for, so these
+//! cases test the executor rather than the template engine.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
