@@ -190,6 +190,25 @@ async fn flush_empties_the_cache() {
 }
 
 #[tokio::test]
+async fn the_flush_cache_command_flushes_a_running_server() {
+    let c = start("caching_resolver").await;
+    c.query(r#"{ item(id: "1", kind: "a") { id } }"#).await;
+    assert_eq!(c.metric("appsync_cache_entries").await, 1);
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_appsync-local"))
+        .args(["flush-cache", "--url"])
+        .arg(format!("http://{}", c.server.address()))
+        .output()
+        .await
+        .expect("the binary runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(c.metric("appsync_cache_entries").await, 0);
+}
+
+#[tokio::test]
 async fn concurrent_misses_call_the_data_source_once() {
     let c = start("caching_resolver").await;
     let q = r#"{ slowItem(id: "1") { id } }"#;

@@ -570,8 +570,9 @@ fn build_resolver_key(type_name: &str, field_name: &str, values: &[&Json]) -> St
 /// Headers left out of the operation key. AppSync names authorization, host,
 /// x-forwarded-for and cloudfront-*; the others describe the connection or
 /// the signature rather than the request (a SigV4 date changes on every
-/// call), and `cookie` is never visible to resolvers. `x-api-key` is a
-/// credential like `authorization`.
+/// call), `content-type`/`content-encoding` describe the body's encoding,
+/// not the query, and `cookie` is never visible to resolvers. `x-api-key`
+/// is a credential like `authorization`, and the identity is in the key.
 fn reserved(name: &str) -> bool {
     matches!(
         name,
@@ -586,6 +587,8 @@ fn reserved(name: &str) -> bool {
             | "x-amz-content-sha256"
             | "x-amzn-trace-id"
             | "content-length"
+            | "content-type"
+            | "content-encoding"
             | "accept-encoding"
             | "connection"
             | "keep-alive"
@@ -675,6 +678,34 @@ mod tests {
         assert!(reserved("authorization"));
         assert!(reserved("cloudfront-viewer-country"));
         assert!(!reserved("x-tenant"));
+    }
+
+    #[test]
+    fn operation_keys_split_by_identity_but_not_by_source_ip() {
+        let doc = async_graphql::parser::parse_query("{ a(x: 1, y: 2) }").expect("valid");
+        let (_, op) = doc.operations.iter().next().expect("one operation");
+        let key = |identity: Json, headers: &[(&str, &str)]| {
+            let headers: Vec<(String, String)> = headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect();
+            ApiCache::operation_key(&doc, &op.node, None, &Map::new(), &identity, &headers)
+        };
+        let alice = key(json!({"sub": "a", "sourceIp": ["1.1.1.1"]}), &[]);
+        assert_eq!(
+            alice,
+            key(json!({"sourceIp": ["2.2.2.2"], "sub": "a"}), &[])
+        );
+        assert_ne!(
+            alice,
+            key(json!({"sub": "b", "sourceIp": ["1.1.1.1"]}), &[])
+        );
+        let plain = key(
+            Json::Null,
+            &[("authorization", "x"), ("x-a", "1"), ("x-b", "2")],
+        );
+        assert_eq!(plain, key(Json::Null, &[("x-b", "2"), ("x-a", "1")]));
+        assert_ne!(plain, key(Json::Null, &[("x-a", "1")]));
     }
 
     #[tokio::test]
