@@ -168,6 +168,20 @@ async fn a_mutation_evicts_the_entry_it_names() {
 }
 
 #[tokio::test]
+async fn queries_cannot_evict() {
+    let c = start("caching_resolver").await;
+    c.query(r#"{ item(id: "1", kind: "a") { id } }"#).await;
+    let response = c
+        .query(r#"{ evictingQuery(id: "1", kind: "a") { id } }"#)
+        .await;
+    // No extension: the request is ignored, as AppSync does.
+    assert_eq!(response, json!({"data": {"evictingQuery": {"id": "1"}}}));
+    c.query(r#"{ item(id: "1", kind: "a") { id } }"#).await;
+    assert_eq!(c.calls("Query.item", "none").await, 1);
+    assert_eq!(c.metric("appsync_cache_evictions_total").await, 0);
+}
+
+#[tokio::test]
 async fn flush_empties_the_cache() {
     let c = start("caching_resolver").await;
     let q = r#"{ item(id: "1", kind: "a") { id } }"#;
