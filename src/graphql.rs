@@ -111,4 +111,15 @@ pub trait GraphQLService: Send + Sync + 'static {
         request: GraphQLRequest,
         context: RequestContext,
     ) -> BoxFuture<'_, GraphQLResponse>;
+
+    /// Drops every cached result, like AppSync's FlushApiCache. Services
+    /// without a cache have nothing to do.
+    fn flush_cache(&self) -> BoxFuture<'_, ()> {
+        Box::pin(std::future::ready(()))
+    }
+
+    /// The Prometheus text for `GET /metrics`.
+    fn metrics(&self) -> BoxFuture<'_, String> {
+        Box::pin(std::future::ready(String::new()))
+    }
 }

@@ -2,6 +2,7 @@
 //!
 //! See ARCHITECTURE.md for the map of modules and their invariants.
 
+pub mod cache;
 pub mod cli;
 pub mod datasource;
 pub mod dynamodb;

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod evaluate;
+mod flush_cache;
 mod serve;
 
 #[derive(Debug, Parser)]
@@ -25,6 +26,8 @@ enum Command {
     Check(check::Args),
     /// Render one mapping template against a context, like `aws appsync evaluate-mapping-template`.
     Evaluate(evaluate::Args),
+    /// Empty a running server's cache, like `aws appsync flush-api-cache`.
+    FlushCache(flush_cache::Args),
 }
 
 /// Entry point for the binary.
@@ -35,5 +38,6 @@ pub fn run() -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Check(args)) => check::run(args),
         Some(Command::Evaluate(args)) => evaluate::run(args),
+        Some(Command::FlushCache(args)) => flush_cache::run(args),
     }
 }

@@ -44,6 +44,8 @@ pub struct Execution<'a> {
     pub request_json: Json,
     pub errors: Mutex<Vec<Json>>,
     pub resolver_count: AtomicUsize,
+    /// `$extensions` requests from the templates, carried out at the end.
+    pub effects: Mutex<Vec<crate::vtl::runtime::Effect>>,
 }
 
 /// `@skip(if:)` / `@include(if:)` with literals or variables.

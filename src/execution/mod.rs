@@ -19,6 +19,8 @@ use std::sync::{Arc, Mutex};
 use async_graphql::parser::types::OperationType;
 use serde_json::{Map, Value as Json};
 
+use crate::cache::ApiCache;
+use crate::cache::metrics::{self, Invocations};
 use crate::execution::coerce::{CoerceError, coerce_json, const_to_json};
 use crate::execution::engine::{Engine, find_operation, introspection_keys};
 use crate::execution::executor::Execution;
@@ -28,6 +30,7 @@ use crate::graphql::{
 use crate::project::manifest::Manifest;
 use crate::project::schema::SchemaModel;
 use crate::stores::Stores;
+use crate::vtl::runtime::Effect;
 
 /// AppSync's per-request limits.
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +53,10 @@ pub struct Api {
     pub manifest: Manifest,
     /// The tables and indexes the data sources run on.
     pub stores: Arc<Stores>,
+    /// The server-side cache, when the manifest enables one.
+    pub cache: Option<ApiCache>,
+    /// Data-source calls per field, for `/metrics` and tests.
+    pub invocations: Invocations,
 }
 
 fn request_json(context: &RequestContext) -> Json {
@@ -147,27 +154,103 @@ impl Api {
             Ok(v) => v,
             Err(errors) => return request_failure(errors),
         };
+        let introspection = validated.introspection;
+        if op.ty == OperationType::Query
+            && let Some(cache) = self.cache.as_ref().filter(|c| c.caches_operations())
+        {
+            let key = ApiCache::operation_key(
+                doc,
+                op,
+                request.operation_name.as_deref(),
+                &variables,
+                &context.identity,
+                &context.headers,
+            );
+            let run = async {
+                let response = self
+                    .run_operation(doc, op, variables, &context, &intro_keys, introspection)
+                    .await;
+                // Only complete, error-free responses are kept.
+                match (&response.data, response.errors.is_empty()) {
+                    (Some(data), true) => Ok(data.clone()),
+                    _ => Err(Arc::new(response)),
+                }
+            };
+            return match cache.resolve_operation(key, run).await {
+                Ok(data) => GraphQLResponse {
+                    data: Some(data),
+                    errors: Vec::new(),
+                    extensions: Map::new(),
+                },
+                Err(response) => Arc::unwrap_or_clone(response),
+            };
+        }
+        self.run_operation(doc, op, variables, &context, &intro_keys, introspection)
+            .await
+    }
+
+    async fn run_operation(
+        &self,
+        doc: &async_graphql::parser::types::ExecutableDocument,
+        op: &async_graphql::parser::types::OperationDefinition,
+        variables: Map<String, Json>,
+        context: &RequestContext,
+        intro_keys: &[String],
+        introspection: Map<String, Json>,
+    ) -> GraphQLResponse {
         let exec = Execution {
             api: self,
             doc,
             operation: op,
             variables,
-            context: &context,
-            request_json: request_json(&context),
+            context,
+            request_json: request_json(context),
             errors: Mutex::new(Vec::new()),
             resolver_count: AtomicUsize::new(0),
+            effects: Mutex::new(Vec::new()),
         };
         let skip: Vec<&str> = intro_keys.iter().map(String::as_str).collect();
         let mut data = exec.run(&skip).await;
         if let Json::Object(map) = &mut data {
-            for (k, v) in validated.introspection {
+            for (k, v) in introspection {
                 map.insert(k, v);
+            }
+        }
+        let mut extensions = Map::new();
+        let effects = exec.effects.into_inner().unwrap_or_default();
+        // AppSync honours evictFromApiCache only in mutations.
+        if op.ty == OperationType::Mutation {
+            let mut deleted = None;
+            for effect in effects {
+                if let Effect::EvictFromApiCache {
+                    type_name,
+                    field_name,
+                    keys,
+                } = effect
+                {
+                    let n = match &self.cache {
+                        Some(cache) => cache.evict(&type_name, &field_name, &keys).await,
+                        None => 0,
+                    };
+                    *deleted.get_or_insert(0) += n;
+                }
+            }
+            if let Some(n) = deleted {
+                extensions.insert("apiCacheEntriesDeleted".into(), Json::from(n));
             }
         }
         GraphQLResponse {
             data: Some(data),
             errors: exec.errors.into_inner().unwrap_or_default(),
-            extensions: Map::new(),
+            extensions,
+        }
+    }
+
+    /// The cache's counters, when the API has a cache.
+    pub async fn cache_stats(&self) -> Option<crate::cache::CacheStats> {
+        match &self.cache {
+            Some(cache) => Some(cache.stats().await),
+            None => None,
         }
     }
 
@@ -244,6 +327,18 @@ impl GraphQLService for Api {
         context: RequestContext,
     ) -> BoxFuture<'_, GraphQLResponse> {
         Box::pin(self.execute_request(request, context))
+    }
+
+    fn flush_cache(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {
+            if let Some(cache) = &self.cache {
+                cache.flush().await;
+            }
+        })
+    }
+
+    fn metrics(&self) -> BoxFuture<'_, String> {
+        Box::pin(async { metrics::render(self.cache_stats().await, &self.invocations) })
     }
 }
 

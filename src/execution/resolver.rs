@@ -1,18 +1,20 @@
 //! Unit and pipeline resolvers: templates, data sources and `$ctx`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::Positioned;
-use async_graphql::parser::types::Field;
+use async_graphql::parser::types::{Field, OperationType};
 use serde_json::{Map, Value as Json, json};
 
+use crate::cache::ApiCache;
+use crate::cache::metrics::Invocations;
 use crate::datasource::{DataSource, DataSourceError, InvocationInfo};
 use crate::execution::coerce::{CoerceError, coerce_arguments};
 use crate::execution::errors::FieldError;
 use crate::execution::executor::Execution;
 use crate::execution::selection::{selection_set_graphql, selection_set_list};
 use crate::project::schema::{FieldDef, ObjectDef, named_type};
-use crate::vtl::{Context, RenderOutput, Rendered, Template, parse_json_output};
+use crate::vtl::{Context, Effect, RenderOutput, Rendered, Template, parse_json_output};
 
 /// AppSync's limit on an evaluated template.
 const MAX_EVALUATED_TEMPLATE_BYTES: usize = 5 * 1024 * 1024;
@@ -106,6 +108,8 @@ struct Run<'r> {
     errors: Vec<FieldError>,
     field_name: &'r str,
     parent_type: &'r str,
+    invocations: &'r Invocations,
+    effects: &'r Mutex<Vec<Effect>>,
 }
 
 impl Run<'_> {
@@ -133,6 +137,11 @@ impl Run<'_> {
                 template = template.name(),
                 "evaluated template:\n{evaluated}"
             );
+        }
+        if !out.effects.is_empty()
+            && let Ok(mut effects) = self.effects.lock()
+        {
+            effects.extend(out.effects);
         }
         for e in out.appended_errors {
             self.errors.push(FieldError::from_template(
@@ -177,6 +186,10 @@ impl Run<'_> {
     }
 
     async fn invoke(&self, ds: &BoundDataSource, request: Json) -> Result<Json, DataSourceError> {
+        self.invocations.record(
+            &format!("{}.{}", self.parent_type, self.field_name),
+            &ds.name,
+        );
         ds.source
             .invoke(
                 request,
@@ -251,12 +264,34 @@ impl ResolverPlan {
             info,
             error: Json::Null,
         };
-        let mut run = Run {
+        let run = Run {
             ctx,
             errors: Vec::new(),
             field_name: &def.name,
             parent_type: &obj.name,
+            invocations: &exec.api.invocations,
+            effects: &exec.effects,
         };
+        // Only queries are cached: a mutation must always reach its data
+        // source, and subscriptions never run resolvers over HTTP.
+        if exec.operation.ty == OperationType::Query
+            && let Some(cache) = &exec.api.cache
+            && let Some(rule) = cache.resolver_rule(&obj.name, &def.name)
+        {
+            let key = ApiCache::resolver_key(
+                &obj.name,
+                &def.name,
+                rule,
+                &run.ctx.arguments,
+                &run.ctx.source,
+                &run.ctx.identity,
+            );
+            return cache.resolve(key, rule.ttl, self.execute(run)).await;
+        }
+        self.execute(run).await
+    }
+
+    async fn execute(&self, mut run: Run<'_>) -> (Json, Vec<FieldError>) {
         match &self.kind {
             ResolverKindPlan::Unit {
                 data_source,

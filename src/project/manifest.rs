@@ -289,6 +289,10 @@ pub struct CachingConfig {
     pub at_rest_encryption: Option<bool>,
     #[serde(default)]
     pub transit_encryption: Option<bool>,
+    /// Local extension: the cache's byte budget, instead of the instance
+    /// type's (see `crate::cache::instance_budget`).
+    #[serde(default)]
+    pub max_size_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -14,6 +14,8 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use serde_json::Value as Json;
 
+use crate::cache::ApiCache;
+use crate::cache::metrics::Invocations;
 use crate::datasource;
 use crate::dynamodb::TableDefinition;
 use crate::execution::engine::Engine;
@@ -217,6 +219,16 @@ impl Loader {
             &global_subs,
         );
         self.check_limits(&manifest);
+        let cache = match ApiCache::from_manifest(&manifest) {
+            Ok(cache) => cache,
+            Err(problems) => {
+                for problem in problems {
+                    let path: Vec<&str> = problem.key_path.iter().map(String::as_str).collect();
+                    self.manifest_problem(&path, problem.message);
+                }
+                None
+            }
+        };
         let auth = self.auth_config(&manifest);
         let Some(mut model) = model else {
             return Err(self.fail());
@@ -256,6 +268,8 @@ impl Loader {
             model,
             manifest,
             stores,
+            cache,
+            invocations: Invocations::default(),
         })
     }
 

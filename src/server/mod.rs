@@ -8,6 +8,7 @@
 //!
 //! [`GraphQLService`]: crate::graphql::GraphQLService
 
+mod admin;
 mod auth;
 mod graphiql;
 mod graphql_http;
@@ -23,7 +24,8 @@ use axum::Router;
 use axum::routing::get;
 
 /// Builds the server's router: `/graphql`, `/health`, GraphiQL on `GET /` and
-/// `/graphiql`, `POST /` for the `X-Amz-Target` router, plus the extra routers.
+/// `/graphiql`, `POST /` for the `X-Amz-Target` router, the cache flush and
+/// `/metrics`, plus the extra routers.
 pub fn app(state: AppState) -> Router {
     let AppState { service, options } = state;
     let ServerOptions {
@@ -32,6 +34,7 @@ pub fn app(state: AppState) -> Router {
         amz_target_router,
         extra_routers,
     } = options;
+    let admin = admin::router(service.clone());
     let shared = graphql_http::Shared {
         service,
         body_limit,
@@ -50,7 +53,8 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/graphiql", get(graphiql::graphiql_page))
         .route("/health", get(health))
-        .with_state(shared);
+        .with_state(shared)
+        .merge(admin);
     for extra in extra_routers {
         router = router.merge(extra);
     }
