@@ -258,7 +258,10 @@ fn reconciles_index_after_a_crash_between_table_and_index_writes() {
                 .expect("request");
         db.delete_item(&delete).expect("delete");
     }
-    let stores = Stores::open(Some(dir.path()), &tables, &indexes).expect("stores");
+    let stores = match Stores::open(Some(dir.path()), &tables, &indexes) {
+        Ok(stores) => stores,
+        Err(err) => panic!("reopening the stores failed: {err}"),
+    };
     let (status, body) = stores.opensearch.handle(
         "POST",
         "/orders/_search",

@@ -199,6 +199,29 @@ impl StreamRecord {
     }
 }
 
+/// Opens sled, waiting briefly for a directory lock held by this same
+/// process: after the last handle to a database is dropped, sled's background
+/// IO threads can keep the lock for a moment, so a prompt reopen in-process
+/// (tests, embedders) would otherwise fail. Another process holding the lock
+/// still fails, after the wait, with sled's error.
+fn open_sled(config: &sled::Config) -> sled::Result<sled::Db> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.to_string().contains("could not acquire lock") =>
+            {
+                if std::time::Instant::now() >= deadline {
+                    return Err(sled::Error::Io(e));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// A change-stream listener. It gets the records of one commit together (a
 /// batch or a transaction commits many), so a consumer can apply them at once.
 pub type Listener = Box<dyn Fn(&[StreamRecord]) + Send + Sync>;
@@ -669,7 +692,7 @@ impl Database {
             Some(p) => sled::Config::new().path(p),
             None => sled::Config::new().temporary(true),
         };
-        let db = sled_config.open()?;
+        let db = open_sled(&sled_config)?;
         let items = db.open_tree("items")?;
         let meta = db.open_tree("tables")?;
         let mut loaded = BTreeMap::new();
