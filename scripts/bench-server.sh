@@ -7,8 +7,9 @@
 #
 # Tunables: DURATION (s, default 10), CONNECTIONS (default 32), THREADS
 # (load generator threads, default 1), QUERY (set it to bench one query of
-# your own project instead of the demo's set), API_KEY (x-api-key for
-# SERVE=1). Results go to stdout; copy them into docs/benchmarks.md.
+# your own project instead of the demo's set), PROJECT (the project to
+# serve, default the demo at the repo root), API_KEY (x-api-key for SERVE=1),
+# SETTLE (seconds to wait after start-up before measuring, default 5). Results go to stdout; copy them into docs/benchmarks.md.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -92,10 +93,13 @@ if [[ "${SERVE:-0}" == 1 ]]; then
     if [[ -n "$QUERY" ]]; then names=("$QUERY"); queries=("$QUERY"); fi
     rm -rf "$workdir/data"
     start_ns=$(date +%s%N)
-    "$TARGET/appsync-local" serve --port 0 --data "$workdir/data" >"$workdir/serve.out" 2>/dev/null &
+    "$TARGET/appsync-local" serve --project "${PROJECT:-.}" --port 0 --data "$workdir/data" >"$workdir/serve.out" 2>/dev/null &
     pids+=($!)
     serve_url=$(url_from "$workdir/serve.out" '^listening on ')
     echo "appsync-local serve: first response after $(first_response_ms "$start_ns" "$serve_url" --body "$body" "${headers[@]}") ms (includes seeding an empty data directory)"
+    # Seeding leaves tantivy merging segments in the background for a few
+    # seconds; measuring during that steals a core from the server.
+    sleep "${SETTLE:-5}"
     for i in "${!queries[@]}"; do
         query_body=$(printf '{"query":"%s"}' "${queries[$i]}")
         bench "serve: ${names[$i]}" --url "$serve_url" --body "$query_body" "${headers[@]}"
