@@ -595,6 +595,7 @@ struct PlannedWrite {
     return_old_on_failure: bool,
 }
 
+#[derive(Default)]
 struct Applied {
     old: Option<Item>,
     new: Option<Item>,
@@ -996,6 +997,13 @@ impl Database {
         Ok(results)
     }
 
+    /// Commits one item write (PutItem, UpdateItem, DeleteItem) and returns
+    /// the item before and after it.
+    fn commit_one(&self, write: PlannedWrite) -> Result<Applied> {
+        let applied = self.commit(vec![write], WriteMode::Single)?;
+        Ok(applied.into_iter().next().unwrap_or_default())
+    }
+
     // ------------------------------------------------------------ item operations
 
     pub fn get_item(&self, req: &GetItemRequest) -> Result<GetItemOutput> {
@@ -1021,20 +1029,17 @@ impl Database {
         let return_old = parse_return_values(&req.return_values, false)?;
         let table = self.table(&req.table_name)?;
         let data_key = table.validate_item(&req.item)?;
-        let applied = self.commit(
-            vec![PlannedWrite {
-                key: table.key_of(&req.item),
-                table,
-                data_key,
-                mutation: Mutation::Put(req.item.clone()),
-                condition,
-                return_old_on_failure: on_failure_all_old(
-                    &req.return_values_on_condition_check_failure,
-                ),
-            }],
-            WriteMode::Single,
-        )?;
-        let old = applied.into_iter().next().and_then(|a| a.old);
+        let applied = self.commit_one(PlannedWrite {
+            key: table.key_of(&req.item),
+            table,
+            data_key,
+            mutation: Mutation::Put(req.item.clone()),
+            condition,
+            return_old_on_failure: on_failure_all_old(
+                &req.return_values_on_condition_check_failure,
+            ),
+        })?;
+        let old = applied.old;
         Ok(WriteItemOutput {
             attributes: if return_old == ReturnValues::AllOld {
                 old
@@ -1055,20 +1060,17 @@ impl Database {
         let return_values = parse_return_values(&req.return_values, false)?;
         let table = self.table(&req.table_name)?;
         let data_key = table.validate_key(&req.key)?;
-        let applied = self.commit(
-            vec![PlannedWrite {
-                table,
-                data_key,
-                key: req.key.clone(),
-                mutation: Mutation::Delete,
-                condition,
-                return_old_on_failure: on_failure_all_old(
-                    &req.return_values_on_condition_check_failure,
-                ),
-            }],
-            WriteMode::Single,
-        )?;
-        let old = applied.into_iter().next().and_then(|a| a.old);
+        let applied = self.commit_one(PlannedWrite {
+            table,
+            data_key,
+            key: req.key.clone(),
+            mutation: Mutation::Delete,
+            condition,
+            return_old_on_failure: on_failure_all_old(
+                &req.return_values_on_condition_check_failure,
+            ),
+        })?;
+        let old = applied.old;
         Ok(WriteItemOutput {
             attributes: if return_values == ReturnValues::AllOld {
                 old
@@ -1098,23 +1100,17 @@ impl Database {
             .into_iter()
             .cloned()
             .collect();
-        let applied = self.commit(
-            vec![PlannedWrite {
-                table,
-                data_key,
-                key: req.key.clone(),
-                mutation: Mutation::Update(actions),
-                condition,
-                return_old_on_failure: on_failure_all_old(
-                    &req.return_values_on_condition_check_failure,
-                ),
-            }],
-            WriteMode::Single,
-        )?;
-        let Applied { old, new } = applied.into_iter().next().unwrap_or(Applied {
-            old: None,
-            new: None,
-        });
+        let applied = self.commit_one(PlannedWrite {
+            table,
+            data_key,
+            key: req.key.clone(),
+            mutation: Mutation::Update(actions),
+            condition,
+            return_old_on_failure: on_failure_all_old(
+                &req.return_values_on_condition_check_failure,
+            ),
+        })?;
+        let Applied { old, new } = applied;
         let attributes = match return_values {
             ReturnValues::None => None,
             ReturnValues::AllOld => old,
