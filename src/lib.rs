@@ -8,6 +8,7 @@ pub mod datasource;
 pub mod dynamodb;
 pub mod execution;
 pub mod graphql;
+pub mod metrics;
 pub mod opensearch;
 pub mod project;
 pub mod server;

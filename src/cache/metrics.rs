@@ -1,54 +1,11 @@
-//! `GET /metrics`: a small hand-written Prometheus text exposition of the
-//! cache counters and resolver invocations.
+//! The cache's part of `GET /metrics` (see `crate::metrics` for the rest).
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
 
 use super::CacheStats;
 
-/// Data-source invocations per `Type.field` and data source.
-#[derive(Debug, Default)]
-pub struct Invocations {
-    counts: Mutex<BTreeMap<(String, String), u64>>,
-}
-
-impl Invocations {
-    pub fn record(&self, field: &str, data_source: &str) {
-        if let Ok(mut counts) = self.counts.lock() {
-            *counts
-                .entry((field.to_owned(), data_source.to_owned()))
-                .or_default() += 1;
-        }
-    }
-
-    /// How many times `field` (`Type.field`) called `data_source`.
-    pub fn count(&self, field: &str, data_source: &str) -> u64 {
-        self.counts
-            .lock()
-            .ok()
-            .and_then(|c| c.get(&(field.to_owned(), data_source.to_owned())).copied())
-            .unwrap_or(0)
-    }
-
-    fn snapshot(&self) -> Vec<((String, String), u64)> {
-        self.counts
-            .lock()
-            .map(|c| c.iter().map(|(k, v)| (k.clone(), *v)).collect())
-            .unwrap_or_default()
-    }
-}
-
-fn escape(label: &str) -> String {
-    label
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-/// The exposition text. `cache` is `None` when the API has no cache.
-pub fn render(cache: Option<CacheStats>, invocations: &Invocations) -> String {
-    let mut out = String::new();
+/// Appends the cache series; nothing when the API has no cache.
+pub fn render(cache: Option<CacheStats>, out: &mut String) {
     if let Some(s) = cache {
         let levels = [
             ("resolver", s.resolver_hits, s.resolver_misses),
@@ -81,15 +38,4 @@ pub fn render(cache: Option<CacheStats>, invocations: &Invocations) -> String {
             s.weighted_bytes
         );
     }
-    out.push_str("# HELP appsync_resolver_invocations_total Data-source invocations by field and data source.\n");
-    out.push_str("# TYPE appsync_resolver_invocations_total counter\n");
-    for ((field, data_source), count) in invocations.snapshot() {
-        let _ = writeln!(
-            out,
-            "appsync_resolver_invocations_total{{field=\"{}\",data_source=\"{}\"}} {count}",
-            escape(&field),
-            escape(&data_source)
-        );
-    }
-    out
 }

@@ -5,6 +5,7 @@
 use async_graphql::Pos;
 use serde_json::{Map, Value as Json, json};
 
+use crate::execution::guards::GuardViolation;
 use crate::vtl::TemplateError;
 
 /// An error raised while resolving one field.
@@ -36,6 +37,16 @@ impl FieldError {
             format!("Not Authorized to access {field_name} on type {parent_type}"),
             Some("Unauthorized"),
         )
+    }
+
+    /// A list longer than the `maxListFanOut` guard (local, beyond AppSync).
+    pub fn list_fan_out(limit: usize, actual: usize) -> Self {
+        let mut err = Self::new(
+            format!("The list has {actual} items, more than the limit of {limit}."),
+            Some("ListFanOutLimitReached"),
+        );
+        err.error_info = Some(guard_info("maxListFanOut", limit, actual));
+        err
     }
 
     pub fn from_template(err: TemplateError, field_name: &str, parent_type: &str) -> Self {
@@ -189,6 +200,25 @@ pub fn request_error(message: impl Into<String>, positions: &[Pos]) -> Json {
         "path": null,
         "locations": if positions.is_empty() { Json::Null } else { locations(positions) },
         "message": message.into(),
+    })
+}
+
+fn guard_info(guard: &str, limit: usize, actual: usize) -> Json {
+    json!({"guard": guard, "limit": limit, "actual": actual})
+}
+
+/// A request rejected by a guard before execution: a request-level error
+/// (`path` null) with a stable `errorType`, and the guard, its limit and the
+/// request's figure in `errorInfo`.
+pub fn guard_error(violation: &GuardViolation, positions: &[Pos]) -> Json {
+    let (limit, actual) = violation.figures();
+    json!({
+        "path": null,
+        "data": null,
+        "errorType": violation.error_type(),
+        "errorInfo": guard_info(violation.limit().as_str(), limit, actual),
+        "locations": if positions.is_empty() { Json::Null } else { locations(positions) },
+        "message": violation.to_string(),
     })
 }
 

@@ -22,6 +22,7 @@ use serde_json::{Map, Value as Json};
 use crate::execution::Api;
 use crate::execution::errors::{self, FieldError, Path};
 use crate::graphql::{BoxFuture, RequestContext};
+use crate::metrics::Limit;
 use crate::project::schema::{FieldDef, ObjectDef, TypeDef};
 
 /// A non-null violation travelling up to the nearest nullable parent; the
@@ -274,6 +275,7 @@ impl<'a> Execution<'a> {
             }
             let limit = self.api.limits.query_depth;
             if limit > 0 && path.depth() > limit {
+                self.api.metrics.record_rejection(Limit::QueryDepthLimit);
                 self.push_field_error(
                     &path,
                     field.pos,
@@ -290,6 +292,7 @@ impl<'a> Execution<'a> {
                 Some(plan) => {
                     let count = self.resolver_count.fetch_add(1, Ordering::Relaxed) + 1;
                     if count > self.api.limits.resolver_count {
+                        self.api.metrics.record_rejection(Limit::ResolverCountLimit);
                         self.push_field_error(
                             &path,
                             field.pos,
@@ -373,6 +376,13 @@ impl<'a> Execution<'a> {
         };
         let limit = self.api.limits.query_depth;
         if limit > 0 && path.depth() > limit {
+            return None;
+        }
+        // A list checked against maxListFanOut takes the async path, which
+        // knows the field's position for the error.
+        if self.api.limits.guards.max_list_fan_out.is_some()
+            && matches!(def.ty.base, BaseType::List(_))
+        {
             return None;
         }
         let value = parent.get(name).unwrap_or(&NULL);
@@ -594,6 +604,16 @@ impl<'a> Execution<'a> {
                     ));
                     return Err(Bubble);
                 };
+                // Local guard: a list longer than maxListFanOut is null with
+                // an error, so its items' resolvers never run; a non-null
+                // list then bubbles like any failed field.
+                if let Some(limit) = self.api.limits.guards.max_list_fan_out
+                    && items.len() > limit
+                {
+                    self.api.metrics.record_rejection(Limit::MaxListFanOut);
+                    self.push_field_error(path, pos, FieldError::list_fan_out(limit, items.len()));
+                    return Ok(Json::Null);
+                }
                 let futures = items.iter().enumerate().map(|(idx, item)| {
                     Box::pin(async move {
                         let item_path = path.index(idx);

@@ -8,6 +8,7 @@ pub mod coerce;
 pub mod engine;
 pub mod errors;
 pub mod executor;
+pub mod guards;
 pub mod resolver;
 #[cfg(test)]
 mod scripted_tests;
@@ -15,29 +16,33 @@ pub mod selection;
 
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use async_graphql::parser::types::OperationType;
 use serde_json::{Map, Value as Json};
 
+use crate::cache;
 use crate::cache::ApiCache;
-use crate::cache::metrics::{self, Invocations};
 use crate::execution::coerce::{CoerceError, coerce_json, const_to_json};
 use crate::execution::engine::{Engine, find_operation, introspection_keys};
 use crate::execution::executor::Execution;
+use crate::execution::guards::{GuardViolation, Guards};
 use crate::graphql::{
     AuthConfig, BoxFuture, GraphQLRequest, GraphQLResponse, GraphQLService, RequestContext,
 };
+use crate::metrics::{self, Limit, Metrics, OperationKind};
 use crate::project::manifest::Manifest;
 use crate::project::schema::SchemaModel;
 use crate::stores::Stores;
 use crate::vtl::runtime::Effect;
 
-/// AppSync's per-request limits.
+/// AppSync's per-request limits, and our gateway guards.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// 0 means unlimited.
     pub query_depth: usize,
     pub resolver_count: usize,
+    pub guards: Guards,
 }
 
 /// A loaded, ready-to-serve API. Everything is parsed and built once.
@@ -55,8 +60,9 @@ pub struct Api {
     pub stores: Arc<Stores>,
     /// The server-side cache, when the manifest enables one.
     pub cache: Option<ApiCache>,
-    /// Data-source calls per field, for `/metrics` and tests.
-    pub invocations: Invocations,
+    /// Request and limit series for `/metrics`; the per-resolver series
+    /// live on the resolver plans.
+    pub metrics: Metrics,
 }
 
 fn request_json(context: &RequestContext) -> Json {
@@ -111,6 +117,32 @@ impl Api {
         request: GraphQLRequest,
         context: RequestContext,
     ) -> GraphQLResponse {
+        let started = Instant::now();
+        let mut kind = OperationKind::Unknown;
+        let response = self.respond(request, context, &mut kind).await;
+        self.metrics.record_request(kind, started.elapsed());
+        response
+    }
+
+    fn reject(
+        &self,
+        violation: GuardViolation,
+        positions: &[async_graphql::Pos],
+    ) -> GraphQLResponse {
+        self.metrics.record_rejection(violation.limit());
+        request_failure(vec![errors::guard_error(&violation, positions)])
+    }
+
+    /// Answers one request; `kind` is set once the operation is known.
+    async fn respond(
+        &self,
+        request: GraphQLRequest,
+        context: RequestContext,
+        kind: &mut OperationKind,
+    ) -> GraphQLResponse {
+        if let Err(violation) = self.limits.guards.check_text(&request.query) {
+            return self.reject(violation, &[]);
+        }
         let validated = match self.engine.validate(&request).await {
             Ok(v) => v,
             Err(invalid) => {
@@ -129,6 +161,7 @@ impl Api {
         else {
             return request_failure(vec![errors::request_error("Unknown operation", &[])]);
         };
+        *kind = op.ty.into();
         if op.ty == OperationType::Subscription {
             // Subscriptions need the real-time (WebSocket) endpoint.
             return request_failure(vec![errors::request_error(
@@ -136,8 +169,12 @@ impl Api {
                 &[op.selection_set.pos],
             )]);
         }
+        if let Err(violation) = self.limits.guards.check_operation(doc, op) {
+            return self.reject(violation, &[op.selection_set.pos]);
+        }
         let intro_keys = introspection_keys(doc, op);
         if !intro_keys.is_empty() && !self.introspection {
+            self.metrics.record_rejection(Limit::Introspection);
             let root = match op.ty {
                 OperationType::Mutation => self.model.mutation.as_deref().unwrap_or("Mutation"),
                 _ => self.model.query.as_str(),
@@ -338,7 +375,25 @@ impl GraphQLService for Api {
     }
 
     fn metrics(&self) -> BoxFuture<'_, String> {
-        Box::pin(async { metrics::render(self.cache_stats().await, &self.invocations) })
+        Box::pin(async {
+            let mut out = String::new();
+            self.metrics.write(&mut out);
+            let mut calls: Vec<&metrics::DataSourceCalls> = self
+                .model
+                .types
+                .values()
+                .filter_map(|t| match t {
+                    crate::project::schema::TypeDef::Object(o) => Some(o),
+                    _ => None,
+                })
+                .flat_map(|o| o.fields.values())
+                .filter_map(|f| f.resolver.as_deref())
+                .flat_map(|plan| plan.calls.iter().map(|c| &**c))
+                .collect();
+            metrics::write_resolvers(&mut out, &mut calls);
+            cache::metrics::render(self.cache_stats().await, &mut out);
+            out
+        })
     }
 }
 

@@ -1,18 +1,19 @@
 //! Unit and pipeline resolvers: templates, data sources and `$ctx`.
 
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use async_graphql::Positioned;
 use async_graphql::parser::types::{Field, OperationType};
 use serde_json::{Map, Value as Json, json};
 
 use crate::cache::ApiCache;
-use crate::cache::metrics::Invocations;
 use crate::datasource::{DataSource, DataSourceError, InvocationInfo};
 use crate::execution::coerce::{CoerceError, coerce_arguments};
 use crate::execution::errors::FieldError;
 use crate::execution::executor::Execution;
 use crate::execution::selection::{selection_set_graphql, selection_set_list};
+use crate::metrics::DataSourceCalls;
 use crate::project::schema::{FieldDef, ObjectDef, named_type};
 use crate::vtl::{Context, Effect, RenderOutput, Rendered, Template, parse_json_output};
 
@@ -78,6 +79,34 @@ pub struct ResolverPlan {
     pub type_name: String,
     pub field_name: String,
     pub kind: ResolverKindPlan,
+    /// One series per data source the resolver (or its functions) calls,
+    /// created here so a call records without allocating.
+    pub calls: Vec<Arc<DataSourceCalls>>,
+}
+
+impl ResolverPlan {
+    pub fn new(type_name: String, field_name: String, kind: ResolverKindPlan) -> Self {
+        let mut names: Vec<&str> = match &kind {
+            ResolverKindPlan::Unit { data_source, .. } => vec![data_source.name.as_str()],
+            ResolverKindPlan::Pipeline { functions, .. } => functions
+                .iter()
+                .map(|f| f.data_source.name.as_str())
+                .collect(),
+        };
+        names.sort_unstable();
+        names.dedup();
+        let field = format!("{type_name}.{field_name}");
+        let calls = names
+            .into_iter()
+            .map(|ds| Arc::new(DataSourceCalls::new(field.clone(), ds.to_owned())))
+            .collect();
+        ResolverPlan {
+            type_name,
+            field_name,
+            kind,
+            calls,
+        }
+    }
 }
 
 /// The template versions AppSync knows; they differ in error and null handling.
@@ -108,7 +137,7 @@ struct Run<'r> {
     errors: Vec<FieldError>,
     field_name: &'r str,
     parent_type: &'r str,
-    invocations: &'r Invocations,
+    calls: &'r [Arc<DataSourceCalls>],
     effects: &'r Mutex<Vec<Effect>>,
 }
 
@@ -186,11 +215,13 @@ impl Run<'_> {
     }
 
     async fn invoke(&self, ds: &BoundDataSource, request: Json) -> Result<Json, DataSourceError> {
-        self.invocations.record(
-            &format!("{}.{}", self.parent_type, self.field_name),
-            &ds.name,
-        );
-        ds.source
+        let calls = self.calls.iter().find(|c| c.data_source == ds.name);
+        if let Some(calls) = calls {
+            calls.started();
+        }
+        let started = Instant::now();
+        let result = ds
+            .source
             .invoke(
                 request,
                 InvocationInfo {
@@ -198,7 +229,11 @@ impl Run<'_> {
                     field_name: self.field_name,
                 },
             )
-            .await
+            .await;
+        if let Some(calls) = calls {
+            calls.finished(started.elapsed());
+        }
+        result
     }
 
     fn set_error(&mut self, err: Option<&DataSourceError>) {
@@ -269,7 +304,7 @@ impl ResolverPlan {
             errors: Vec::new(),
             field_name: &def.name,
             parent_type: &obj.name,
-            invocations: &exec.api.invocations,
+            calls: &self.calls,
             effects: &exec.effects,
         };
         // Only queries are cached: a mutation must always reach its data

@@ -113,11 +113,11 @@ fn api_with(resolvers: Vec<(&str, &str, ResolverKindPlan)>) -> Api {
         let Some(field) = obj.fields.get_mut(field_name) else {
             panic!("no field {field_name}")
         };
-        field.resolver = Some(Arc::new(ResolverPlan {
-            type_name: type_name.to_owned(),
-            field_name: field_name.to_owned(),
+        field.resolver = Some(Arc::new(ResolverPlan::new(
+            type_name.to_owned(),
+            field_name.to_owned(),
             kind,
-        }));
+        )));
     }
     api
 }

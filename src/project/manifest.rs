@@ -28,6 +28,12 @@
 //!   fetch: { dataSource: none }
 //! queryDepthLimit: 10
 //! introspection: true               # or ENABLED / DISABLED
+//! guards:                           # local, beyond AppSync; all off by default
+//!   maxAliases: 20
+//!   maxRootFields: 10
+//!   maxQueryBytes: 8192
+//!   maxQueryTokens: 2000
+//!   maxListFanOut: 500
 //! substitutions:
 //!   Stage: local                    # `${Stage}` in templates
 //! ```
@@ -69,6 +75,9 @@ pub struct Manifest {
     /// The plugin writes a boolean; AppSync's API writes ENABLED/DISABLED. Both work.
     #[serde(default)]
     pub introspection: Option<Introspection>,
+    /// Local extension: gateway guards for a shared server.
+    #[serde(default)]
+    pub guards: GuardsConfig,
     /// `${Name}` placeholders replaced in every template before parsing.
     #[serde(default)]
     pub substitutions: IndexMap<String, SubstitutionValue>,
@@ -293,6 +302,29 @@ pub struct CachingConfig {
     /// type's (see `crate::cache::instance_budget`).
     #[serde(default)]
     pub max_size_bytes: Option<u64>,
+}
+
+/// Gateway guards beyond AppSync, all off unless set (AppSync has none, so
+/// any default would reject queries AppSync accepts). Ranges are checked at
+/// load; see `crate::execution::guards` for how each is counted.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GuardsConfig {
+    /// Aliased fields in the operation, fragments counted per spread; 0..=10000.
+    #[serde(default)]
+    pub max_aliases: Option<u32>,
+    /// Distinct response keys at the root; 1..=10000.
+    #[serde(default)]
+    pub max_root_fields: Option<u32>,
+    /// Bytes of the query text; 1..=104857600.
+    #[serde(default)]
+    pub max_query_bytes: Option<u32>,
+    /// Lexical tokens of the query text; 1..=10000000.
+    #[serde(default)]
+    pub max_query_tokens: Option<u32>,
+    /// Items in any one list value of the response; 1..=1000000.
+    #[serde(default)]
+    pub max_list_fan_out: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -15,18 +15,19 @@ use indexmap::IndexMap;
 use serde_json::Value as Json;
 
 use crate::cache::ApiCache;
-use crate::cache::metrics::Invocations;
 use crate::datasource;
 use crate::dynamodb::TableDefinition;
 use crate::execution::engine::Engine;
+use crate::execution::guards::Guards;
 use crate::execution::resolver::{
     BoundDataSource, FunctionPlan, ResolverKindPlan, ResolverPlan, TemplateRef,
 };
 use crate::execution::{Api, Limits};
 use crate::graphql::{ApiKey, AuthConfig, AuthType, GraphQLService};
+use crate::metrics::Metrics;
 use crate::opensearch::IndexDefinition;
 use crate::project::manifest::{
-    AuthenticationType, Manifest, ResolverKind, SubstitutionValue, locate,
+    AuthenticationType, GuardsConfig, Manifest, ResolverKind, SubstitutionValue, locate,
 };
 use crate::project::schema::{SchemaModel, TypeDef};
 use crate::stores::{Stores, StoresError};
@@ -147,6 +148,17 @@ fn line_of(text: &str, line: usize) -> Option<String> {
 }
 
 /// Replaces `${Name}` for the names given; other `${...}` are VTL references.
+fn guards(config: &GuardsConfig) -> Guards {
+    let size = |v: Option<u32>| v.map(|v| v as usize);
+    Guards {
+        max_aliases: size(config.max_aliases),
+        max_root_fields: size(config.max_root_fields),
+        max_query_bytes: size(config.max_query_bytes),
+        max_query_tokens: size(config.max_query_tokens),
+        max_list_fan_out: size(config.max_list_fan_out),
+    }
+}
+
 fn substitute(text: &str, subs: &IndexMap<String, String>) -> String {
     if subs.is_empty() || !text.contains("${") {
         return text.to_owned();
@@ -263,13 +275,14 @@ impl Loader {
             limits: Limits {
                 query_depth: manifest.query_depth_limit as usize,
                 resolver_count,
+                guards: guards(&manifest.guards),
             },
             introspection: manifest.introspection.as_ref().is_none_or(|i| i.enabled()),
             model,
             manifest,
             stores,
             cache,
-            invocations: Invocations::default(),
+            metrics: Metrics::default(),
         })
     }
 
@@ -650,15 +663,15 @@ impl Loader {
                         plans.push((
                             type_name.clone(),
                             field_name.clone(),
-                            ResolverPlan {
+                            ResolverPlan::new(
                                 type_name,
                                 field_name,
-                                kind: ResolverKindPlan::Unit {
+                                ResolverKindPlan::Unit {
                                     data_source,
                                     request,
                                     response,
                                 },
-                            },
+                            ),
                         ));
                     }
                 }
@@ -711,15 +724,15 @@ impl Loader {
                         plans.push((
                             type_name.clone(),
                             field_name.clone(),
-                            ResolverPlan {
+                            ResolverPlan::new(
                                 type_name,
                                 field_name,
-                                kind: ResolverKindPlan::Pipeline {
+                                ResolverKindPlan::Pipeline {
                                     before,
                                     functions: resolved,
                                     after,
                                 },
-                            },
+                            ),
                         ));
                     }
                 }
@@ -741,6 +754,24 @@ impl Loader {
                 &["resolverCountLimit"],
                 "resolverCountLimit must be between 0 and 10000",
             );
+        }
+        let guards = &manifest.guards;
+        let ranges = [
+            ("maxAliases", guards.max_aliases, 0, 10_000),
+            ("maxRootFields", guards.max_root_fields, 1, 10_000),
+            ("maxQueryBytes", guards.max_query_bytes, 1, 104_857_600),
+            ("maxQueryTokens", guards.max_query_tokens, 1, 10_000_000),
+            ("maxListFanOut", guards.max_list_fan_out, 1, 1_000_000),
+        ];
+        for (key, value, min, max) in ranges {
+            if let Some(value) = value
+                && !(min..=max).contains(&value)
+            {
+                self.manifest_problem(
+                    &["guards", key],
+                    format!("{key} must be between {min} and {max}, not {value}"),
+                );
+            }
         }
     }
 
