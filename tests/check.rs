@@ -37,7 +37,7 @@ fn broken_projects_list_every_problem() {
 #[test]
 fn good_projects_load() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/projects");
-    for name in ["basic", "features", "limits", "no_introspection"] {
+    for name in ["basic", "features", "guards", "limits", "no_introspection"] {
         if let Err(errors) = Project::load(&root.join(name)) {
             panic!("{name}:\n{errors}");
         }
