@@ -311,6 +311,18 @@ async fn create_booking_takes_a_seat_and_writes_the_booking() {
         doc["_source"]["orderDescription"],
         "Window seat, vegetarian meal"
     );
+
+    // Without a description the booking has none, in the table or the index.
+    let plain = d
+        .data(
+            "mutation { createBooking(input: {outboundFlightId: \"T-BOOK-1\", customer: \"test-bob\", paymentToken: \"tok\"}) { price bookingDescription outboundFlight { seatCapacity } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        plain,
+        json!({"createBooking": {"price": 230, "bookingDescription": null, "outboundFlight": {"seatCapacity": 8}}})
+    );
 }
 
 #[tokio::test]
@@ -786,6 +798,17 @@ async fn flight_bookings_are_newest_first_and_paginated() {
         Some(5)
     );
     assert_eq!(all["getFlight"]["bookings"]["nextToken"], Json::Null);
+    let bad = d
+        .graphql(
+            r#"{ getFlight(id: "T-LIST-1") { id bookings(nextToken: "bogus") { nextToken } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        bad["data"],
+        json!({"getFlight": {"id": "T-LIST-1", "bookings": null}})
+    );
+    assert_eq!(error_types(&bad), ["MappingTemplate"]);
 }
 
 #[tokio::test]
@@ -934,6 +957,21 @@ async fn search_bookings_finds_highlights_and_pages() {
         )
         .await;
     assert_eq!(error_types(&bad), ["ValidationError"]);
+    // A token that is not one of ours fails the field, never the server.
+    for token in ["not a token", "WzEsMl0=", "eyJhIjoxfQ=="] {
+        let bad = d
+            .graphql(
+                "query($t: String) { searchBookings(text: \"quokka\", nextToken: $t) { total } }",
+                json!({"t": token}),
+            )
+            .await;
+        assert_eq!(
+            bad["data"],
+            json!({"searchBookings": null}),
+            "{token}: {bad}"
+        );
+        assert_eq!(error_types(&bad).len(), 1, "{token}: {bad}");
+    }
 }
 
 #[tokio::test]
