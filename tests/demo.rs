@@ -181,7 +181,7 @@ fn flight(id: &str, from: &str, to: &str, at: &str, seats: u32, price: u32) -> J
         "departureAirportName": format!("{from} International"),
         "departureCity": format!("{from} City"),
         "departureLocale": "en_GB",
-        "arrivalDate": at.replace("T08", "T11"),
+        "arrivalDate": arrival(at),
         "arrivalAirportCode": to,
         "arrivalAirportName": format!("{to} International"),
         "arrivalCity": format!("{to} City"),
@@ -194,6 +194,15 @@ fn flight(id: &str, from: &str, to: &str, at: &str, seats: u32, price: u32) -> J
         "arrivalAirportCode#departureDate": format!("{to}#{at}"),
         "description": format!("Test flight from {from} to {to}."),
     })
+}
+
+/// Three hours after `at`.
+fn arrival(at: &str) -> String {
+    let departure = chrono::DateTime::parse_from_rfc3339(at).expect("an ISO-8601 date-time");
+    (departure + chrono::Duration::hours(3))
+        .to_utc()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 fn booking(id: &str, flight: &str, customer: &str, status: &str, price: u32, at: &str) -> Json {
