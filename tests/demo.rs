@@ -1,0 +1,1059 @@
+//! The flight catalog demo (the project at the repo root) against the real
+//! server, used the way a client would: every operation, caching and its
+//! eviction, the depth limit on the Flight.bookings cycle, pagination,
+//! full-text search and booking under concurrency.
+//!
+//! Tests never rely on seed data: each writes the flights and bookings it
+//! needs through the DynamoDB API (airport codes and words no seed uses) or
+//! through the mutations, and reads only those back.
+
+use std::collections::HashSet;
+
+use appsync_local::testing::TestServer;
+use async_graphql::futures_util::future::join_all;
+use serde_json::{Map, Value as Json, json};
+
+/// The one place the demo server is started, so it can move to an unseeded
+/// builder without touching the tests.
+async fn demo_server() -> TestServer {
+    match TestServer::start(env!("CARGO_MANIFEST_DIR")).await {
+        Ok(server) => server,
+        Err(e) => panic!("the demo project: {e}"),
+    }
+}
+
+struct Demo {
+    server: TestServer,
+    http: reqwest::Client,
+}
+
+async fn demo() -> Demo {
+    Demo {
+        server: demo_server().await,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl Demo {
+    async fn graphql(&self, query: &str, variables: Json) -> Json {
+        let response = self
+            .http
+            .post(self.server.graphql_url())
+            .header("x-api-key", self.server.api_key().unwrap_or_default())
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(response.status(), 200);
+        response.json().await.expect("a JSON body")
+    }
+
+    /// The response's `data`, failing the test on any error.
+    async fn data(&self, query: &str, variables: Json) -> Json {
+        let response = self.graphql(query, variables).await;
+        assert!(response.get("errors").is_none(), "{response:#}");
+        response["data"].clone()
+    }
+
+    async fn dynamodb(&self, operation: &str, body: Json) -> Json {
+        let response = self
+            .http
+            .post(self.server.dynamodb_url())
+            .header("content-type", "application/x-amz-json-1.0")
+            .header("x-amz-target", format!("DynamoDB_20120810.{operation}"))
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("DynamoDB answers");
+        let status = response.status();
+        let body: Json = response.json().await.expect("a JSON body");
+        assert_eq!(status, 200, "{operation}: {body}");
+        body
+    }
+
+    /// Writes plain JSON items with BatchWriteItem, 25 at a time.
+    async fn put_items(&self, table: &str, items: &[Json]) {
+        for chunk in items.chunks(25) {
+            let requests: Vec<Json> = chunk
+                .iter()
+                .map(|item| json!({"PutRequest": {"Item": typed(item)["M"]}}))
+                .collect();
+            let out = self
+                .dynamodb("BatchWriteItem", json!({"RequestItems": {table: requests}}))
+                .await;
+            assert_eq!(out["UnprocessedItems"], json!({}), "{out}");
+        }
+    }
+
+    /// The stored flight, read consistently from the table.
+    async fn stored_flight(&self, id: &str) -> Json {
+        self.dynamodb(
+            "GetItem",
+            json!({"TableName": "Flights", "Key": {"id": {"S": id}}, "ConsistentRead": true}),
+        )
+        .await["Item"]
+            .clone()
+    }
+
+    async fn metric(&self, series: &str) -> u64 {
+        let url = format!("http://{}/metrics", self.server.address());
+        let text = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .expect("metrics answer")
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .map(|v| v.trim().parse().expect("a number"))
+            .unwrap_or(0)
+    }
+
+    async fn calls(&self, field: &str, data_source: &str) -> u64 {
+        self.metric(&format!(
+            "appsync_resolver_invocations_total{{field=\"{field}\",data_source=\"{data_source}\"}}"
+        ))
+        .await
+    }
+
+    async fn create_booking(&self, flight: &str, customer: &str, description: &str) -> Json {
+        self.graphql(
+            "mutation Book($input: CreateBookingInput!) {
+               createBooking(input: $input) {
+                 id status outboundFlightId customer paymentToken checkedIn createdAt
+                 bookingReference price bookingDescription
+                 outboundFlight { id seatCapacity }
+               }
+             }",
+            json!({"input": {
+                "outboundFlightId": flight,
+                "customer": customer,
+                "paymentToken": "tok_visa",
+                "bookingDescription": description,
+            }}),
+        )
+        .await
+    }
+
+    async fn cancel_booking(&self, id: &str) -> Json {
+        self.graphql(
+            "mutation Cancel($id: ID!) { cancelBooking(id: $id) { id status outboundFlight { id seatCapacity } } }",
+            json!({"id": id}),
+        )
+        .await
+    }
+
+    async fn seats(&self, flight: &str) -> Json {
+        self.data(
+            "query($id: ID!) { getFlight(id: $id) { seatCapacity } }",
+            json!({"id": flight}),
+        )
+        .await["getFlight"]["seatCapacity"]
+            .clone()
+    }
+}
+
+/// DynamoDB's typed form of a plain JSON value.
+fn typed(value: &Json) -> Json {
+    match value {
+        Json::Null => json!({"NULL": true}),
+        Json::Bool(b) => json!({"BOOL": b}),
+        Json::Number(n) => json!({"N": n.to_string()}),
+        Json::String(s) => json!({"S": s}),
+        Json::Array(items) => json!({"L": items.iter().map(typed).collect::<Vec<_>>()}),
+        Json::Object(map) => {
+            let typed_map: Map<String, Json> =
+                map.iter().map(|(k, v)| (k.clone(), typed(v))).collect();
+            json!({"M": typed_map})
+        }
+    }
+}
+
+/// A flight between two test airports; `at` is the departure date-time.
+fn flight(id: &str, from: &str, to: &str, at: &str, seats: u32, price: u32) -> Json {
+    json!({
+        "id": id,
+        "departureDate": at,
+        "departureAirportCode": from,
+        "departureAirportName": format!("{from} International"),
+        "departureCity": format!("{from} City"),
+        "departureLocale": "en_GB",
+        "arrivalDate": arrival(at),
+        "arrivalAirportCode": to,
+        "arrivalAirportName": format!("{to} International"),
+        "arrivalCity": format!("{to} City"),
+        "arrivalLocale": "en_GB",
+        "ticketPrice": price,
+        "ticketCurrency": "EUR",
+        "flightNumber": 9000,
+        "seatAllocation": seats,
+        "seatCapacity": seats,
+        "arrivalAirportCode#departureDate": format!("{to}#{at}"),
+        "description": format!("Test flight from {from} to {to}."),
+    })
+}
+
+/// Three hours after `at`.
+fn arrival(at: &str) -> String {
+    let departure = chrono::DateTime::parse_from_rfc3339(at).expect("an ISO-8601 date-time");
+    (departure + chrono::Duration::hours(3))
+        .to_utc()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+fn booking(id: &str, flight: &str, customer: &str, status: &str, price: u32, at: &str) -> Json {
+    json!({
+        "id": id,
+        "status": status,
+        "outboundFlightId": flight,
+        "paymentToken": "tok_test",
+        "checkedIn": false,
+        "customer": customer,
+        "createdAt": at,
+        "bookingReference": id.to_uppercase(),
+        "price": price,
+        "orderDescription": format!("Booking {id}"),
+    })
+}
+
+/// Replaces generated values (ids, timestamps) with stable placeholders so
+/// a response can be snapshotted.
+fn redact(value: &Json, replacements: &[(String, &str)]) -> Json {
+    let mut text = value.to_string();
+    for (from, to) in replacements {
+        text = text.replace(from.as_str(), to);
+    }
+    serde_json::from_str(&text).expect("still JSON")
+}
+
+fn error_types(response: &Json) -> Vec<String> {
+    response["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["errorType"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn ping_answers_pong() {
+    let d = demo().await;
+    assert_eq!(d.data("{ ping }", json!({})).await, json!({"ping": "pong"}));
+}
+
+#[tokio::test]
+async fn create_booking_takes_a_seat_and_writes_the_booking() {
+    let d = demo().await;
+    d.put_items(
+        "Flights",
+        &[flight(
+            "T-BOOK-1",
+            "TSA",
+            "TSB",
+            "2030-03-01T08:00:00Z",
+            10,
+            230,
+        )],
+    )
+    .await;
+    let response = d
+        .create_booking("T-BOOK-1", "test-alice", "Window seat, vegetarian meal")
+        .await;
+    let created = &response["data"]["createBooking"];
+    let id = created["id"].as_str().expect("an id").to_owned();
+    let created_at = created["createdAt"]
+        .as_str()
+        .expect("a timestamp")
+        .to_owned();
+    let reference = created["bookingReference"].as_str().expect("a reference");
+    assert!(
+        reference.len() == 6
+            && reference
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()),
+        "{reference}"
+    );
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(&created_at).is_ok(),
+        "{created_at}"
+    );
+    let replacements = [
+        (id.clone(), "[booking id]"),
+        (created_at.clone(), "[createdAt]"),
+        (reference.to_owned(), "[reference]"),
+    ];
+    insta::assert_json_snapshot!("create_booking", redact(&response, &replacements));
+
+    // Every field but bookingDescription from the table; that one from the index.
+    let read = d
+        .graphql(
+            "query($id: ID!) { getBooking(id: $id) {
+               id status outboundFlightId customer paymentToken checkedIn createdAt
+               bookingReference price bookingDescription
+               outboundFlight { id departureAirportCode arrivalAirportCode ticketPrice seatCapacity }
+             } }",
+            json!({"id": id}),
+        )
+        .await;
+    insta::assert_json_snapshot!("get_booking", redact(&read, &replacements));
+    assert_eq!(
+        d.stored_flight("T-BOOK-1").await["seatCapacity"],
+        json!({"N": "9"})
+    );
+    let doc = d
+        .http
+        .get(format!("{}/bookings/_doc/{id}", d.server.opensearch_url()))
+        .send()
+        .await
+        .expect("OpenSearch answers")
+        .json::<Json>()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        doc["_source"]["orderDescription"],
+        "Window seat, vegetarian meal"
+    );
+
+    // Without a description the booking has none, in the table or the index.
+    let plain = d
+        .data(
+            "mutation { createBooking(input: {outboundFlightId: \"T-BOOK-1\", customer: \"test-bob\", paymentToken: \"tok\"}) { price bookingDescription outboundFlight { seatCapacity } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        plain,
+        json!({"createBooking": {"price": 230, "bookingDescription": null, "outboundFlight": {"seatCapacity": 8}}})
+    );
+}
+
+#[tokio::test]
+async fn booking_description_comes_from_the_search_index() {
+    let d = demo().await;
+    d.put_items(
+        "Flights",
+        &[flight(
+            "T-DESC-1",
+            "TSA",
+            "TSB",
+            "2030-03-01T08:00:00Z",
+            10,
+            100,
+        )],
+    )
+    .await;
+    d.put_items(
+        "Bookings",
+        &[booking(
+            "t-desc-b1",
+            "T-DESC-1",
+            "test-desc",
+            "CONFIRMED",
+            100,
+            "2030-01-01T00:00:00Z",
+        )],
+    )
+    .await;
+    // Rewrite the search document only: the table still says "Booking t-desc-b1".
+    let url = format!("{}/bookings/_doc/t-desc-b1", d.server.opensearch_url());
+    let put = d
+        .http
+        .put(url)
+        .json(&json!({"id": "t-desc-b1", "orderDescription": "Edited in the index"}))
+        .send()
+        .await
+        .expect("OpenSearch answers");
+    assert!(put.status().is_success());
+    let read = d
+        .data(
+            r#"{ getBooking(id: "t-desc-b1") { id customer bookingDescription } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        read,
+        json!({"getBooking": {"id": "t-desc-b1", "customer": "test-desc", "bookingDescription": "Edited in the index"}})
+    );
+    assert_eq!(
+        d.data(r#"{ getBooking(id: "t-nobody") { id } }"#, json!({}))
+            .await,
+        json!({"getBooking": null})
+    );
+}
+
+#[tokio::test]
+async fn get_flight_is_cached_per_id_and_bookings_evict_it() {
+    let d = demo().await;
+    d.put_items(
+        "Flights",
+        &[
+            flight("T-CACHE-1", "TSA", "TSB", "2030-03-01T08:00:00Z", 5, 100),
+            flight("T-CACHE-2", "TSA", "TSB", "2030-03-02T08:00:00Z", 5, 100),
+        ],
+    )
+    .await;
+    assert_eq!(d.seats("T-CACHE-1").await, json!(5));
+    assert_eq!(d.seats("T-CACHE-2").await, json!(5));
+    assert_eq!(d.seats("T-CACHE-1").await, json!(5));
+    assert_eq!(d.calls("Query.getFlight", "flights").await, 2);
+    assert_eq!(
+        d.metric("appsync_cache_hits_total{level=\"resolver\"}")
+            .await,
+        1
+    );
+
+    // A write behind the API's back is not seen while the entry lives.
+    d.dynamodb(
+        "UpdateItem",
+        json!({"TableName": "Flights", "Key": {"id": {"S": "T-CACHE-2"}},
+               "UpdateExpression": "SET seatCapacity = :n",
+               "ExpressionAttributeValues": {":n": {"N": "4"}}}),
+    )
+    .await;
+    assert_eq!(d.seats("T-CACHE-2").await, json!(5));
+
+    // createBooking evicts exactly its flight's entry.
+    let booked = d.create_booking("T-CACHE-1", "test-cache", "Aisle").await;
+    assert_eq!(
+        booked["extensions"],
+        json!({"apiCacheEntriesDeleted": 1}),
+        "{booked}"
+    );
+    assert_eq!(d.seats("T-CACHE-1").await, json!(4));
+    assert_eq!(d.seats("T-CACHE-2").await, json!(5));
+    assert_eq!(d.calls("Query.getFlight", "flights").await, 3);
+    assert_eq!(d.metric("appsync_cache_evictions_total").await, 1);
+
+    // So does cancelBooking.
+    let id = booked["data"]["createBooking"]["id"]
+        .as_str()
+        .expect("an id");
+    let cancelled = d.cancel_booking(id).await;
+    assert_eq!(
+        cancelled["extensions"],
+        json!({"apiCacheEntriesDeleted": 1}),
+        "{cancelled}"
+    );
+    assert_eq!(d.seats("T-CACHE-1").await, json!(5));
+    assert_eq!(d.calls("Query.getFlight", "flights").await, 4);
+}
+
+#[tokio::test]
+async fn cancel_booking_releases_the_seat() {
+    let d = demo().await;
+    d.put_items(
+        "Flights",
+        &[flight(
+            "T-CANCEL-1",
+            "TSA",
+            "TSB",
+            "2030-03-01T08:00:00Z",
+            2,
+            100,
+        )],
+    )
+    .await;
+    let first = d.create_booking("T-CANCEL-1", "test-cancel", "one").await;
+    let second = d.create_booking("T-CANCEL-1", "test-cancel", "two").await;
+    assert_eq!(
+        second["data"]["createBooking"]["outboundFlight"]["seatCapacity"],
+        0
+    );
+    let sold_out = d.create_booking("T-CANCEL-1", "test-cancel", "three").await;
+    assert_eq!(error_types(&sold_out), ["FlightSoldOut"]);
+
+    let id = first["data"]["createBooking"]["id"]
+        .as_str()
+        .expect("an id");
+    let cancelled = d.cancel_booking(id).await;
+    assert_eq!(
+        cancelled["data"]["cancelBooking"],
+        json!({"id": id, "status": "CANCELLED", "outboundFlight": {"id": "T-CANCEL-1", "seatCapacity": 1}})
+    );
+    assert_eq!(
+        d.stored_flight("T-CANCEL-1").await["seatCapacity"],
+        json!({"N": "1"})
+    );
+    let again = d.create_booking("T-CANCEL-1", "test-cancel", "four").await;
+    assert!(again.get("errors").is_none(), "{again}");
+    assert_eq!(d.seats("T-CANCEL-1").await, json!(0));
+    // The cancelled booking stays, with its new status.
+    let read = d
+        .data(
+            "query($id: ID!) { getBooking(id: $id) { status } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(read, json!({"getBooking": {"status": "CANCELLED"}}));
+}
+
+#[tokio::test]
+async fn booking_errors_are_clear() {
+    let d = demo().await;
+    d.put_items(
+        "Flights",
+        &[flight(
+            "T-FULL-1",
+            "TSA",
+            "TSB",
+            "2030-03-01T08:00:00Z",
+            0,
+            100,
+        )],
+    )
+    .await;
+    d.put_items(
+        "Bookings",
+        &[
+            booking(
+                "t-err-confirmed",
+                "T-FULL-1",
+                "test-err",
+                "CONFIRMED",
+                100,
+                "2030-01-01T00:00:00Z",
+            ),
+            booking(
+                "t-err-unconfirmed",
+                "T-FULL-1",
+                "test-err",
+                "UNCONFIRMED",
+                100,
+                "2030-01-02T00:00:00Z",
+            ),
+            booking(
+                "t-err-orphan",
+                "T-GONE",
+                "test-err",
+                "CONFIRMED",
+                100,
+                "2030-01-03T00:00:00Z",
+            ),
+        ],
+    )
+    .await;
+    let mut outcomes = Map::new();
+    outcomes.insert(
+        "unknown flight".into(),
+        d.create_booking("T-NOWHERE", "test-err", "x").await,
+    );
+    outcomes.insert(
+        "sold out".into(),
+        d.create_booking("T-FULL-1", "test-err", "x").await,
+    );
+    outcomes.insert(
+        "unknown booking".into(),
+        d.cancel_booking("t-err-none").await,
+    );
+    outcomes.insert(
+        "first cancel".into(),
+        d.cancel_booking("t-err-confirmed").await,
+    );
+    outcomes.insert(
+        "second cancel".into(),
+        d.cancel_booking("t-err-confirmed").await,
+    );
+    outcomes.insert(
+        "unconfirmed".into(),
+        d.cancel_booking("t-err-unconfirmed").await,
+    );
+    outcomes.insert("flight gone".into(), d.cancel_booking("t-err-orphan").await);
+    insta::assert_json_snapshot!("booking_errors", outcomes);
+    // Nothing was written for the failures: no phantom flight, seats unchanged.
+    assert_eq!(d.stored_flight("T-GONE").await, Json::Null);
+    assert_eq!(d.stored_flight("T-NOWHERE").await, Json::Null);
+    assert_eq!(
+        d.stored_flight("T-FULL-1").await["seatCapacity"],
+        json!({"N": "1"})
+    );
+}
+
+#[tokio::test]
+async fn concurrent_bookings_never_overbook() {
+    let d = demo().await;
+    d.put_items(
+        "Flights",
+        &[flight(
+            "T-RUSH-1",
+            "TSA",
+            "TSB",
+            "2030-03-01T08:00:00Z",
+            3,
+            100,
+        )],
+    )
+    .await;
+    let notes: Vec<String> = (0..30).map(|i| format!("rush {i}")).collect();
+    let responses = join_all(
+        notes
+            .iter()
+            .map(|note| d.create_booking("T-RUSH-1", "test-rush", note)),
+    )
+    .await;
+    let booked: Vec<&Json> = responses
+        .iter()
+        .filter(|r| r.get("errors").is_none())
+        .collect();
+    assert_eq!(booked.len(), 3);
+    for response in &responses {
+        if response.get("errors").is_some() {
+            assert_eq!(error_types(response), ["FlightSoldOut"], "{response}");
+            assert_eq!(response["data"], json!({"createBooking": null}));
+        }
+    }
+    assert_eq!(
+        d.stored_flight("T-RUSH-1").await["seatCapacity"],
+        json!({"N": "0"})
+    );
+    let stored = d
+        .dynamodb(
+            "Query",
+            json!({"TableName": "Bookings", "IndexName": "ByFlight",
+                   "KeyConditionExpression": "outboundFlightId = :f",
+                   "ExpressionAttributeValues": {":f": {"S": "T-RUSH-1"}}}),
+        )
+        .await;
+    assert_eq!(stored["Count"], 3);
+    let mut ids: Vec<&str> = booked
+        .iter()
+        .map(|r| r["data"]["createBooking"]["id"].as_str().expect("an id"))
+        .collect();
+    ids.sort_unstable();
+    let mut stored_ids: Vec<&str> = stored["Items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["id"]["S"].as_str().expect("an id"))
+        .collect();
+    stored_ids.sort_unstable();
+    assert_eq!(ids, stored_ids);
+
+    // Cancelling one booking many times at once gives back one seat.
+    let cancels = join_all((0..10).map(|_| d.cancel_booking(ids[0]))).await;
+    let succeeded = cancels.iter().filter(|r| r.get("errors").is_none()).count();
+    assert_eq!(succeeded, 1);
+    for response in &cancels {
+        if response.get("errors").is_some() {
+            assert_eq!(
+                error_types(response),
+                ["BookingAlreadyCancelled"],
+                "{response}"
+            );
+        }
+    }
+    assert_eq!(
+        d.stored_flight("T-RUSH-1").await["seatCapacity"],
+        json!({"N": "1"})
+    );
+}
+
+#[tokio::test]
+async fn get_flight_by_schedule_pages_through_a_gsi() {
+    let d = demo().await;
+    let mut flights: Vec<Json> = (1..=5)
+        .map(|day| {
+            flight(
+                &format!("T-SCHED-{day}"),
+                "TSC",
+                "TSD",
+                &format!("2030-04-0{day}T08:00:00Z"),
+                if day == 3 { 0 } else { 50 },
+                100 + day,
+            )
+        })
+        .collect();
+    // Same departure airport, other arrival or month: never in the results.
+    flights.push(flight(
+        "T-SCHED-OTHER",
+        "TSC",
+        "TSE",
+        "2030-04-02T08:00:00Z",
+        50,
+        100,
+    ));
+    flights.push(flight(
+        "T-SCHED-MAY",
+        "TSC",
+        "TSD",
+        "2030-05-01T08:00:00Z",
+        50,
+        100,
+    ));
+    d.put_items("Flights", &flights).await;
+
+    let query = "query($token: String, $filter: FlightFilterInput) {
+        getFlightBySchedule(departureAirportCode: \"TSC\", arrivalAirportCode: \"TSD\",
+                            departureDate: \"2030-04\", filter: $filter, limit: 2, nextToken: $token) {
+          items { id } nextToken } }";
+    let all = schedule_pages(&d, query, json!(null)).await;
+    assert_eq!(
+        all,
+        [
+            json!([{"id": "T-SCHED-1"}, {"id": "T-SCHED-2"}]),
+            json!([{"id": "T-SCHED-3"}, {"id": "T-SCHED-4"}]),
+            json!([{"id": "T-SCHED-5"}]),
+        ]
+    );
+    // As in DynamoDB, the filter drops the sold-out flight after the limit
+    // counted it, so the second page is short.
+    let available = schedule_pages(&d, query, json!({"seatCapacity": {"gt": 0}})).await;
+    assert_eq!(
+        available,
+        [
+            json!([{"id": "T-SCHED-1"}, {"id": "T-SCHED-2"}]),
+            json!([{"id": "T-SCHED-4"}]),
+            json!([{"id": "T-SCHED-5"}]),
+        ]
+    );
+    // A date prefix down to the day narrows the sort key further.
+    let day = d
+        .data(
+            "{ getFlightBySchedule(departureAirportCode: \"TSC\", arrivalAirportCode: \"TSD\",
+                                   departureDate: \"2030-04-02\") { items { id } nextToken } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        day,
+        json!({"getFlightBySchedule": {"items": [{"id": "T-SCHED-2"}], "nextToken": null}})
+    );
+}
+
+/// Every page of a getFlightBySchedule query, following nextToken.
+async fn schedule_pages(d: &Demo, query: &str, filter: Json) -> Vec<Json> {
+    let mut pages = Vec::new();
+    let mut token = Json::Null;
+    loop {
+        let page = d
+            .data(query, json!({"token": token, "filter": filter}))
+            .await["getFlightBySchedule"]
+            .clone();
+        token = page["nextToken"].clone();
+        pages.push(page["items"].clone());
+        if token.is_null() || pages.len() > 10 {
+            return pages;
+        }
+    }
+}
+
+#[tokio::test]
+async fn flight_bookings_are_newest_first_and_paginated() {
+    let d = demo().await;
+    d.put_items(
+        "Flights",
+        &[flight(
+            "T-LIST-1",
+            "TSA",
+            "TSB",
+            "2030-03-01T08:00:00Z",
+            50,
+            100,
+        )],
+    )
+    .await;
+    let bookings: Vec<Json> = (1..=5)
+        .map(|n| {
+            booking(
+                &format!("t-list-{n}"),
+                "T-LIST-1",
+                "test-list",
+                "CONFIRMED",
+                100,
+                &format!("2030-01-0{n}T00:00:00Z"),
+            )
+        })
+        .collect();
+    d.put_items("Bookings", &bookings).await;
+    let query = "query($token: String) { getFlight(id: \"T-LIST-1\") {
+        bookings(limit: 2, nextToken: $token) { items { id createdAt } nextToken } } }";
+    let mut ids = Vec::new();
+    let mut token = Json::Null;
+    let mut pages = 0;
+    loop {
+        let page = d.data(query, json!({"token": token})).await["getFlight"]["bookings"].clone();
+        pages += 1;
+        for item in page["items"].as_array().expect("items") {
+            ids.push(item["id"].as_str().expect("an id").to_owned());
+        }
+        token = page["nextToken"].clone();
+        if token.is_null() {
+            break;
+        }
+        assert!(pages < 10, "pagination does not end");
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(
+        ids,
+        ["t-list-5", "t-list-4", "t-list-3", "t-list-2", "t-list-1"]
+    );
+    // The default page holds them all.
+    let all = d
+        .data(
+            r#"{ getFlight(id: "T-LIST-1") { bookings { items { id } nextToken } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        all["getFlight"]["bookings"]["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(5)
+    );
+    assert_eq!(all["getFlight"]["bookings"]["nextToken"], Json::Null);
+    let bad = d
+        .graphql(
+            r#"{ getFlight(id: "T-LIST-1") { id bookings(nextToken: "bogus") { nextToken } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        bad["data"],
+        json!({"getFlight": {"id": "T-LIST-1", "bookings": null}})
+    );
+    assert_eq!(error_types(&bad), ["MappingTemplate"]);
+}
+
+#[tokio::test]
+async fn query_depth_limit_cuts_the_flight_bookings_cycle() {
+    let d = demo().await;
+    d.put_items(
+        "Flights",
+        &[flight(
+            "T-DEPTH-1",
+            "TSA",
+            "TSB",
+            "2030-03-01T08:00:00Z",
+            50,
+            100,
+        )],
+    )
+    .await;
+    d.put_items(
+        "Bookings",
+        &[booking(
+            "t-depth-1",
+            "T-DEPTH-1",
+            "test-depth",
+            "CONFIRMED",
+            100,
+            "2030-01-01T00:00:00Z",
+        )],
+    )
+    .await;
+    // getFlight > bookings > items > outboundFlight > bookings > nextToken: six levels.
+    let at_limit = d
+        .graphql(
+            r#"{ getFlight(id: "T-DEPTH-1") { id bookings { items { id outboundFlight { id bookings { nextToken } } } } } }"#,
+            json!({}),
+        )
+        .await;
+    // One more level: the seventh field is cut and its error bubbles up to
+    // the nearest nullable parent.
+    let beyond = d
+        .graphql(
+            r#"{ getFlight(id: "T-DEPTH-1") { id bookings { items { id outboundFlight { id bookings { items { id } } } } } } }"#,
+            json!({}),
+        )
+        .await;
+    insta::assert_json_snapshot!(
+        "depth_limit",
+        json!({"at limit": at_limit, "beyond": beyond})
+    );
+}
+
+#[tokio::test]
+async fn search_bookings_finds_highlights_and_pages() {
+    let d = demo().await;
+    d.put_items(
+        "Flights",
+        &[flight(
+            "T-SEARCH-1",
+            "TSA",
+            "TSB",
+            "2030-03-01T08:00:00Z",
+            50,
+            100,
+        )],
+    )
+    .await;
+    let descriptions = [
+        "Travelling with a quokka in a carrier, quokka needs water",
+        "One quokka plush toy for the child, extra legroom",
+        "Extra quokka snacks please",
+        "Quokka enthusiast, window seat",
+        "Aisle seat, no quokka but a wombat",
+        "Nothing special at all",
+    ];
+    let bookings: Vec<Json> = descriptions
+        .iter()
+        .enumerate()
+        .map(|(n, text)| {
+            let mut b = booking(
+                &format!("t-search-{n}"),
+                "T-SEARCH-1",
+                "test-search",
+                "CONFIRMED",
+                100,
+                &format!("2030-02-0{}T00:00:00Z", n + 1),
+            );
+            b["orderDescription"] = json!(text);
+            b
+        })
+        .collect();
+    d.put_items("Bookings", &bookings).await;
+
+    let query = "query($token: String) { searchBookings(text: \"quokka\", limit: 2, nextToken: $token) {
+        total nextToken
+        items { score highlights booking { id status customer price bookingReference paymentToken checkedIn
+                                           bookingDescription outboundFlight { id } } } } }";
+    let mut hits = Vec::new();
+    let mut token = Json::Null;
+    let mut pages = 0;
+    loop {
+        let page = d.data(query, json!({"token": token})).await["searchBookings"].clone();
+        pages += 1;
+        assert_eq!(page["total"], 5);
+        hits.extend(page["items"].as_array().expect("items").iter().cloned());
+        token = page["nextToken"].clone();
+        if token.is_null() {
+            break;
+        }
+        assert!(pages < 10, "pagination does not end");
+    }
+    assert_eq!(pages, 3);
+    let ids: HashSet<&str> = hits
+        .iter()
+        .map(|h| h["booking"]["id"].as_str().expect("an id"))
+        .collect();
+    assert_eq!(ids.len(), 5, "every match once: {hits:#?}");
+    assert!(!ids.contains("t-search-5"));
+    let scores: Vec<f64> = hits
+        .iter()
+        .map(|h| h["score"].as_f64().expect("a score"))
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    // The document where the word is most frequent comes first.
+    assert_eq!(hits[0]["booking"]["id"], "t-search-0");
+    // Scores depend on the whole index, so only the rest is snapshotted.
+    for hit in &mut hits {
+        hit["score"] = json!("[score]");
+    }
+    let mut by_id = hits.clone();
+    by_id.sort_by_key(|h| h["booking"]["id"].as_str().map(String::from));
+    insta::assert_json_snapshot!("search_bookings", by_id);
+
+    let none = d
+        .data(
+            r#"{ searchBookings(text: "zyzzyvas") { total nextToken items { score } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        none,
+        json!({"searchBookings": {"total": 0, "nextToken": null, "items": []}})
+    );
+    let bad = d
+        .graphql(
+            r#"{ searchBookings(text: "quokka", limit: 0) { total } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_types(&bad), ["ValidationError"]);
+    // A token that is not one of ours fails the field, never the server.
+    for token in ["not a token", "WzEsMl0=", "eyJhIjoxfQ=="] {
+        let bad = d
+            .graphql(
+                "query($t: String) { searchBookings(text: \"quokka\", nextToken: $t) { total } }",
+                json!({"t": token}),
+            )
+            .await;
+        assert_eq!(
+            bad["data"],
+            json!({"searchBookings": null}),
+            "{token}: {bad}"
+        );
+        assert_eq!(error_types(&bad).len(), 1, "{token}: {bad}");
+    }
+}
+
+#[tokio::test]
+async fn search_flights_reads_the_flights_index() {
+    let d = demo().await;
+    let mut f = flight("T-FTS-1", "TSA", "TSB", "2030-03-01T08:00:00Z", 50, 100);
+    f["description"] = json!("Scenic crossing above the xyloglacier");
+    d.put_items("Flights", &[f]).await;
+    let found = d
+        .data(
+            r#"{ searchFlights(text: "xyloglacier") { id description } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        found,
+        json!({"searchFlights": [{"id": "T-FTS-1", "description": "Scenic crossing above the xyloglacier"}]})
+    );
+}
+
+#[tokio::test]
+async fn loyalty_levels_follow_confirmed_bookings() {
+    let d = demo().await;
+    // (customer, confirmed prices, one cancelled booking's price)
+    let customers: [(&str, &[u32], u32); 6] = [
+        ("test-loyal-none", &[], 900),
+        ("test-loyal-1999", &[999, 1000], 5000),
+        ("test-loyal-2000", &[1000, 1000], 0),
+        ("test-loyal-4999", &[2500, 2499], 1),
+        ("test-loyal-5000", &[5000], 0),
+        ("test-loyal-7000", &[3000, 2000, 2000], 0),
+    ];
+    let mut items = Vec::new();
+    for (customer, prices, cancelled) in customers {
+        for (n, price) in prices.iter().enumerate() {
+            items.push(booking(
+                &format!("{customer}-{n}"),
+                "T-LOYAL",
+                customer,
+                "CONFIRMED",
+                *price,
+                "2030-01-01T00:00:00Z",
+            ));
+        }
+        items.push(booking(
+            &format!("{customer}-cancelled"),
+            "T-LOYAL",
+            customer,
+            "CANCELLED",
+            cancelled,
+            "2030-01-01T00:00:00Z",
+        ));
+    }
+    d.put_items("Bookings", &items).await;
+    let mut levels = Map::new();
+    for (customer, _, _) in customers {
+        let loyalty = d
+            .data(
+                "query($c: String!) { getLoyalty(customer: $c) { points level remainingPoints } }",
+                json!({"c": customer}),
+            )
+            .await;
+        levels.insert(customer.into(), loyalty["getLoyalty"].clone());
+    }
+    assert_eq!(
+        Json::Object(levels),
+        json!({
+            "test-loyal-none": {"points": 0, "level": "bronze", "remainingPoints": 2000},
+            "test-loyal-1999": {"points": 1999, "level": "bronze", "remainingPoints": 1},
+            "test-loyal-2000": {"points": 2000, "level": "silver", "remainingPoints": 3000},
+            "test-loyal-4999": {"points": 4999, "level": "silver", "remainingPoints": 1},
+            "test-loyal-5000": {"points": 5000, "level": "gold", "remainingPoints": 0},
+            "test-loyal-7000": {"points": 7000, "level": "gold", "remainingPoints": 0},
+        })
+    );
+}
