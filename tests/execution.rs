@@ -102,6 +102,17 @@ async fn bubbling_through_non_null_root_field_nulls_data() {
 }
 
 #[tokio::test]
+async fn a_failed_non_null_field_reports_one_error() {
+    // graphql-java (AppSync) reports at most one error per path: the
+    // resolver's, not a second "Cannot return null" for the same field.
+    let res = run("{ requiredBroken }").await;
+    assert_eq!(res["data"], Json::Null);
+    let errors = res["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1, "{res:#}");
+    assert_eq!(errors[0]["errorType"], "MappingTemplate", "{res:#}");
+}
+
+#[tokio::test]
 async fn invalid_output_scalars_and_enums_are_field_errors() {
     insta::assert_json_snapshot!(run("{ badDate { id published status } }").await);
 }

@@ -76,6 +76,20 @@ impl<'a> Execution<'a> {
         }
     }
 
+    /// A null in a non-null position. Like graphql-java (AppSync's engine),
+    /// a field gets at most one error: when the null comes from an error
+    /// already reported at this path, the violation is not added.
+    fn push_non_null_violation(&self, path: &Path<'_>, type_name: &str, parent_type: &str) {
+        let Ok(mut errors) = self.errors.lock() else {
+            return;
+        };
+        let at = path.to_json();
+        if errors.iter().any(|e| e.get("path") == Some(&at)) {
+            return;
+        }
+        errors.push(errors::non_null_violation(path, type_name, parent_type));
+    }
+
     pub fn push_field_error(&self, path: &Path<'_>, pos: Pos, err: FieldError) {
         self.push_error(errors::field_error(path, pos, err));
     }
@@ -432,11 +446,7 @@ impl<'a> Execution<'a> {
         match res {
             Err(Bubble) if nullable => Ok(Json::Null),
             Ok(Json::Null) if !nullable => {
-                self.push_error(errors::non_null_violation(
-                    path,
-                    &base.to_string(),
-                    parent_type,
-                ));
+                self.push_non_null_violation(path, &base.to_string(), parent_type);
                 Err(Bubble)
             }
             other => other,
@@ -539,11 +549,7 @@ impl<'a> Execution<'a> {
         if def.ty.nullable {
             Ok(Json::Null)
         } else {
-            self.push_error(errors::non_null_violation(
-                path,
-                &def.ty.base.to_string(),
-                &obj.name,
-            ));
+            self.push_non_null_violation(path, &def.ty.base.to_string(), &obj.name);
             Err(Bubble)
         }
     }
@@ -568,11 +574,7 @@ impl<'a> Execution<'a> {
             match res {
                 Err(Bubble) if nullable => Ok(Json::Null),
                 Ok(Json::Null) if !nullable => {
-                    self.push_error(errors::non_null_violation(
-                        path,
-                        &base.to_string(),
-                        parent_type,
-                    ));
+                    self.push_non_null_violation(path, &base.to_string(), parent_type);
                     Err(Bubble)
                 }
                 other => other,
