@@ -322,6 +322,62 @@ fn scan(
     }
 }
 
+/// Items in `table`, through a `Select: COUNT` Scan.
+fn count(address: &str, table: &str) -> Result<u64, String> {
+    let mut total = 0;
+    let mut start_key = Json::Null;
+    loop {
+        let mut request = json!({"TableName": table, "Select": "COUNT"});
+        if !start_key.is_null() {
+            request["ExclusiveStartKey"] = start_key.clone();
+        }
+        let (status, body) = http(
+            address,
+            "/",
+            &[
+                ("x-amz-target", "DynamoDB_20120810.Scan"),
+                ("content-type", "application/x-amz-json-1.0"),
+            ],
+            &request.to_string(),
+        )?;
+        if status != 200 {
+            return Err(format!("Scan {table}: HTTP {status}: {body}"));
+        }
+        let page: Json = serde_json::from_str(&body).map_err(|err| err.to_string())?;
+        total += page["Count"].as_u64().unwrap_or(0);
+        start_key = page["LastEvaluatedKey"].clone();
+        if start_key.is_null() {
+            return Ok(total);
+        }
+    }
+}
+
+/// Items per table.
+type TableCounts = Vec<(&'static str, u64)>;
+
+/// Waits until the demo's tables stop growing, in case seeding goes on
+/// after the server answers; the counts and the time waited.
+fn wait_for_data(url: &str) -> Result<(TableCounts, Duration), String> {
+    let address = authority(url);
+    let started = Instant::now();
+    let counts = || -> Result<TableCounts, String> {
+        ["Flights", "Bookings"]
+            .into_iter()
+            .map(|table| count(&address, table).map(|n| (table, n)))
+            .collect()
+    };
+    let mut last = counts()?;
+    while started.elapsed() < Duration::from_secs(300) {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = counts()?;
+        if now == last {
+            return Ok((now, started.elapsed()));
+        }
+        last = now;
+    }
+    Ok((last, started.elapsed()))
+}
+
 /// What the suite learns from the seeded tables to build request bodies.
 #[derive(Default)]
 struct Fixtures {
@@ -776,6 +832,18 @@ fn run(options: &Options) -> Result<Report, String> {
     let first_start_ms = first_response_ms(&server.url, &options.api_key, started)
         .map_err(|err| notes.push(format!("Start-up: {err}")))
         .ok();
+    match wait_for_data(&server.url) {
+        Ok((counts, waited)) => notes.push(format!(
+            "Seeded data: {}; stable {} ms after the first response.",
+            counts
+                .iter()
+                .map(|(table, count)| format!("{} items in {table}", thousands(*count as f64)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            thousands(waited.as_secs_f64() * 1000.0)
+        )),
+        Err(err) => notes.push(format!("Counting the seeded items failed: {err}")),
+    }
     settle(options);
     let fixtures = discover(&server.url).unwrap_or_else(|err| {
         notes.push(format!(
