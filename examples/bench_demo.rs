@@ -438,14 +438,24 @@ fn discover(url: &str) -> Result<Fixtures, String> {
 }
 
 fn graphql_body(query: &str, variables: Json) -> String {
-    json!({"query": query, "variables": variables}).to_string()
+    json!({"query": operation(query), "variables": variables}).to_string()
 }
 
-const GET_FLIGHT: &str = "query GetFlight($id: ID!) { getFlight(id: $id) { id flightNumber departureDate departureAirportCode departureCity arrivalDate arrivalAirportCode arrivalCity ticketPrice ticketCurrency seatCapacity } }";
-const SCHEDULE: &str = "query Schedule($from: String!, $to: String!, $date: String!) { getFlightBySchedule(departureAirportCode: $from, arrivalAirportCode: $to, departureDate: $date, filter: {seatCapacity: {gt: 0}}, limit: 10) { items { id departureDate ticketPrice seatCapacity } nextToken } }";
-const SEARCH_BOOKINGS: &str = "query Search($text: String!) { searchBookings(text: $text, limit: 10) { total nextToken items { score highlights booking { id customer status } } } }";
-const NESTED: &str = "query Nested($id: ID!) { getBooking(id: $id) { id customer outboundFlight { id departureCity arrivalCity bookings(limit: 5) { items { id customer status createdAt } } } } }";
-const CREATE_BOOKING: &str = "mutation Book($input: CreateBookingInput!) { createBooking(input: $input) { id status outboundFlight { id seatCapacity } } }";
+// The operations are the validated files of examples/ (tests/examples.rs).
+const GET_FLIGHT: &str = include_str!("getFlight.graphql");
+const SCHEDULE: &str = include_str!("getFlightBySchedule.graphql");
+const SEARCH_BOOKINGS: &str = include_str!("searchBookings.graphql");
+const NESTED: &str = include_str!("bookingFlightBookings.graphql");
+const CREATE_BOOKING: &str = include_str!("createBooking.graphql");
+
+/// An operation without its header comment, on one line: the bytes sent.
+fn operation(text: &str) -> String {
+    text.lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 /// A scenario's request bodies, or why it cannot run.
 fn bodies(key: &str, fixtures: &Fixtures) -> Result<Vec<String>, String> {
@@ -479,7 +489,10 @@ fn bodies(key: &str, fixtures: &Fixtures) -> Result<Vec<String>, String> {
                 .schedules
                 .iter()
                 .map(|(from, to, date)| {
-                    graphql_body(SCHEDULE, json!({"from": from, "to": to, "date": date}))
+                    graphql_body(
+                        SCHEDULE,
+                        json!({"from": from, "to": to, "date": date, "minSeats": 1, "limit": 10}),
+                    )
                 })
                 .collect())
         }
@@ -488,7 +501,7 @@ fn bodies(key: &str, fixtures: &Fixtures) -> Result<Vec<String>, String> {
             Ok(fixtures
                 .words
                 .iter()
-                .map(|word| graphql_body(SEARCH_BOOKINGS, json!({"text": word})))
+                .map(|word| graphql_body(SEARCH_BOOKINGS, json!({"text": word, "limit": 10})))
                 .collect())
         }
         "nested" => {
@@ -496,7 +509,7 @@ fn bodies(key: &str, fixtures: &Fixtures) -> Result<Vec<String>, String> {
             Ok(fixtures
                 .booking_ids
                 .iter()
-                .map(|id| graphql_body(NESTED, json!({"id": id})))
+                .map(|id| graphql_body(NESTED, json!({"id": id, "limit": 5})))
                 .collect())
         }
         "createBooking" => {
@@ -870,11 +883,11 @@ fn run(options: &Options) -> Result<Report, String> {
         ),
         (
             "searchBookings",
-            "`searchBookings`: full text, highlights, 10 hits",
+            "`searchBookings`: full text, 10 hits with highlights",
         ),
         (
             "nested",
-            "`getBooking` → `outboundFlight` → `bookings` (3 levels)",
+            "`getBooking` → `outboundFlight` → `bookings(limit: 5)` (3 levels)",
         ),
         (
             "createBooking",
@@ -1118,5 +1131,10 @@ mod tests {
             Ok(1)
         );
         assert!(bodies("nested", &fixtures).is_err_and(|why| why.starts_with("skipped")));
+        // The bodies carry the example files' operations without their comments.
+        let body: Json = serde_json::from_str(&created[0]).expect("JSON body");
+        let query = body["query"].as_str().expect("query");
+        assert!(query.starts_with("mutation CreateBooking("), "{query}");
+        assert!(!query.contains('#') && !query.contains('\n'), "{query}");
     }
 }
