@@ -11,9 +11,11 @@ FROM rust:1.90-slim-bookworm AS builder
 WORKDIR /build
 
 # Dependencies first, against stub sources, so that editing the crate does not
-# rebuild them. Cargo needs every declared target to exist, hence benches/.
+# rebuild them. Cargo reads every target Cargo.toml declares, hence benches/
+# and examples/ (small, and rarely changed).
 COPY Cargo.toml Cargo.lock ./
 COPY benches benches
+COPY examples examples
 RUN mkdir src \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs \

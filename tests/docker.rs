@@ -170,6 +170,34 @@ fn builder_toolchain_satisfies_rust_version_and_builds_locked() {
 }
 
 #[test]
+fn builder_copies_every_declared_target_before_the_first_build() {
+    // Cargo refuses a manifest whose [[bench]] or [[example]] file is missing,
+    // even when it builds neither.
+    let manifest = read("Cargo.toml");
+    let mut needed: Vec<&str> = Vec::new();
+    for (section, dir) in [("[[bench]]", "benches"), ("[[example]]", "examples")] {
+        if manifest.lines().any(|line| line.trim() == section) {
+            needed.push(dir);
+        }
+    }
+    let dockerfile = read("Dockerfile");
+    let stages = stages(&dockerfile);
+    let builder = &stages[0].1;
+    let first_build = builder
+        .iter()
+        .position(|i| i.keyword == "RUN" && i.args.contains("cargo build"))
+        .expect("a cargo build");
+    for dir in needed {
+        assert!(
+            builder[..first_build]
+                .iter()
+                .any(|i| i.keyword == "COPY" && i.args.split_whitespace().next() == Some(dir)),
+            "{dir}/ is not copied before the first cargo build"
+        );
+    }
+}
+
+#[test]
 fn runtime_stage_copies_files_that_exist_and_runs_unprivileged() {
     let dockerfile = read("Dockerfile");
     let stages = stages(&dockerfile);
