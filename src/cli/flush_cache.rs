@@ -19,7 +19,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let status = runtime.block_on(send(&authority))?;
+    let status = runtime.block_on(status_of(&authority, "DELETE", "/v1/apis/local/FlushCache"))?;
     if status == 200 {
         println!("flushed the cache of {}", args.url);
         Ok(ExitCode::SUCCESS)
@@ -29,7 +29,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// `host:port` from `http://host[:port][/...]`.
-fn authority_of(url: &str) -> anyhow::Result<String> {
+pub(super) fn authority_of(url: &str) -> anyhow::Result<String> {
     let Some(rest) = url.strip_prefix("http://") else {
         bail!("--url must start with http:// (the local server speaks plain HTTP)");
     };
@@ -44,12 +44,13 @@ fn authority_of(url: &str) -> anyhow::Result<String> {
     })
 }
 
-async fn send(authority: &str) -> anyhow::Result<u16> {
+/// Sends one bodiless request and returns the response's status code.
+pub(super) async fn status_of(authority: &str, method: &str, path: &str) -> anyhow::Result<u16> {
     let mut stream = tokio::net::TcpStream::connect(authority)
         .await
         .with_context(|| format!("cannot connect to {authority}"))?;
     let request = format!(
-        "DELETE /v1/apis/local/FlushCache HTTP/1.1\r\nHost: {authority}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     );
     stream.write_all(request.as_bytes()).await?;
     let mut response = Vec::new();

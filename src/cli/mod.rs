@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 mod check;
 mod evaluate;
 mod flush_cache;
+mod healthcheck;
 mod serve;
 
 #[derive(Debug, Parser)]
@@ -28,6 +29,14 @@ enum Command {
     Evaluate(evaluate::Args),
     /// Empty a running server's cache, like `aws appsync flush-api-cache`.
     FlushCache(flush_cache::Args),
+    /// Exit 0 when a running server answers `/health`: the container healthcheck.
+    Healthcheck(healthcheck::Args),
+}
+
+/// The command-line definition, for tests that check a command line (the
+/// Dockerfile's, docker-compose's) against it without running it.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }
 
 /// Entry point for the binary.
@@ -39,5 +48,6 @@ pub fn run() -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Check(args)) => check::run(args),
         Some(Command::Evaluate(args)) => evaluate::run(args),
         Some(Command::FlushCache(args)) => flush_cache::run(args),
+        Some(Command::Healthcheck(args)) => healthcheck::run(args),
     }
 }
