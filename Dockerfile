@@ -33,10 +33,9 @@ RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin appsy
     && mkdir -p /app /data \
     && chown appsync:appsync /data
 COPY --from=builder /usr/local/bin/appsync-local /usr/local/bin/appsync-local
-# The demo project: manifest, schema, resolvers and seed data.
+# The demo project: manifest, schema and resolvers (its seed data is generated).
 COPY appsync.yaml schema.graphql /app/
 COPY resolvers /app/resolvers
-COPY seed /app/seed
 WORKDIR /app
 USER appsync
 # Tables and indexes live here; a named volume keeps them across restarts.

@@ -11,6 +11,7 @@ pub mod graphql;
 pub mod metrics;
 pub mod opensearch;
 pub mod project;
+pub mod seed;
 pub mod server;
 pub mod stores;
 pub mod testing;

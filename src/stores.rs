@@ -8,17 +8,16 @@
 //! index is reconciled with its table, so a crash between the two writes leaves
 //! no ghost or missing documents.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde_json::{Value as Json, json};
 
-use crate::dynamodb::types::{item_from_json, item_to_plain_json};
-use crate::dynamodb::{
-    BatchWriteItemRequest, Database, DatabaseConfig, Item, PutRequest, ScanRequest, StreamRecord,
-    TableDefinition, WriteRequest,
-};
+use crate::dynamodb::types::{item_from_plain_json, item_to_plain_json};
+use crate::dynamodb::{Database, DatabaseConfig, Item, ScanRequest, StreamRecord, TableDefinition};
 use crate::opensearch::{Engine, IndexDefinition};
+use crate::seed::{BOOKINGS_TABLE, FLIGHTS_TABLE, SeedSpec};
 
 /// A store failed to open or to apply the manifest's declarations.
 #[derive(Debug, thiserror::Error)]
@@ -27,12 +26,30 @@ pub enum StoresError {
     Tables(String),
     #[error("indexes: {0}")]
     Indexes(String),
+    #[error("the project has no seed data (no `seed` section in appsync.yaml)")]
+    NoSeed,
+    /// The seed files cannot be read or hold something other than items.
+    #[error("seed: {0}")]
+    Seed(String),
+    /// Items refused before anything was written.
+    #[error("{0}")]
+    InvalidItems(String),
+    #[error("table {0} does not exist")]
+    UnknownTable(String),
+    #[error("data directory: {0}")]
+    DataDir(String),
 }
 
 /// The DynamoDB-compatible tables and OpenSearch-compatible indexes.
 pub struct Stores {
     pub dynamodb: Arc<Database>,
     pub opensearch: Arc<Engine>,
+    data_dir: Option<PathBuf>,
+    /// The sourced indexes, for bulk seeding.
+    feeds: Vec<Feed>,
+    seed: RwLock<Option<SeedSource>>,
+    /// Seeds, resets and fixtures run one at a time.
+    maintenance: Mutex<()>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -62,9 +79,13 @@ impl Stores {
                 .map_err(|e| StoresError::Indexes(e.to_string()))?,
             None => Engine::in_memory(),
         };
-        let stores = Stores {
+        let mut stores = Stores {
             dynamodb: Arc::new(db),
             opensearch: Arc::new(engine),
+            data_dir: data_dir.map(Path::to_path_buf),
+            feeds: Vec::new(),
+            seed: RwLock::new(None),
+            maintenance: Mutex::new(()),
         };
         for index in indexes {
             stores
@@ -79,7 +100,7 @@ impl Stores {
     /// Reconciles sourced indexes with their tables, then subscribes them to
     /// table writes. The engine cuts documents down to the declared fields.
     fn connect_streams(
-        &self,
+        &mut self,
         tables: &[TableDefinition],
         indexes: &[IndexDefinition],
     ) -> Result<(), StoresError> {
@@ -107,6 +128,7 @@ impl Stores {
         for feed in &feeds {
             self.reconcile(feed)?;
         }
+        self.feeds = feeds.clone();
         if feeds.is_empty() {
             return Ok(());
         }
@@ -170,74 +192,299 @@ impl Stores {
     }
 }
 
+/// What the manifest's `seed` section asks for, and where its files live.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedSource {
+    pub spec: SeedSpec,
+    pub project_dir: PathBuf,
+}
+
+/// Items written per table by a seed or a fixture.
+pub type LoadReport = BTreeMap<String, usize>;
+
+/// What a reset did: items removed per table, items seeded per table.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResetReport {
+    pub cleared: LoadReport,
+    pub seeded: Option<LoadReport>,
+}
+
+/// The data directory's record of its seed, so a restart never reseeds.
+const MARKER_FILE: &str = "seed.json";
+const LOADING: &str = "loading";
+const DONE: &str = "done";
+
 impl Stores {
-    /// Loads plain JSON items into `table` if it holds no item yet, so a
-    /// restart never duplicates or overwrites data. Returns how many were written.
-    pub fn seed(&self, table: &str, items: &[Json]) -> Result<usize, StoresError> {
-        let probe = ScanRequest {
-            table_name: table.to_owned(),
-            limit: Some(1),
-            ..Default::default()
+    /// Sets the seed that `seed`, `reset` and the first start load (the
+    /// manifest's, updated on reload).
+    pub fn set_seed(&self, source: Option<SeedSource>) {
+        *self.seed.write().unwrap_or_else(|e| e.into_inner()) = source;
+    }
+
+    pub fn seed_source(&self) -> Option<SeedSource> {
+        self.seed.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Seeds a fresh data directory once. The marker file records the
+    /// outcome, so a restart never reseeds (even after the items were
+    /// deleted); a directory whose seeded tables already hold items is left
+    /// alone; a seed cut short by a crash is cleared and loaded again.
+    pub fn seed_on_first_start(&self) -> Result<Option<LoadReport>, StoresError> {
+        let Some(source) = self.seed_source() else {
+            return Ok(None);
         };
-        let page = self
-            .dynamodb
-            .scan(&probe)
-            .map_err(|e| StoresError::Tables(format!("{table}: {e}")))?;
-        if page.count > 0 {
-            return Ok(0);
-        }
-        for chunk in items.chunks(25) {
-            let mut writes = Vec::with_capacity(chunk.len());
-            for plain in chunk {
-                let Json::Object(fields) = plain else {
-                    return Err(StoresError::Tables(format!(
-                        "{table}: seed items must be JSON objects, found {plain}"
-                    )));
-                };
-                let typed = fields
-                    .iter()
-                    .map(|(k, v)| (k.clone(), plain_to_dynamodb_json(v)))
-                    .collect();
-                let item = item_from_json(&typed, false)
-                    .map_err(|e| StoresError::Tables(format!("{table}: {e}")))?;
-                writes.push(WriteRequest {
-                    put_request: Some(PutRequest { item }),
-                    delete_request: None,
-                });
+        let _maintenance = self.maintenance.lock().unwrap_or_else(|e| e.into_inner());
+        let tables = source.spec.tables();
+        match self.marker()?.as_deref() {
+            Some(DONE) => return Ok(None),
+            Some(_) => {
+                tracing::warn!(
+                    "an earlier seed did not finish: clearing its tables and seeding again"
+                );
+                for table in &tables {
+                    self.clear_table(table)?;
+                }
+                for feed in self.feeds.iter().filter(|f| tables.contains(&f.table)) {
+                    self.opensearch
+                        .clear_index(&feed.index)
+                        .map_err(|e| StoresError::Indexes(format!("{}: {e}", feed.index)))?;
+                }
             }
-            let request = BatchWriteItemRequest {
-                request_items: [(table.to_owned(), writes)].into_iter().collect(),
+            None => {
+                if self.holds_items(&tables)? {
+                    self.write_marker(DONE, &source)?;
+                    return Ok(None);
+                }
+            }
+        }
+        self.seed_locked(&source).map(Some)
+    }
+
+    /// Loads the seed now: seeded items replace items with the same keys,
+    /// other items stay.
+    pub fn seed(&self) -> Result<LoadReport, StoresError> {
+        let source = self.seed_source().ok_or(StoresError::NoSeed)?;
+        let _maintenance = self.maintenance.lock().unwrap_or_else(|e| e.into_inner());
+        self.seed_locked(&source)
+    }
+
+    /// Empties every table and index (declarations stay), then seeds again
+    /// when `reseed` and the project has a seed.
+    pub fn reset(&self, reseed: bool) -> Result<ResetReport, StoresError> {
+        let _maintenance = self.maintenance.lock().unwrap_or_else(|e| e.into_inner());
+        let mut report = ResetReport::default();
+        for table in self.dynamodb.table_definitions() {
+            let removed = self.clear_table(&table.table_name)?;
+            report.cleared.insert(table.table_name, removed);
+        }
+        for index in self.opensearch.index_names() {
+            self.opensearch
+                .clear_index(&index)
+                .map_err(|e| StoresError::Indexes(format!("{index}: {e}")))?;
+        }
+        match (reseed, self.seed_source()) {
+            (true, Some(source)) => report.seeded = Some(self.seed_locked(&source)?),
+            // Emptied on purpose: the next start must not seed either.
+            (_, Some(source)) => self.write_marker(DONE, &source)?,
+            (_, None) => {}
+        }
+        Ok(report)
+    }
+
+    /// Writes fixture items, all or nothing, as normal writes: one commit
+    /// whose stream records feed the sourced indexes.
+    pub fn load_fixture(&self, items: &[(String, Item)]) -> Result<LoadReport, StoresError> {
+        let _maintenance = self.maintenance.lock().unwrap_or_else(|e| e.into_inner());
+        let declared = self.dynamodb.table_definitions();
+        if let Some((table, _)) = items
+            .iter()
+            .find(|(t, _)| !declared.iter().any(|d| d.table_name == *t))
+        {
+            return Err(StoresError::UnknownTable(table.clone()));
+        }
+        self.dynamodb.put_items(items, true).map_err(table_error)?;
+        Ok(count_by_table(items))
+    }
+
+    fn clear_table(&self, table: &str) -> Result<usize, StoresError> {
+        self.dynamodb
+            .clear_table(table)
+            .map_err(|e| StoresError::Tables(format!("{table}: {e}")))
+    }
+
+    fn holds_items(&self, tables: &[String]) -> Result<bool, StoresError> {
+        for table in tables {
+            let probe = ScanRequest {
+                table_name: table.clone(),
+                limit: Some(1),
+                ..Default::default()
             };
-            self.dynamodb
-                .batch_write_item(&request)
+            let page = self
+                .dynamodb
+                .scan(&probe)
                 .map_err(|e| StoresError::Tables(format!("{table}: {e}")))?;
+            if page.count > 0 {
+                return Ok(true);
+            }
         }
-        Ok(items.len())
+        Ok(false)
     }
-}
 
-/// Plain JSON as `$util.dynamodb.toDynamoDB` types it: strings `S`, numbers
-/// `N`, booleans `BOOL`, null `NULL`, arrays `L`, objects `M`.
-fn plain_to_dynamodb_json(value: &Json) -> Json {
-    match value {
-        Json::String(s) => json!({ "S": s }),
-        Json::Number(n) => json!({ "N": n.to_string() }),
-        Json::Bool(b) => json!({ "BOOL": b }),
-        Json::Null => json!({ "NULL": true }),
-        Json::Array(items) => {
-            json!({ "L": items.iter().map(plain_to_dynamodb_json).collect::<Vec<_>>() })
-        }
-        Json::Object(fields) => {
-            let typed: serde_json::Map<String, Json> = fields
+    fn seed_locked(&self, source: &SeedSource) -> Result<LoadReport, StoresError> {
+        let started = std::time::Instant::now();
+        let items = seed_items(source)?;
+        self.write_marker(LOADING, source)?;
+        let report = self.bulk_load(&items)?;
+        self.write_marker(DONE, source)?;
+        tracing::info!(
+            seed = %source.spec.describe(),
+            items = items.len(),
+            millis = started.elapsed().as_millis() as u64,
+            "seeded"
+        );
+        Ok(report)
+    }
+
+    /// Writes items to their tables in one quiet commit while other threads
+    /// build the sourced indexes from the same items, each with one commit:
+    /// much faster than streaming every write through the change stream.
+    fn bulk_load(&self, items: &[(String, Item)]) -> Result<LoadReport, StoresError> {
+        let feeds: Vec<&Feed> = self
+            .feeds
+            .iter()
+            .filter(|f| items.iter().any(|(t, _)| *t == f.table))
+            .collect();
+        let (written, indexed) = std::thread::scope(|scope| {
+            let jobs: Vec<_> = feeds
                 .iter()
-                .map(|(k, v)| (k.clone(), plain_to_dynamodb_json(v)))
+                .map(|feed| {
+                    scope.spawn(move || {
+                        let docs =
+                            items
+                                .iter()
+                                .filter(|(t, _)| *t == feed.table)
+                                .map(|(_, item)| {
+                                    (document_id(item, &feed.key_names), item_to_plain_json(item))
+                                });
+                        self.opensearch.bulk_load(&feed.index, docs)
+                    })
+                })
                 .collect();
-            json!({ "M": typed })
+            let written = self.dynamodb.put_items(items, false);
+            let indexed: Vec<Result<(), String>> = jobs
+                .into_iter()
+                .map(|job| match job.join() {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(_) => Err("the indexing thread panicked".to_owned()),
+                })
+                .collect();
+            (written, indexed)
+        });
+        let mut failure = None;
+        for (feed, result) in feeds.iter().zip(&indexed) {
+            // An index that failed, or holds documents of a table write that
+            // failed, is rebuilt from its table.
+            if let Err(e) = result {
+                failure = Some(StoresError::Indexes(format!("{}: {e}", feed.index)));
+            }
+            if result.is_err() || written.is_err() {
+                self.reconcile(feed)?;
+            }
         }
+        written.map_err(table_error)?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(count_by_table(items)),
+        }
+    }
+
+    fn marker(&self) -> Result<Option<String>, StoresError> {
+        let Some(dir) = &self.data_dir else {
+            return Ok(None);
+        };
+        match std::fs::read_to_string(dir.join(MARKER_FILE)) {
+            Ok(text) => Ok(Some(
+                serde_json::from_str::<Json>(&text)
+                    .ok()
+                    .and_then(|m| m["state"].as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoresError::DataDir(format!("{MARKER_FILE}: {e}"))),
+        }
+    }
+
+    fn write_marker(&self, state: &str, source: &SeedSource) -> Result<(), StoresError> {
+        let Some(dir) = &self.data_dir else {
+            return Ok(());
+        };
+        let text = json!({ "state": state, "seed": source.spec.describe() }).to_string();
+        // Write then rename, so a crash never leaves a torn marker.
+        let tmp = dir.join(format!("{MARKER_FILE}.tmp"));
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, dir.join(MARKER_FILE)))
+            .map_err(|e| StoresError::DataDir(format!("{MARKER_FILE}: {e}")))
     }
 }
 
+/// The seed's items, read from its files or generated.
+fn seed_items(source: &SeedSource) -> Result<Vec<(String, Item)>, StoresError> {
+    let tables: Vec<(String, Vec<Json>)> = match &source.spec {
+        SeedSpec::FlightCatalog(config) => {
+            let catalog = crate::seed::catalog::generate(config);
+            vec![
+                (FLIGHTS_TABLE.to_owned(), catalog.flights),
+                (BOOKINGS_TABLE.to_owned(), catalog.bookings),
+            ]
+        }
+        SeedSpec::Files(files) => {
+            let mut tables = Vec::new();
+            for (table, file) in files {
+                let shown = file.display();
+                let text = std::fs::read_to_string(source.project_dir.join(file))
+                    .map_err(|e| StoresError::Seed(format!("cannot read {shown}: {e}")))?;
+                let items = serde_json::from_str::<Vec<Json>>(&text).map_err(|e| {
+                    StoresError::Seed(format!("{shown}: expected a JSON array of items: {e}"))
+                })?;
+                tables.push((table.clone(), items));
+            }
+            tables
+        }
+    };
+    let mut items = Vec::new();
+    for (table, objects) in tables {
+        for (i, object) in objects.iter().enumerate() {
+            let Json::Object(fields) = object else {
+                return Err(StoresError::Seed(format!(
+                    "{table}[{i}]: an item must be a JSON object"
+                )));
+            };
+            let item = item_from_plain_json(fields)
+                .map_err(|e| StoresError::Seed(format!("{table}[{i}]: {e}")))?;
+            items.push((table.clone(), item));
+        }
+    }
+    Ok(items)
+}
+
+fn count_by_table(items: &[(String, Item)]) -> LoadReport {
+    let mut report = LoadReport::new();
+    for (table, _) in items {
+        *report.entry(table.clone()).or_default() += 1;
+    }
+    report
+}
+
+/// A rejected bulk write: an item DynamoDB would refuse, or a store failure.
+fn table_error(error: crate::dynamodb::Error) -> StoresError {
+    match error {
+        crate::dynamodb::Error::Validation(message) => StoresError::InvalidItems(message),
+        other => StoresError::Tables(other.to_string()),
+    }
+}
 /// One sourced index.
+#[derive(Debug, Clone)]
 struct Feed {
     index: String,
     table: String,

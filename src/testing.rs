@@ -1,22 +1,31 @@
 //! Run a project in-process for integration tests, the way a user's test
 //! suite would: a real HTTP server on a random loopback port, stores in
-//! memory, and the URLs of the GraphQL, DynamoDB and OpenSearch endpoints.
+//! memory (or in a data directory), and the URLs of the GraphQL, DynamoDB
+//! and OpenSearch endpoints.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let server = appsync_local::testing::TestServer::start("tests/projects/orders").await?;
+//! use appsync_local::testing::TestServer;
+//! let server = TestServer::builder("tests/projects/orders")
+//!     .seed(false)                     // start empty; the manifest's seed is not loaded
+//!     .start()
+//!     .await?;
+//! server.load_fixture(r#"{"Orders": [{"id": "o1", "customer": "c1"}]}"#).await?;
 //! println!("{} {}", server.graphql_url(), server.api_key().unwrap_or(""));
+//! server.reset().await?;               // empty again (and reseeded, if seeding)
 //! # Ok(()) }
 //! ```
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::graphql::GraphQLService;
 use crate::project::{LoadOptions, Project, ProjectErrors};
-use crate::server::{AppState, ServerOptions, app};
-use crate::stores::Stores;
+use crate::seed::{FixtureFormat, parse_fixture};
+use crate::server::{AppState, ServerOptions, ServiceCell, app};
+use crate::stores::{LoadReport, ResetReport, Stores, StoresError};
 
 /// Why a test server did not start.
 #[derive(Debug, thiserror::Error)]
@@ -27,24 +36,81 @@ pub enum StartError {
     Bind(#[from] std::io::Error),
 }
 
-/// A running server; it stops when dropped.
-pub struct TestServer {
-    address: SocketAddr,
-    api_key: Option<String>,
-    stores: Arc<Stores>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+/// Why a reset, seed or fixture failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("invalid fixture: {0}")]
+    Fixture(String),
+    #[error(transparent)]
+    Stores(#[from] StoresError),
 }
 
-impl TestServer {
-    /// Loads `project` with in-memory stores and serves it on `127.0.0.1:0`.
-    /// Must be called inside a tokio runtime.
-    pub async fn start(project: impl AsRef<Path>) -> Result<TestServer, StartError> {
-        let api = Project::load_with(project.as_ref(), &LoadOptions::default())?;
+/// Where a test server keeps its data.
+#[derive(Debug, Clone)]
+enum Data {
+    Memory,
+    /// A fresh directory, deleted when the server is dropped.
+    Temporary,
+    Dir(PathBuf),
+}
+
+/// Settings of a [`TestServer`] before it starts.
+#[derive(Debug, Clone)]
+pub struct TestServerBuilder {
+    project: PathBuf,
+    seed: bool,
+    data: Data,
+}
+
+impl TestServerBuilder {
+    /// Whether fresh stores get the manifest's `seed` (default `true`).
+    pub fn seed(mut self, seed: bool) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Keeps data in a new temporary directory, removed on drop, instead of
+    /// memory: for tests of persistence.
+    pub fn temp_data_dir(mut self) -> Self {
+        self.data = Data::Temporary;
+        self
+    }
+
+    /// Keeps data in `dir`, which outlives the server: a second server on the
+    /// same directory sees the first one's data (and does not seed again).
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data = Data::Dir(dir.into());
+        self
+    }
+
+    /// Loads the project and serves it on `127.0.0.1:0`. Must be called
+    /// inside a tokio runtime.
+    pub async fn start(self) -> Result<TestServer, StartError> {
+        let temporary = match &self.data {
+            Data::Temporary => Some(TempDir::new()?),
+            _ => None,
+        };
+        let data_dir = match &self.data {
+            Data::Memory => None,
+            Data::Temporary => temporary.as_ref().map(|t| t.0.clone()),
+            Data::Dir(dir) => Some(dir.clone()),
+        };
+        let options = LoadOptions {
+            data_dir,
+            stores: None,
+            no_seed: !self.seed,
+        };
+        let project = self.project.clone();
+        // Loading opens sled and may seed: blocking work.
+        let api = tokio::task::spawn_blocking(move || Project::load_with(&project, &options))
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))??;
         let stores = Arc::clone(&api.stores);
         let api_key = api.auth.api_keys.first().map(|k| k.value.clone());
         let service: Arc<dyn GraphQLService> = Arc::new(api);
         let state =
             AppState::new(service).with_options(ServerOptions::default().with_stores(&stores));
+        let cell = state.service.clone();
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let address = listener.local_addr()?;
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -64,12 +130,48 @@ impl TestServer {
             address,
             api_key,
             stores,
+            service: cell,
             shutdown: Some(shutdown),
+            _temporary: temporary,
         })
+    }
+}
+
+/// A running server; it stops when dropped.
+pub struct TestServer {
+    address: SocketAddr,
+    api_key: Option<String>,
+    stores: Arc<Stores>,
+    service: ServiceCell,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _temporary: Option<TempDir>,
+}
+
+impl TestServer {
+    /// Loads `project` with in-memory stores (seeded as its manifest says)
+    /// and serves it on `127.0.0.1:0`. Must be called inside a tokio runtime.
+    pub async fn start(project: impl AsRef<Path>) -> Result<TestServer, StartError> {
+        Self::builder(project).start().await
+    }
+
+    /// A server to configure: [`TestServerBuilder::seed`],
+    /// [`TestServerBuilder::temp_data_dir`], [`TestServerBuilder::data_dir`].
+    pub fn builder(project: impl AsRef<Path>) -> TestServerBuilder {
+        TestServerBuilder {
+            project: project.as_ref().to_path_buf(),
+            seed: true,
+            data: Data::Memory,
+        }
     }
 
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// `http://127.0.0.1:PORT`: the admin routes live under it
+    /// (`/admin/reset`, `/admin/seed`, `/admin/fixtures`, `/metrics`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.address)
     }
 
     /// `http://127.0.0.1:PORT/graphql`.
@@ -96,6 +198,52 @@ impl TestServer {
     pub fn stores(&self) -> &Arc<Stores> {
         &self.stores
     }
+
+    /// Empties every table and index, then loads the manifest's seed again
+    /// (like `POST /admin/reset`); the API cache is flushed.
+    pub async fn reset(&self) -> Result<ResetReport, DataError> {
+        self.change(|stores| stores.reset(true)).await
+    }
+
+    /// Empties every table and index without seeding (`?seed=false`).
+    pub async fn clear(&self) -> Result<ResetReport, DataError> {
+        self.change(|stores| stores.reset(false)).await
+    }
+
+    /// Loads the manifest's seed (like `POST /admin/seed`).
+    pub async fn seed(&self) -> Result<LoadReport, DataError> {
+        self.change(Stores::seed).await
+    }
+
+    /// Writes a fixture, `{"Table": [plain JSON items]}`, as normal writes
+    /// (they reach the sourced indexes), all or nothing.
+    pub async fn load_fixture(&self, fixture: &str) -> Result<LoadReport, DataError> {
+        self.load_fixture_as(fixture, FixtureFormat::Plain).await
+    }
+
+    /// [`TestServer::load_fixture`] with items in either format.
+    pub async fn load_fixture_as(
+        &self,
+        fixture: &str,
+        format: FixtureFormat,
+    ) -> Result<LoadReport, DataError> {
+        let json: serde_json::Value = serde_json::from_str(fixture)
+            .map_err(|e| DataError::Fixture(format!("not valid JSON: {e}")))?;
+        let items = parse_fixture(&json, format).map_err(DataError::Fixture)?;
+        self.change(move |stores| stores.load_fixture(&items)).await
+    }
+
+    async fn change<T: Send + 'static>(
+        &self,
+        operation: impl FnOnce(&Stores) -> Result<T, StoresError> + Send + 'static,
+    ) -> Result<T, DataError> {
+        let stores = Arc::clone(self.stores());
+        let result = tokio::task::spawn_blocking(move || operation(&stores))
+            .await
+            .map_err(|e| StoresError::Tables(format!("the operation panicked: {e}")))?;
+        self.service.current().flush_cache().await;
+        Ok(result?)
+    }
 }
 
 impl Drop for TestServer {
@@ -103,5 +251,33 @@ impl Drop for TestServer {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+    }
+}
+
+/// A directory under the system's temporary directory, removed on drop.
+#[derive(Debug)]
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> std::io::Result<TempDir> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let dir = std::env::temp_dir().join(format!(
+            "appsync-local-test-{}-{}-{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir)?;
+        Ok(TempDir(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        // Best effort: the server task may still hold files for a moment.
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

@@ -46,6 +46,15 @@ pub(super) fn authority_of(url: &str) -> anyhow::Result<String> {
 
 /// Sends one bodiless request and returns the response's status code.
 pub(super) async fn status_of(authority: &str, method: &str, path: &str) -> anyhow::Result<u16> {
+    Ok(request(authority, method, path).await?.0)
+}
+
+/// Sends one bodiless request; the response's status code and body.
+pub(super) async fn request(
+    authority: &str,
+    method: &str,
+    path: &str,
+) -> anyhow::Result<(u16, String)> {
     let mut stream = tokio::net::TcpStream::connect(authority)
         .await
         .with_context(|| format!("cannot connect to {authority}"))?;
@@ -61,7 +70,11 @@ pub(super) async fn status_of(authority: &str, method: &str, path: &str) -> anyh
         .nth(1)
         .and_then(|s| s.parse::<u16>().ok())
         .context("the server's answer is not HTTP")?;
-    Ok(status)
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
 }
 
 #[cfg(test)]

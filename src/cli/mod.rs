@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod check;
+mod data;
 mod evaluate;
 mod flush_cache;
 mod healthcheck;
@@ -31,6 +32,10 @@ enum Command {
     FlushCache(flush_cache::Args),
     /// Exit 0 when a running server answers `/health`: the container healthcheck.
     Healthcheck(healthcheck::Args),
+    /// Load the manifest's seed data (items with the same keys are replaced).
+    Seed(data::SeedArgs),
+    /// Empty every table and index, then seed again unless --no-seed.
+    Reset(data::ResetArgs),
 }
 
 /// The command-line definition, for tests that check a command line (the
@@ -49,5 +54,7 @@ pub fn run() -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Evaluate(args)) => evaluate::run(args),
         Some(Command::FlushCache(args)) => flush_cache::run(args),
         Some(Command::Healthcheck(args)) => healthcheck::run(args),
+        Some(Command::Seed(args)) => data::seed(args),
+        Some(Command::Reset(args)) => data::reset(args),
     }
 }

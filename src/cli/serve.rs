@@ -86,7 +86,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         &project,
         &LoadOptions {
             data_dir: Some(data.clone()),
-            stores: None,
+            ..LoadOptions::default()
         },
     )
     .map_err(|errors| {
@@ -101,6 +101,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         let options = LoadOptions {
             data_dir: Some(data.clone()),
             stores: Some(Arc::clone(&stores)),
+            ..LoadOptions::default()
         };
         Arc::new(move |dir: &Path| {
             load_project_with(dir, &options).map_err(|errors| errors.to_string())

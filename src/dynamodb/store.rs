@@ -3,7 +3,7 @@
 //! (The layout, consistency and durability guarantees are documented on
 //! [`Database`].)
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Bound;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
@@ -17,7 +17,7 @@ use crate::dynamodb::expression::{
     self, Condition, ExpressionContext, ExpressionKind, Path, SortKeyCondition, UpdateAction,
 };
 use crate::dynamodb::types::{
-    AttributeValue, Item, ScalarType, encode_key_value, item_size, items_equal,
+    AttributeValue, Item, ScalarType, encode_key_value, item_size, item_to_json, items_equal,
 };
 
 /// DynamoDB's maximum item size.
@@ -605,6 +605,9 @@ struct Applied {
 enum WriteMode {
     Single,
     Transaction,
+    /// All-or-nothing like a transaction, without stream records: bulk
+    /// seeding, whose caller fills the sourced indexes itself.
+    Quiet,
 }
 
 /// The DynamoDB-compatible database.
@@ -900,7 +903,7 @@ impl Database {
                 (Ok(new), _) => new,
                 // In a transaction a failing action cancels the whole
                 // transaction with a reason, as DynamoDB reports it.
-                (Err(Error::Validation(message)), WriteMode::Transaction) => {
+                (Err(Error::Validation(message)), WriteMode::Transaction | WriteMode::Quiet) => {
                     failed = true;
                     reasons.push(CancellationReason {
                         code: "ValidationError".into(),
@@ -951,7 +954,7 @@ impl Database {
                 None if r.old.is_some() => ops.push((w.data_key.clone(), None)),
                 None => {}
             }
-            if r.old.is_some() || r.new.is_some() {
+            if mode != WriteMode::Quiet && (r.old.is_some() || r.new.is_some()) {
                 records.push(StreamRecord {
                     table: w.table.def.table_name.clone(),
                     keys: w.key.clone(),
@@ -1477,6 +1480,74 @@ impl Database {
         }
         self.commit(writes, WriteMode::Transaction)?;
         Ok(BatchWriteItemOutput::default())
+    }
+
+    /// Puts many items, across tables, in one atomic commit: seeding and
+    /// fixtures, without BatchWriteItem's 25-item limit. Every item is
+    /// validated before anything is written. With `stream` false the commit
+    /// emits no stream records, so the caller fills sourced indexes itself.
+    pub fn put_items(&self, items: &[(String, Item)], stream: bool) -> Result<usize> {
+        let mut tables: HashMap<&str, Arc<Table>> = HashMap::new();
+        let mut seen = HashSet::new();
+        let mut writes = Vec::with_capacity(items.len());
+        for (name, item) in items {
+            let table = match tables.get(name.as_str()) {
+                Some(table) => table.clone(),
+                None => {
+                    let table = self.table(name)?;
+                    tables.insert(name, table.clone());
+                    table
+                }
+            };
+            let data_key = table.validate_item(item)?;
+            if !seen.insert(data_key.clone()) {
+                return Err(Error::validation(format!(
+                    "Provided list of item keys contains duplicates: {} in table {name}",
+                    item_to_json(&table.key_of(item))
+                )));
+            }
+            writes.push(PlannedWrite {
+                key: table.key_of(item),
+                table,
+                data_key,
+                mutation: Mutation::Put(item.clone()),
+                condition: None,
+                return_old_on_failure: false,
+            });
+        }
+        let count = writes.len();
+        if count > 0 {
+            let mode = if stream {
+                WriteMode::Transaction
+            } else {
+                WriteMode::Quiet
+            };
+            self.commit(writes, mode)?;
+        }
+        Ok(count)
+    }
+
+    /// Deletes every item of a table with its index entries, keeping the
+    /// table; returns how many items there were. No stream records: a
+    /// reset empties the indexes itself.
+    pub fn clear_table(&self, name: &str) -> Result<usize> {
+        let table = self.table(name)?;
+        let mut guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut batch = sled::Batch::default();
+        let mut items = 0;
+        for entry in self.items.scan_prefix(table.id.to_be_bytes()) {
+            let (key, _) = entry?;
+            if key.get(4) == Some(&0) {
+                items += 1;
+            }
+            batch.remove(key);
+        }
+        self.items.apply_batch(batch)?;
+        *guard += 1;
+        let seq = *guard;
+        drop(guard);
+        self.flush_through(seq)?;
+        Ok(items)
     }
 
     // ------------------------------------------------------------ transactions

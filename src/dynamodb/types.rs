@@ -198,6 +198,26 @@ impl AttributeValue {
         })
     }
 
+    /// Plain JSON as `$util.dynamodb.toDynamoDB` types it: strings `S`,
+    /// numbers `N`, booleans `BOOL`, null `NULL`, arrays `L`, objects `M`.
+    pub fn from_plain_json(value: &Value) -> Result<Self, String> {
+        Ok(match value {
+            Value::String(s) => AttributeValue::S(s.clone()),
+            Value::Number(n) => AttributeValue::N(
+                Number::parse(&n.to_string()).map_err(|e| format!("number {n}: {e}"))?,
+            ),
+            Value::Bool(b) => AttributeValue::Bool(*b),
+            Value::Null => AttributeValue::Null,
+            Value::Array(items) => AttributeValue::L(
+                items
+                    .iter()
+                    .map(AttributeValue::from_plain_json)
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(fields) => AttributeValue::M(item_from_plain_json(fields)?),
+        })
+    }
+
     /// DynamoDB-JSON form, e.g. `{"S":"x"}`.
     pub fn to_json(&self) -> Value {
         let (tag, v) = match self {
@@ -312,6 +332,17 @@ fn check_set<T, F: Fn(&T) -> String>(kind: &str, v: &[T], show: F) -> Result<(),
 pub fn item_from_json(m: &Map<String, Value>, lenient: bool) -> Result<Item, String> {
     m.iter()
         .map(|(k, v)| Ok((k.clone(), AttributeValue::from_json(v, lenient)?)))
+        .collect()
+}
+
+/// An item from plain JSON (see [`AttributeValue::from_plain_json`]).
+pub fn item_from_plain_json(m: &Map<String, Value>) -> Result<Item, String> {
+    m.iter()
+        .map(|(k, v)| {
+            AttributeValue::from_plain_json(v)
+                .map(|v| (k.clone(), v))
+                .map_err(|e| format!("{k}: {e}"))
+        })
         .collect()
 }
 

@@ -253,6 +253,31 @@ impl Engine {
         Ok(())
     }
 
+    /// Seeding: indexes table items (id, item) with one commit, projected to
+    /// the index's source fields like streamed changes.
+    pub fn bulk_load(
+        &self,
+        index: &str,
+        docs: impl IntoIterator<Item = (String, Value)>,
+    ) -> Result<usize> {
+        let target = self.index(index)?;
+        let fields = target
+            .definition()
+            .source
+            .map(|s| s.fields)
+            .unwrap_or_default();
+        let docs = docs
+            .into_iter()
+            .map(|(id, item)| (id, project_fields(&item, &fields)))
+            .collect();
+        target.bulk_index(docs)
+    }
+
+    /// Deletes every document of an index, keeping its mapping.
+    pub fn clear_index(&self, index: &str) -> Result<()> {
+        self.index(index)?.clear()
+    }
+
     /// Makes the index hold exactly `docs` (id, item): the start-up repair after a crash
     /// between a table write and its index write. Unchanged documents keep their version.
     pub fn reconcile(

@@ -24,6 +24,9 @@ use crate::opensearch::mapping::{CompiledMapping, DocMeta, IndexDefinition, Mapp
 
 /// Heap for the single indexing thread of each index.
 const WRITER_HEAP_BYTES: usize = 32_000_000;
+/// Heap per indexing thread of a bulk load: large enough that seeding
+/// makes a handful of segments.
+const BULK_HEAP_BYTES: usize = 256_000_000;
 /// The file beside the tantivy directories that persists the declaration and its mapping.
 const INDEX_FILE: &str = "index.json";
 
@@ -526,6 +529,92 @@ impl SearchIndex {
             seq_no,
             result,
         })
+    }
+
+    /// Deletes every document, keeping the mapping (a reset).
+    pub fn clear(&self) -> Result<()> {
+        let mut state = lock(&self.writer);
+        state.writer.delete_all_documents()?;
+        state.writer.commit()?;
+        self.current().reader.reload()?;
+        Ok(())
+    }
+
+    /// Indexes many documents (id, source) with one commit: seeding. Same
+    /// ids replace documents, as `index` does. Dynamic mapping grows once
+    /// for the whole batch, and a writer with a larger heap replaces the
+    /// per-write one meanwhile, so the batch makes few segments.
+    pub fn bulk_index(&self, docs: Vec<(String, Value)>) -> Result<usize> {
+        let mut state = lock(&self.writer);
+        let current = self.current();
+        let mut mapping = current.definition.mappings.clone();
+        let mut grown: Option<crate::opensearch::mapping::CompiledMapping> = None;
+        for (id, source) in &docs {
+            if id.is_empty() {
+                return Err(Error::illegal("if _id is specified it must not be empty"));
+            }
+            if !source.is_object() {
+                return Err(Error::mapper("failed to parse, document is empty"));
+            }
+            let compiled = grown.as_ref().unwrap_or(&current.compiled);
+            if compiled.needs_dynamic_update(source) && mapping.extend_dynamic(source)? {
+                grown = Some(mapping.compile()?);
+            }
+        }
+        if grown.is_some() {
+            self.rebuild(&mut state, mapping)?;
+        }
+        let current = self.current();
+        // tantivy allows one writer per index: the small one goes first.
+        let placeholder = Index::create_in_ram(current.compiled.schema.clone())
+            .writer_with_num_threads(1, 15_000_000)?;
+        drop(std::mem::replace(&mut state.writer, placeholder));
+        let result = self.bulk_with_large_writer(&mut state, &current, docs);
+        // Whatever happened, writes go to this index again.
+        state.writer = current
+            .index
+            .writer_with_num_threads(1, WRITER_HEAP_BYTES)?;
+        current.reader.reload()?;
+        result
+    }
+
+    fn bulk_with_large_writer(
+        &self,
+        state: &mut WriterState,
+        current: &Generation,
+        docs: Vec<(String, Value)>,
+    ) -> Result<usize> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get() / 2)
+            .clamp(1, 4);
+        let mut writer = current
+            .index
+            .writer_with_num_threads(threads, BULK_HEAP_BYTES * threads)?;
+        let replacing = current.searcher().num_docs() > 0;
+        let count = docs.len();
+        for (id, source) in docs {
+            let version = if replacing {
+                current.get(&id)?.map_or(1, |d| d.version + 1)
+            } else {
+                1
+            };
+            let seq_no = state.next_seq_no;
+            state.next_seq_no += 1;
+            let document = current.compiled.to_document(
+                &source,
+                &DocMeta {
+                    id: &id,
+                    version,
+                    seq_no,
+                },
+            )?;
+            if replacing {
+                writer.delete_term(Term::from_field_text(current.compiled.meta.id, &id));
+            }
+            writer.add_document(document)?;
+        }
+        writer.commit()?;
+        Ok(count)
     }
 
     /// Deletes every document (used when an index is dropped in RAM).

@@ -103,10 +103,11 @@ pub struct Manifest {
     /// Local OpenSearch indexes; owned by the OpenSearch store.
     #[serde(default)]
     pub indexes: Option<Json>,
-    /// Local fixtures: table name to a JSON file (relative to the project)
-    /// holding an array of plain JSON items, loaded when the table is empty.
+    /// Local seed data, loaded on the first start: table name to a JSON file
+    /// (relative to the project) holding an array of plain JSON items, or a
+    /// generator (`generator: flight-catalog`); see `crate::seed`.
     #[serde(default)]
-    pub seed: IndexMap<String, String>,
+    pub seed: Option<Json>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

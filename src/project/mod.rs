@@ -30,7 +30,8 @@ use crate::project::manifest::{
     AuthenticationType, GuardsConfig, Manifest, ResolverKind, SubstitutionValue, locate,
 };
 use crate::project::schema::{SchemaModel, TypeDef};
-use crate::stores::{Stores, StoresError};
+use crate::seed::SeedSpec;
+use crate::stores::{SeedSource, Stores, StoresError};
 use crate::vtl::Template;
 
 /// The manifest's file name inside a project directory.
@@ -109,6 +110,9 @@ pub struct LoadOptions {
     /// they are reused as they are, because a sled directory can be opened
     /// only once, so table and index declarations apply at start only.
     pub stores: Option<Arc<Stores>>,
+    /// Leave fresh stores unseeded (tests that write their own data, and
+    /// the offline `seed`/`reset` commands, which seed themselves).
+    pub no_seed: bool,
 }
 
 impl Project {
@@ -386,7 +390,11 @@ impl Loader {
     /// and `indexes` sections. A problem there is reported and the load goes on
     /// with empty in-memory stores, so every other problem is listed too.
     fn open_stores(&mut self, manifest: &Manifest) -> Arc<Stores> {
+        let seed = self.seed_source(manifest);
         if let Some(stores) = &self.options.stores {
+            if self.problems.is_empty() {
+                stores.set_seed(seed);
+            }
             return Arc::clone(stores);
         }
         let tables: Vec<TableDefinition> =
@@ -398,15 +406,36 @@ impl Loader {
                 self.manifest_problem(&["tables"], message);
             }
         }
+        if let Some(source) = &seed {
+            for table in source.spec.tables() {
+                if !tables.iter().any(|t| t.table_name == table) {
+                    let key = match &source.spec {
+                        SeedSpec::Files(_) => table.clone(),
+                        SeedSpec::FlightCatalog(_) => "generator".to_owned(),
+                    };
+                    self.manifest_problem(
+                        &["seed", &key],
+                        format!("the seed writes table {table}, which `tables` does not declare"),
+                    );
+                }
+            }
+        }
         match Stores::open(self.options.data_dir.as_deref(), &tables, &indexes) {
             Ok(stores) => {
-                self.seed(manifest, &stores);
+                if self.problems.is_empty() {
+                    stores.set_seed(seed);
+                    if !self.options.no_seed
+                        && let Err(err) = stores.seed_on_first_start()
+                    {
+                        self.manifest_problem(&["seed"], err.to_string());
+                    }
+                }
                 Arc::new(stores)
             }
             Err(err) => {
                 let section = match err {
-                    StoresError::Tables(_) => "tables",
                     StoresError::Indexes(_) => "indexes",
+                    _ => "tables",
                 };
                 self.manifest_problem(&[section], err.to_string());
                 // Empty in-memory stores cannot fail to open.
@@ -415,21 +444,21 @@ impl Loader {
         }
     }
 
-    /// Loads the manifest's `seed` fixtures into empty tables.
-    fn seed(&mut self, manifest: &Manifest, stores: &Stores) {
-        for (table, file) in &manifest.seed {
-            let path = self.dir.join(file);
-            let items = std::fs::read_to_string(&path)
-                .map_err(|e| format!("cannot read {file}: {e}"))
-                .and_then(|text| {
-                    serde_json::from_str::<Vec<Json>>(&text)
-                        .map_err(|e| format!("{file}: expected a JSON array of items: {e}"))
-                })
-                .and_then(|items| stores.seed(table, &items).map_err(|e| e.to_string()));
-            match items {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(table = %table, items = n, "seeded"),
-                Err(message) => self.manifest_problem(&["seed", table], message),
+    /// The manifest's `seed` section, checked.
+    fn seed_source(&mut self, manifest: &Manifest) -> Option<SeedSource> {
+        match crate::seed::parse(manifest.seed.as_ref()) {
+            Ok(spec) => spec.map(|spec| SeedSource {
+                spec,
+                project_dir: self.dir.clone(),
+            }),
+            Err(problems) => {
+                for problem in problems {
+                    let path: Vec<&str> = std::iter::once("seed")
+                        .chain(problem.path.iter().map(String::as_str))
+                        .collect();
+                    self.manifest_problem(&path, problem.message);
+                }
+                None
             }
         }
     }

@@ -1,31 +1,58 @@
 //! Admin routes beside GraphQL: the cache flush, as AppSync's
 //! `FlushApiCache` (`DELETE /v1/apis/{apiId}/FlushCache`, any id here) and
-//! `POST /admin/flush-cache`, and the Prometheus `GET /metrics`.
+//! `POST /admin/flush-cache`; the Prometheus `GET /metrics`; and, for test
+//! suites in any language, `POST /admin/reset` (`?seed=false` to leave the
+//! stores empty), `POST /admin/seed` and `POST /admin/fixtures`
+//! (`?format=dynamodb` for DynamoDB-JSON items). AppSync has no such routes.
+//!
+//! Every data change flushes the API cache: a result cached before a reset
+//! would otherwise outlive the data it came from.
+
+use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
+use serde_json::{Value as Json, json};
 
 use super::ServiceCell;
+use crate::seed::{FixtureFormat, parse_fixture};
+use crate::stores::{Stores, StoresError};
 
-pub fn router(service: ServiceCell) -> Router {
+/// Fixtures can be much larger than GraphQL requests.
+const FIXTURE_BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+#[derive(Clone)]
+struct Admin {
+    service: ServiceCell,
+    stores: Option<Arc<Stores>>,
+}
+
+pub fn router(service: ServiceCell, stores: Option<Arc<Stores>>) -> Router {
     Router::new()
         .route("/v1/apis/{api_id}/FlushCache", delete(flush_cache))
         .route("/admin/flush-cache", post(flush_cache))
+        .route("/admin/reset", post(reset))
+        .route("/admin/seed", post(seed))
+        .route(
+            "/admin/fixtures",
+            post(fixtures).layer(DefaultBodyLimit::max(FIXTURE_BODY_LIMIT)),
+        )
         .route("/metrics", get(metrics))
-        .with_state(service)
+        .with_state(Admin { service, stores })
 }
 
-async fn flush_cache(State(service): State<ServiceCell>) -> axum::Json<serde_json::Value> {
-    service.current().flush_cache().await;
+async fn flush_cache(State(admin): State<Admin>) -> axum::Json<Json> {
+    admin.service.current().flush_cache().await;
     // FlushApiCache answers 200 with an empty object.
-    axum::Json(serde_json::json!({}))
+    axum::Json(json!({}))
 }
 
-async fn metrics(State(service): State<ServiceCell>) -> impl IntoResponse {
-    let text = service.current().metrics().await;
+async fn metrics(State(admin): State<Admin>) -> impl IntoResponse {
+    let text = admin.service.current().metrics().await;
     (
         [(
             header::CONTENT_TYPE,
@@ -33,4 +60,118 @@ async fn metrics(State(service): State<ServiceCell>) -> impl IntoResponse {
         )],
         text,
     )
+}
+
+/// A JSON error: `{"errorType": ..., "message": ...}`.
+fn error(status: StatusCode, error_type: &str, message: impl Into<String>) -> Response {
+    let body = json!({ "errorType": error_type, "message": message.into() });
+    (status, axum::Json(body)).into_response()
+}
+
+fn bad_request(message: impl Into<String>) -> Response {
+    error(StatusCode::BAD_REQUEST, "BadRequestException", message)
+}
+
+fn stores_error(err: StoresError) -> Response {
+    match err {
+        StoresError::NoSeed | StoresError::InvalidItems(_) => bad_request(err.to_string()),
+        StoresError::UnknownTable(_) => error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            err.to_string(),
+        ),
+        other => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalFailureException",
+            other.to_string(),
+        ),
+    }
+}
+
+/// The query's parameters, refusing any but `allowed`.
+fn params(query: Option<&str>, allowed: &str) -> Result<Option<String>, String> {
+    let mut value = None;
+    for (key, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if key != allowed {
+            return Err(format!(
+                "unknown query parameter `{key}`; this route takes `{allowed}`"
+            ));
+        }
+        value = Some(v.into_owned());
+    }
+    Ok(value)
+}
+
+/// Runs a store operation off the async runtime, then flushes the cache
+/// (even after a failure, which may have changed data: a failed reset).
+async fn run<T: Send + 'static>(
+    admin: &Admin,
+    operation: impl FnOnce(&Stores) -> Result<T, StoresError> + Send + 'static,
+) -> Result<T, Response> {
+    let Some(stores) = admin.stores.clone() else {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            "NotFoundException",
+            "this server has no tables or indexes",
+        ));
+    };
+    let result = tokio::task::spawn_blocking(move || operation(&stores)).await;
+    admin.service.current().flush_cache().await;
+    match result {
+        Ok(result) => result.map_err(stores_error),
+        Err(_) => Err(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalFailureException",
+            "the operation panicked",
+        )),
+    }
+}
+
+async fn reset(State(admin): State<Admin>, RawQuery(query): RawQuery) -> Response {
+    let reseed = match params(query.as_deref(), "seed") {
+        Ok(None) => true,
+        Ok(Some(v)) if v == "true" => true,
+        Ok(Some(v)) if v == "false" => false,
+        Ok(Some(v)) => return bad_request(format!("`seed` must be true or false, got `{v}`")),
+        Err(message) => return bad_request(message),
+    };
+    match run(&admin, move |stores| stores.reset(reseed)).await {
+        Ok(report) => axum::Json(json!({
+            "cleared": report.cleared,
+            "seeded": report.seeded,
+        }))
+        .into_response(),
+        Err(response) => response,
+    }
+}
+
+async fn seed(State(admin): State<Admin>) -> Response {
+    match run(&admin, Stores::seed).await {
+        Ok(report) => axum::Json(json!({ "seeded": report })).into_response(),
+        Err(response) => response,
+    }
+}
+
+async fn fixtures(State(admin): State<Admin>, RawQuery(query): RawQuery, body: Bytes) -> Response {
+    let format = match params(query.as_deref(), "format") {
+        Ok(None) => FixtureFormat::Plain,
+        Ok(Some(v)) if v == "plain" || v == "json" => FixtureFormat::Plain,
+        Ok(Some(v)) if v.eq_ignore_ascii_case("dynamodb") => FixtureFormat::DynamoDb,
+        Ok(Some(v)) => {
+            return bad_request(format!("`format` must be plain or dynamodb, got `{v}`"));
+        }
+        Err(message) => return bad_request(message),
+    };
+    let body: Json = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(e) => return bad_request(format!("the fixture is not valid JSON: {e}")),
+    };
+    let items = match parse_fixture(&body, format) {
+        Ok(items) => items,
+        Err(message) => return bad_request(message),
+    };
+    match run(&admin, move |stores| stores.load_fixture(&items)).await {
+        Ok(report) => axum::Json(json!({ "loaded": report })).into_response(),
+        Err(response) => response,
+    }
 }

@@ -33,8 +33,9 @@ pub fn app(state: AppState) -> Router {
         cors_origins,
         amz_target_router,
         extra_routers,
+        stores,
     } = options;
-    let admin = admin::router(service.clone());
+    let admin = admin::router(service.clone(), stores);
     let shared = graphql_http::Shared {
         service,
         body_limit,

@@ -70,6 +70,8 @@ pub struct ServerOptions {
     /// nested under `/opensearch`. Their paths must not overlap `/graphql`,
     /// `/graphiql`, `/health` or `/`, and at most one may set a fallback.
     pub extra_routers: Vec<Router>,
+    /// The stores behind `/admin/seed`, `/admin/reset` and `/admin/fixtures`.
+    pub stores: Option<Arc<Stores>>,
 }
 
 impl Default for ServerOptions {
@@ -79,6 +81,7 @@ impl Default for ServerOptions {
             cors_origins: CorsOrigins::Any,
             amz_target_router: None,
             extra_routers: Vec::new(),
+            stores: None,
         }
     }
 }
@@ -86,8 +89,9 @@ impl Default for ServerOptions {
 impl ServerOptions {
     /// Mounts the stores' own APIs beside GraphQL: DynamoDB's JSON protocol
     /// on `POST /` with `X-Amz-Target`, and OpenSearch's REST API under
-    /// `/opensearch`.
-    pub fn with_stores(mut self, stores: &Stores) -> Self {
+    /// `/opensearch`, and the admin routes that seed, reset and load fixtures.
+    pub fn with_stores(mut self, stores: &Arc<Stores>) -> Self {
+        self.stores = Some(Arc::clone(stores));
         self.amz_target_router = Some(dynamodb::http::router(Arc::clone(&stores.dynamodb)));
         self.extra_routers
             .push(opensearch::router(Arc::clone(&stores.opensearch)));
@@ -102,6 +106,7 @@ impl std::fmt::Debug for ServerOptions {
             .field("cors_origins", &self.cors_origins)
             .field("amz_target_router", &self.amz_target_router.is_some())
             .field("extra_routers", &self.extra_routers.len())
+            .field("stores", &self.stores.is_some())
             .finish()
     }
 }

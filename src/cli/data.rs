@@ -1,0 +1,121 @@
+//! `appsync-local seed` and `appsync-local reset`: load the manifest's seed,
+//! or empty every table and index (and seed again unless `--no-seed`),
+//! either through a running server's admin API (`--url`) or offline on a
+//! data directory no server holds.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use serde_json::json;
+
+use super::flush_cache::{authority_of, request};
+use crate::project::{LoadOptions, Project};
+use crate::stores::Stores;
+
+/// Where the data is.
+#[derive(Debug, clap::Args)]
+pub struct Target {
+    /// A running server's base URL: go through its admin API (and flush its cache).
+    #[arg(long, conflicts_with_all = ["project", "data"])]
+    pub url: Option<String>,
+    /// Offline: the project directory (holding appsync.yaml).
+    #[arg(long)]
+    pub project: Option<PathBuf>,
+    /// Offline: the data directory [default: PROJECT/.appsync-local].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SeedArgs {
+    #[command(flatten)]
+    pub target: Target,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ResetArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Leave the tables and indexes empty.
+    #[arg(long)]
+    pub no_seed: bool,
+}
+
+pub fn seed(args: SeedArgs) -> anyhow::Result<ExitCode> {
+    match &args.target.url {
+        Some(url) => remote(url, "/admin/seed"),
+        None => offline(&args.target, |stores| {
+            Ok(json!({ "seeded": stores.seed()? }))
+        }),
+    }
+}
+
+pub fn reset(args: ResetArgs) -> anyhow::Result<ExitCode> {
+    let reseed = !args.no_seed;
+    match &args.target.url {
+        Some(url) if reseed => remote(url, "/admin/reset"),
+        Some(url) => remote(url, "/admin/reset?seed=false"),
+        None => offline(&args.target, |stores| {
+            let report = stores.reset(reseed)?;
+            Ok(json!({ "cleared": report.cleared, "seeded": report.seeded }))
+        }),
+    }
+}
+
+/// POSTs to an admin route and prints its JSON answer.
+fn remote(url: &str, path: &str) -> anyhow::Result<ExitCode> {
+    let authority = authority_of(url)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (status, body) = runtime.block_on(request(&authority, "POST", path))?;
+    if status != 200 {
+        let message = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|b| b["message"].as_str().map(str::to_owned))
+            .unwrap_or(body);
+        bail!("the server answered HTTP {status}: {message}");
+    }
+    println!("{}", body.trim());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the project's stores on its data directory, unseeded, runs
+/// `operation` and prints its JSON report.
+fn offline(
+    target: &Target,
+    operation: impl FnOnce(&Stores) -> Result<serde_json::Value, crate::stores::StoresError>,
+) -> anyhow::Result<ExitCode> {
+    let project = target.project.clone().unwrap_or_else(|| PathBuf::from("."));
+    let data = target
+        .data
+        .clone()
+        .unwrap_or_else(|| project.join(".appsync-local"));
+    let api = Project::load_with(
+        &project,
+        &LoadOptions {
+            data_dir: Some(data.clone()),
+            stores: None,
+            no_seed: true,
+        },
+    )
+    .map_err(|errors| {
+        anyhow::anyhow!(
+            "cannot load the project in {}:\n{errors}{}",
+            project.display(),
+            busy_hint(&data)
+        )
+    })?;
+    let report = operation(&api.stores).context("failed")?;
+    println!("{report}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A running server locks its data directory.
+fn busy_hint(data: &Path) -> String {
+    format!(
+        "\n(if a server is running on {}, use --url to go through it)",
+        data.display()
+    )
+}
