@@ -6,7 +6,8 @@
 //! Streams → OpenSearch: every committed table write is applied to the index
 //! before the write is acknowledged (read-your-writes), and at open each such
 //! index is reconciled with its table, so a crash between the two writes leaves
-//! no ghost or missing documents.
+//! no ghost or missing documents. Seeds, resets and fixtures (the admin
+//! routes, the CLI, `TestServer`) are here too.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -302,7 +303,7 @@ impl Stores {
         {
             return Err(StoresError::UnknownTable(table.clone()));
         }
-        self.dynamodb.put_items(items, true).map_err(table_error)?;
+        self.dynamodb.put_items(items).map_err(table_error)?;
         Ok(count_by_table(items))
     }
 
@@ -332,45 +333,58 @@ impl Stores {
 
     fn seed_locked(&self, source: &SeedSource) -> Result<LoadReport, StoresError> {
         let started = std::time::Instant::now();
-        let items = seed_items(source)?;
+        let tables = seed_tables(source)?;
+        let millis = started.elapsed().as_millis() as u64;
+        tracing::debug!(millis, "seed items ready");
         self.write_marker(LOADING, source)?;
-        let report = self.bulk_load(&items)?;
+        let report = self.bulk_load(&tables)?;
         self.write_marker(DONE, source)?;
         tracing::info!(
             seed = %source.spec.describe(),
-            items = items.len(),
+            items = report.values().sum::<usize>(),
             millis = started.elapsed().as_millis() as u64,
             "seeded"
         );
         Ok(report)
     }
 
-    /// Writes items to their tables in one quiet commit while other threads
+    /// Writes items to their tables in large batches while other threads
     /// build the sourced indexes from the same items, each with one commit:
     /// much faster than streaming every write through the change stream.
-    fn bulk_load(&self, items: &[(String, Item)]) -> Result<LoadReport, StoresError> {
-        let feeds: Vec<&Feed> = self
+    fn bulk_load(&self, tables: &[(String, Vec<Json>)]) -> Result<LoadReport, StoresError> {
+        let feeds: Vec<(&Feed, &[Json])> = self
             .feeds
             .iter()
-            .filter(|f| items.iter().any(|(t, _)| *t == f.table))
+            .filter_map(|f| {
+                let (_, objects) = tables.iter().find(|(t, _)| *t == f.table)?;
+                Some((f, objects.as_slice()))
+            })
             .collect();
         let (written, indexed) = std::thread::scope(|scope| {
             let jobs: Vec<_> = feeds
                 .iter()
-                .map(|feed| {
+                .map(|&(feed, objects)| {
                     scope.spawn(move || {
-                        let docs =
-                            items
-                                .iter()
-                                .filter(|(t, _)| *t == feed.table)
-                                .map(|(_, item)| {
-                                    (document_id(item, &feed.key_names), item_to_plain_json(item))
-                                });
-                        self.opensearch.bulk_load(&feed.index, docs)
+                        let started = std::time::Instant::now();
+                        let docs = objects
+                            .iter()
+                            .map(|object| (plain_document_id(object, &feed.key_names), object));
+                        let result = self.opensearch.bulk_load(&feed.index, docs);
+                        let millis = started.elapsed().as_millis() as u64;
+                        tracing::debug!(index = %feed.index, millis, "bulk indexed");
+                        result
                     })
                 })
                 .collect();
-            let written = self.dynamodb.put_items(items, false);
+            let started = std::time::Instant::now();
+            let written = typed_items(tables).and_then(|items| {
+                self.dynamodb
+                    .load_items(&items)
+                    .map_err(table_error)
+                    .map(|_| count_by_table(&items))
+            });
+            let millis = started.elapsed().as_millis() as u64;
+            tracing::debug!(millis, "bulk written to the tables");
             let indexed: Vec<Result<(), String>> = jobs
                 .into_iter()
                 .map(|job| match job.join() {
@@ -382,7 +396,7 @@ impl Stores {
             (written, indexed)
         });
         let mut failure = None;
-        for (feed, result) in feeds.iter().zip(&indexed) {
+        for ((feed, _), result) in feeds.iter().zip(&indexed) {
             // An index that failed, or holds documents of a table write that
             // failed, is rebuilt from its table.
             if let Err(e) = result {
@@ -392,10 +406,10 @@ impl Stores {
                 self.reconcile(feed)?;
             }
         }
-        written.map_err(table_error)?;
+        let report = written?;
         match failure {
             Some(e) => Err(e),
-            None => Ok(count_by_table(items)),
+            None => Ok(report),
         }
     }
 
@@ -428,8 +442,9 @@ impl Stores {
     }
 }
 
-/// The seed's items, read from its files or generated.
-fn seed_items(source: &SeedSource) -> Result<Vec<(String, Item)>, StoresError> {
+/// The seed's items as plain JSON objects, per table: read from its files
+/// or generated.
+fn seed_tables(source: &SeedSource) -> Result<Vec<(String, Vec<Json>)>, StoresError> {
     let tables: Vec<(String, Vec<Json>)> = match &source.spec {
         SeedSpec::FlightCatalog(config) => {
             let catalog = crate::seed::catalog::generate(config);
@@ -452,16 +467,26 @@ fn seed_items(source: &SeedSource) -> Result<Vec<(String, Item)>, StoresError> {
             tables
         }
     };
-    let mut items = Vec::new();
+    for (table, objects) in &tables {
+        if let Some(i) = objects.iter().position(|o| !o.is_object()) {
+            return Err(StoresError::Seed(format!(
+                "{table}[{i}]: an item must be a JSON object"
+            )));
+        }
+    }
+    Ok(tables)
+}
+
+/// Plain JSON objects as DynamoDB items.
+fn typed_items(tables: &[(String, Vec<Json>)]) -> Result<Vec<(String, Item)>, StoresError> {
+    let mut items = Vec::with_capacity(tables.iter().map(|(_, o)| o.len()).sum());
     for (table, objects) in tables {
         for (i, object) in objects.iter().enumerate() {
-            let Json::Object(fields) = object else {
-                return Err(StoresError::Seed(format!(
-                    "{table}[{i}]: an item must be a JSON object"
-                )));
-            };
-            let item = item_from_plain_json(fields)
-                .map_err(|e| StoresError::Seed(format!("{table}[{i}]: {e}")))?;
+            let item = match object {
+                Json::Object(fields) => item_from_plain_json(fields),
+                _ => Err("an item must be a JSON object".to_owned()),
+            }
+            .map_err(|e| StoresError::Seed(format!("{table}[{i}]: {e}")))?;
             items.push((table.clone(), item));
         }
     }
@@ -500,9 +525,21 @@ fn key_names(table: &TableDefinition) -> Vec<String> {
 /// A document's `_id`: the partition key's value, joined with the sort key's by
 /// `#` when the table has one, so `GET /{index}/_doc/{id}` finds an item by key.
 fn document_id(item: &Item, key_names: &[String]) -> String {
-    key_names
-        .iter()
-        .map(|name| match item.get(name).map(|v| v.to_plain_json()) {
+    join_key(
+        key_names
+            .iter()
+            .map(|name| item.get(name).map(|v| v.to_plain_json())),
+    )
+}
+
+/// [`document_id`] of an item in plain JSON (the same text for the same item).
+fn plain_document_id(item: &Json, key_names: &[String]) -> String {
+    join_key(key_names.iter().map(|name| item.get(name).cloned()))
+}
+
+fn join_key(values: impl Iterator<Item = Option<Json>>) -> String {
+    values
+        .map(|value| match value {
             Some(Json::String(s)) => s,
             Some(other) => other.to_string(),
             None => String::new(),

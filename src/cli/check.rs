@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::project::Project;
+use crate::project::{LoadOptions, Project};
 
 #[derive(Debug, Default, clap::Args)]
 pub struct Args {
@@ -13,7 +13,12 @@ pub struct Args {
 /// Lists every problem in a project; exits non-zero when there is any, so
 /// users can run it in CI.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    match Project::load(&args.project) {
+    // Checking needs no data: the seed is validated, not loaded.
+    let options = LoadOptions {
+        no_seed: true,
+        ..LoadOptions::default()
+    };
+    match Project::load_with(&args.project, &options) {
         Ok(api) => {
             println!(
                 "{}: ok ({} types, {} resolvers)",

@@ -601,13 +601,13 @@ struct Applied {
     new: Option<Item>,
 }
 
+/// A validated put: its table, storage key and item.
+type PlannedPut<'a> = (Arc<Table>, Vec<u8>, &'a Item);
+
 #[derive(Clone, Copy, PartialEq)]
 enum WriteMode {
     Single,
     Transaction,
-    /// All-or-nothing like a transaction, without stream records: bulk
-    /// seeding, whose caller fills the sourced indexes itself.
-    Quiet,
 }
 
 /// The DynamoDB-compatible database.
@@ -903,7 +903,7 @@ impl Database {
                 (Ok(new), _) => new,
                 // In a transaction a failing action cancels the whole
                 // transaction with a reason, as DynamoDB reports it.
-                (Err(Error::Validation(message)), WriteMode::Transaction | WriteMode::Quiet) => {
+                (Err(Error::Validation(message)), WriteMode::Transaction) => {
                     failed = true;
                     reasons.push(CancellationReason {
                         code: "ValidationError".into(),
@@ -954,7 +954,7 @@ impl Database {
                 None if r.old.is_some() => ops.push((w.data_key.clone(), None)),
                 None => {}
             }
-            if mode != WriteMode::Quiet && (r.old.is_some() || r.new.is_some()) {
+            if r.old.is_some() || r.new.is_some() {
                 records.push(StreamRecord {
                     table: w.table.def.table_name.clone(),
                     keys: w.key.clone(),
@@ -1482,14 +1482,38 @@ impl Database {
         Ok(BatchWriteItemOutput::default())
     }
 
-    /// Puts many items, across tables, in one atomic commit: seeding and
-    /// fixtures, without BatchWriteItem's 25-item limit. Every item is
-    /// validated before anything is written. With `stream` false the commit
-    /// emits no stream records, so the caller fills sourced indexes itself.
-    pub fn put_items(&self, items: &[(String, Item)], stream: bool) -> Result<usize> {
+    /// Puts many items, across tables, in one atomic commit: fixtures,
+    /// without BatchWriteItem's 25-item limit. Every item is validated
+    /// before anything is written; the commit's stream records feed the
+    /// sourced indexes like any write.
+    pub fn put_items(&self, items: &[(String, Item)]) -> Result<usize> {
+        let mut writes = Vec::with_capacity(items.len());
+        for (table, data_key, item) in self.plan_puts(items.iter().map(|(t, i)| (t, i)))? {
+            writes.push(PlannedWrite {
+                key: table.key_of(item),
+                table,
+                data_key,
+                mutation: Mutation::Put(item.clone()),
+                condition: None,
+                return_old_on_failure: false,
+            });
+        }
+        let count = writes.len();
+        if count > 0 {
+            self.commit(writes, WriteMode::Transaction)?;
+        }
+        Ok(count)
+    }
+
+    /// Validates puts and finds their tables and storage keys; duplicates
+    /// are an error, as in BatchWriteItem.
+    fn plan_puts<'a>(
+        &self,
+        items: impl Iterator<Item = (&'a String, &'a Item)>,
+    ) -> Result<Vec<PlannedPut<'a>>> {
         let mut tables: HashMap<&str, Arc<Table>> = HashMap::new();
         let mut seen = HashSet::new();
-        let mut writes = Vec::with_capacity(items.len());
+        let mut planned = Vec::new();
         for (name, item) in items {
             let table = match tables.get(name.as_str()) {
                 Some(table) => table.clone(),
@@ -1506,25 +1530,54 @@ impl Database {
                     item_to_json(&table.key_of(item))
                 )));
             }
-            writes.push(PlannedWrite {
-                key: table.key_of(item),
-                table,
-                data_key,
-                mutation: Mutation::Put(item.clone()),
-                condition: None,
-                return_old_on_failure: false,
-            });
+            planned.push((table, data_key, item));
         }
-        let count = writes.len();
-        if count > 0 {
-            let mode = if stream {
-                WriteMode::Transaction
-            } else {
-                WriteMode::Quiet
-            };
-            self.commit(writes, mode)?;
+        Ok(planned)
+    }
+
+    /// Bulk loading for seeds: validates every item first, then writes the
+    /// items and their index entries in large sled batches, without stream
+    /// records (the caller builds the sourced indexes itself, in bulk) and
+    /// with one flush at the end. Not atomic as a whole: the seed's marker
+    /// file tells a finished load from an interrupted one. Items replace
+    /// items with the same key, whose old index entries go.
+    pub fn load_items(&self, items: &[(String, Item)]) -> Result<usize> {
+        const ITEMS_PER_BATCH: usize = 10_000;
+        let planned = self.plan_puts(items.iter().map(|(t, i)| (t, i)))?;
+        let mut guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        // An empty table has no old items to read and replace.
+        let mut empty: HashMap<u32, bool> = HashMap::new();
+        for (table, _, _) in &planned {
+            if let std::collections::hash_map::Entry::Vacant(slot) = empty.entry(table.id) {
+                let first = self.items.scan_prefix(table.prefix(0)).next().transpose()?;
+                slot.insert(first.is_none());
+            }
         }
-        Ok(count)
+        for chunk in planned.chunks(ITEMS_PER_BATCH) {
+            let mut batch = sled::Batch::default();
+            for (table, data_key, item) in chunk {
+                let new_entries = table.index_entries(item, data_key);
+                if !empty[&table.id]
+                    && let Some(old) = self.read(data_key)?
+                {
+                    for key in table.index_entries(&old, data_key) {
+                        if !new_entries.contains(&key) {
+                            batch.remove(key);
+                        }
+                    }
+                }
+                for key in new_entries {
+                    batch.insert(key, data_key.as_slice());
+                }
+                batch.insert(data_key.as_slice(), encode_item(item));
+            }
+            self.items.apply_batch(batch)?;
+        }
+        *guard += 1;
+        let seq = *guard;
+        drop(guard);
+        self.flush_through(seq)?;
+        Ok(planned.len())
     }
 
     /// Deletes every item of a table with its index entries, keeping the

@@ -255,10 +255,10 @@ impl Engine {
 
     /// Seeding: indexes table items (id, item) with one commit, projected to
     /// the index's source fields like streamed changes.
-    pub fn bulk_load(
+    pub fn bulk_load<'a>(
         &self,
         index: &str,
-        docs: impl IntoIterator<Item = (String, Value)>,
+        docs: impl IntoIterator<Item = (String, &'a Value)>,
     ) -> Result<usize> {
         let target = self.index(index)?;
         let fields = target
@@ -268,7 +268,7 @@ impl Engine {
             .unwrap_or_default();
         let docs = docs
             .into_iter()
-            .map(|(id, item)| (id, project_fields(&item, &fields)))
+            .map(|(id, item)| (id, project_fields(item, &fields)))
             .collect();
         target.bulk_index(docs)
     }
