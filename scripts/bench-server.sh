@@ -87,7 +87,7 @@ if [[ "${SERVE:-0}" == 1 ]]; then
     queries=(
         '{ ping }'
         '{ getFlight(id: \"FL00001\") { id departureCity arrivalCity ticketPrice } }'
-        '{ getFlightBySchedule(departureAirportCode: \"LHR\", arrivalAirportCode: \"FRA\", departureDate: \"2026-12\", limit: 5) { items { id departureDate } } }'
+        '{ getFlightBySchedule(departureAirportCode: \"LHR\", arrivalAirportCode: \"MXP\", departureDate: \"2026-12\", limit: 5) { items { id departureDate } } }'
         '{ searchFlights(text: \"frankfurt alps\", limit: 5) { id arrivalCity } }'
     )
     if [[ -n "$QUERY" ]]; then names=("$QUERY"); queries=("$QUERY"); fi

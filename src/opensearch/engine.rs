@@ -214,6 +214,18 @@ impl Engine {
         }
     }
 
+    /// An index and the fields its source table's items are cut down to
+    /// (empty: all of them).
+    fn with_source_fields(&self, index: &str) -> Result<(Arc<SearchIndex>, Vec<String>)> {
+        let target = self.index(index)?;
+        let fields = target
+            .definition()
+            .source
+            .map(|s| s.fields)
+            .unwrap_or_default();
+        Ok((target, fields))
+    }
+
     /// Streaming hook: mirrors one table change (upsert with the new item, or delete).
     /// Items are projected to the index's declared source fields.
     pub fn apply_change(&self, index: &str, id: &str, item: Option<Value>) -> Result<()> {
@@ -227,12 +239,7 @@ impl Engine {
         index: &str,
         changes: impl IntoIterator<Item = (String, Option<Value>)>,
     ) -> Result<()> {
-        let target = self.index(index)?;
-        let fields = target
-            .definition()
-            .source
-            .map(|s| s.fields)
-            .unwrap_or_default();
+        let (target, fields) = self.with_source_fields(index)?;
         let ops: Vec<WriteOp> = changes
             .into_iter()
             .map(|(id, item)| match item {
@@ -260,12 +267,7 @@ impl Engine {
         index: &str,
         docs: impl IntoIterator<Item = (String, &'a Value)>,
     ) -> Result<usize> {
-        let target = self.index(index)?;
-        let fields = target
-            .definition()
-            .source
-            .map(|s| s.fields)
-            .unwrap_or_default();
+        let (target, fields) = self.with_source_fields(index)?;
         let docs = docs
             .into_iter()
             .map(|(id, item)| (id, project_fields(item, &fields)))
@@ -285,12 +287,7 @@ impl Engine {
         index: &str,
         docs: impl IntoIterator<Item = (String, Value)>,
     ) -> Result<ReconcileReport> {
-        let target = self.index(index)?;
-        let fields = target
-            .definition()
-            .source
-            .map(|s| s.fields)
-            .unwrap_or_default();
+        let (target, fields) = self.with_source_fields(index)?;
         let existing: HashMap<String, StoredDoc> = target
             .current()
             .all_docs()?
