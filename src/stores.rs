@@ -126,9 +126,20 @@ impl Stores {
                 feed.index, feed.table
             )));
         }
-        for feed in &feeds {
-            self.reconcile(feed)?;
-        }
+        // One thread per index: a restart on the 70k-item demo reads every
+        // item and document once.
+        let this = &*self;
+        std::thread::scope(|scope| {
+            let jobs: Vec<_> = feeds
+                .iter()
+                .map(|feed| scope.spawn(move || this.reconcile(feed)))
+                .collect();
+            jobs.into_iter().try_for_each(|job| {
+                job.join().unwrap_or_else(|_| {
+                    Err(StoresError::Indexes("reconciliation panicked".to_owned()))
+                })
+            })
+        })?;
         self.feeds = feeds.clone();
         if feeds.is_empty() {
             return Ok(());

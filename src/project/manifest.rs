@@ -36,6 +36,8 @@
 //!   maxListFanOut: 500
 //! substitutions:
 //!   Stage: local                    # `${Stage}` in templates
+//! seed:                             # loaded on the first start (see `crate::seed`)
+//!   Posts: seed/posts.json          # or: { generator: flight-catalog, flights: 20000, ... }
 //! ```
 //!
 //! An API key without `value` uses its `name` as the key string, since AWS
