@@ -2,7 +2,8 @@
 //! static axum endpoint that sends the same bytes (the ceiling), in one process.
 //!
 //! Prints `graphql URL` and `static URL` lines, then serves until killed.
-//! `--log` turns on the default access log (one line per request, to stderr).
+//! `--log` turns on the default access log (one line per request, to stderr,
+//! batched as `serve` does).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use appsync_local::graphql::{
     AuthConfig, BoxFuture, GraphQLRequest, GraphQLResponse, GraphQLService, RequestContext,
 };
-use appsync_local::server::{AppState, app};
+use appsync_local::server::{AppState, BatchedWriter, app};
 use axum::Router;
 use axum::http::header;
 use axum::routing::post;
@@ -39,10 +40,12 @@ impl GraphQLService for Hello {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    // As `serve` logs: batched lines to stderr.
+    let (writer, _flush) = BatchedWriter::stderr();
     if std::env::args().any(|arg| arg == "--log") {
         tracing_subscriber::fmt()
             .with_env_filter("warn,appsync_local=info")
-            .with_writer(std::io::stderr)
+            .with_writer(writer)
             .init();
     }
     let service: Arc<dyn GraphQLService> = Arc::new(Hello(AuthConfig::default()));
