@@ -217,13 +217,13 @@ async fn decode_post(
 fn check_content_type(headers: &HeaderMap) -> Result<(), RequestError> {
     let value = headers
         .get(header::CONTENT_TYPE)
-        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
         .ok_or(RequestError::MissingContentType)?;
-    let media = value.split(';').next().unwrap_or_default().trim();
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let media = text.split(';').next().unwrap_or_default().trim();
     if media.eq_ignore_ascii_case("application/json") {
         Ok(())
     } else {
-        Err(RequestError::UnsupportedMediaType(value))
+        Err(RequestError::UnsupportedMediaType(text.into_owned()))
     }
 }
 

@@ -20,18 +20,28 @@ type Sink = Box<dyn Write + Send>;
 struct Shared {
     buffer: Mutex<Vec<u8>>,
     /// Held while writing to the output, so batches keep their order.
-    out: Mutex<Sink>,
+    out: Mutex<Output>,
+}
+
+struct Output {
+    sink: Sink,
+    /// Swapped with the buffer at each flush, so neither is reallocated.
+    spare: Vec<u8>,
 }
 
 impl Shared {
     fn flush(&self) {
         let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
-        let batch =
-            std::mem::take(&mut *self.buffer.lock().unwrap_or_else(PoisonError::into_inner));
-        if !batch.is_empty() {
+        let Output { sink, spare } = &mut *out;
+        std::mem::swap(
+            &mut *self.buffer.lock().unwrap_or_else(PoisonError::into_inner),
+            spare,
+        );
+        if !spare.is_empty() {
             // A log line that cannot be written has nowhere else to go.
-            let _ = out.write_all(&batch);
-            let _ = out.flush();
+            let _ = sink.write_all(spare);
+            let _ = sink.flush();
+            spare.clear();
         }
     }
 }
@@ -62,8 +72,11 @@ impl BatchedWriter {
         interval: Duration,
     ) -> (BatchedWriter, FlushGuard) {
         let shared = Arc::new(Shared {
-            buffer: Mutex::new(Vec::with_capacity(FLUSH_AT)),
-            out: Mutex::new(Box::new(out)),
+            buffer: Mutex::new(Vec::with_capacity(2 * FLUSH_AT)),
+            out: Mutex::new(Output {
+                sink: Box::new(out),
+                spare: Vec::with_capacity(2 * FLUSH_AT),
+            }),
         });
         let weak = Arc::downgrade(&shared);
         let spawned = std::thread::Builder::new()
