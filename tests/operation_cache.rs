@@ -5,7 +5,7 @@
 //! errors never come from it, TTL and flush end it, and `/metrics` counts
 //! its hits.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use appsync_local::graphql::{Answer, GraphQLRequest, RequestContext};
@@ -25,9 +25,13 @@ struct Client {
 }
 
 async fn start(name: &str) -> Client {
-    let server = match TestServer::start(project(name)).await {
+    start_at(&project(name)).await
+}
+
+async fn start_at(dir: &Path) -> Client {
+    let server = match TestServer::start(dir).await {
         Ok(s) => s,
-        Err(e) => panic!("{name}: {e}"),
+        Err(e) => panic!("{}: {e}", dir.display()),
     };
     Client {
         server,
@@ -235,9 +239,32 @@ async fn a_flush_ends_the_fast_path() {
     assert_eq!(c.calls("Query.item").await, 2);
 }
 
+/// A copy of `caching_operation` whose entries live one second.
+fn short_ttl_project() -> tempfile::TempDir {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("a directory");
+        for entry in std::fs::read_dir(from).expect("the fixture").flatten() {
+            let target = to.join(entry.file_name());
+            if entry.path().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).expect("a copy");
+            }
+        }
+    }
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    copy(&project("caching_operation"), dir.path());
+    let manifest = dir.path().join("appsync.yaml");
+    let text = std::fs::read_to_string(&manifest).expect("the manifest");
+    assert!(text.contains("\n  ttl: 60\n"));
+    std::fs::write(&manifest, text.replace("\n  ttl: 60\n", "\n  ttl: 1\n")).expect("written");
+    dir
+}
+
 #[tokio::test]
 async fn entries_expire_on_the_fast_path() {
-    let c = start("caching_operation_ttl").await;
+    let dir = short_ttl_project();
+    let c = start_at(dir.path()).await;
     let q = r#"{ item(id: "1") { id } }"#;
     c.query(q).await;
     c.query(q).await;
