@@ -13,7 +13,7 @@
 # summary gives medians over the rounds.
 #
 # Tunables: ROUNDS (default 5), DURATION (s per endpoint and round, default
-# 4), CONNECTIONS (default 32), SETTLE (s after start-up, default 5),
+# 4), CONNECTIONS (default 32), SETTLE (s after start-up, default 15),
 # MEMORY_KEYS (distinct keys for the memory run, default 300000),
 # MEMORY_BUDGET_MIB (default 16). Results go to stdout; copy them into
 # docs/benchmarks.md.
@@ -53,8 +53,9 @@ for variant in "${variants[@]}"; do
     pids+=($!)
     urls[$variant]=$(url_from "$work/$variant.out" '^listening on ')
 done
-# Seeding leaves tantivy merging segments for a few seconds.
-sleep "${SETTLE:-5}"
+# Seeding leaves tantivy merging segments for a few seconds, three times
+# over here: with 5 s the first rounds still shared the cores with it.
+sleep "${SETTLE:-15}"
 body=$(printf '{"query":"%s"}' "$QUERY")
 # The static endpoint sends the very bytes the query's answer has.
 response=$(curl -sf "${urls[operation]}" -H 'content-type: application/json' -H "x-api-key: $API_KEY" -d "$body")
