@@ -2,7 +2,8 @@
 //! static axum endpoint that sends the same bytes (the ceiling), in one process.
 //!
 //! Prints `graphql URL` and `static URL` lines, then serves until killed.
-//! `--log` turns on the default access log (one line per request, to stderr).
+//! `--static-body TEXT` sets the static endpoint's body. `--log` turns on the default access log (one line per request, to stderr,
+//! batched as `serve` does).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,8 +11,9 @@ use std::sync::Arc;
 use appsync_local::graphql::{
     AuthConfig, BoxFuture, GraphQLRequest, GraphQLResponse, GraphQLService, RequestContext,
 };
-use appsync_local::server::{AppState, app};
+use appsync_local::server::{AppState, BatchedWriter, app};
 use axum::Router;
+use axum::body::Bytes;
 use axum::http::header;
 use axum::routing::post;
 use serde_json::json;
@@ -39,10 +41,12 @@ impl GraphQLService for Hello {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    // As `serve` logs: batched lines to stderr.
+    let (writer, _flush) = BatchedWriter::stderr();
     if std::env::args().any(|arg| arg == "--log") {
         tracing_subscriber::fmt()
             .with_env_filter("warn,appsync_local=info")
-            .with_writer(std::io::stderr)
+            .with_writer(writer)
             .init();
     }
     let service: Arc<dyn GraphQLService> = Arc::new(Hello(AuthConfig::default()));
@@ -50,9 +54,19 @@ async fn main() -> std::io::Result<()> {
     let fixed = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("graphql http://{}/graphql", graphql.local_addr()?);
     println!("static http://{}/static", fixed.local_addr()?);
+    // `--static-body TEXT` makes the static endpoint send other bytes (the
+    // response of the query a benchmark compares it with).
+    let mut args = std::env::args().skip_while(|arg| arg != "--static-body");
+    let static_body = Bytes::from(
+        args.nth(1)
+            .map_or_else(|| RESPONSE.as_bytes().to_vec(), String::into_bytes),
+    );
     let static_app = Router::new().route(
         "/static",
-        post(|| async { ([(header::CONTENT_TYPE, "application/json")], RESPONSE) }),
+        post(move || {
+            let body = static_body.clone();
+            async move { ([(header::CONTENT_TYPE, "application/json")], body) }
+        }),
     );
     let graphql_app = app(AppState::new(service));
     tokio::try_join!(

@@ -25,26 +25,7 @@ cargo build --release "${builds[@]}"
 
 loadgen() { "$TARGET/examples/loadgen" --threads "$THREADS" "$@"; }
 
-workdir=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
-
-# Waits for a line matching $2 in file $1 and prints its URL.
-url_from() {
-    for _ in $(seq 1 500); do
-        if line=$(grep -m1 "$2" "$1" 2>/dev/null); then
-            echo "$line" | grep -o 'http://[^ ]*'
-            return 0
-        fi
-        sleep 0.01
-    done
-    echo "no '$2' line in $1" >&2
-    return 1
-}
+source scripts/bench-common.sh
 
 # Prints milliseconds from process start to the first 2xx response.
 first_response_ms() {

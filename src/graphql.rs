@@ -9,6 +9,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
@@ -99,6 +100,35 @@ pub struct GraphQLResponse {
     pub extensions: serde_json::Map<String, Json>,
 }
 
+/// What [`GraphQLService::answer`] gives the HTTP layer: a response to
+/// serialize, or one already serialized (an operation-cache hit, sent as
+/// stored without building a JSON value again).
+#[derive(Debug, Clone)]
+pub enum Answer {
+    Response(GraphQLResponse),
+    /// The JSON body of a response that has `data` and no errors, so its
+    /// status is always 200.
+    Serialized(Bytes),
+}
+
+impl Answer {
+    /// The response as a value, parsing a serialized one back.
+    pub fn into_response(self) -> GraphQLResponse {
+        match self {
+            Answer::Response(response) => response,
+            Answer::Serialized(body) => {
+                let data = serde_json::from_slice::<Json>(&body)
+                    .ok()
+                    .and_then(|mut v| v.get_mut("data").map(Json::take));
+                GraphQLResponse {
+                    data,
+                    ..GraphQLResponse::default()
+                }
+            }
+        }
+    }
+}
+
 /// A boxed future, so [`GraphQLService`] stays object safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -111,6 +141,13 @@ pub trait GraphQLService: Send + Sync + 'static {
         request: GraphQLRequest,
         context: RequestContext,
     ) -> BoxFuture<'_, GraphQLResponse>;
+
+    /// Like [`execute`](Self::execute), but may answer with bytes ready to
+    /// send. The HTTP layer calls this one.
+    fn answer(&self, request: GraphQLRequest, context: RequestContext) -> BoxFuture<'_, Answer> {
+        let response = self.execute(request, context);
+        Box::pin(async move { Answer::Response(response.await) })
+    }
 
     /// Drops every cached result, like AppSync's FlushApiCache. Services
     /// without a cache have nothing to do.

@@ -3,9 +3,16 @@
 //! (`OPERATION_LEVEL_CACHING`).
 //!
 //! Choices where AppSync is silent or leaves it to ElastiCache:
-//! - Memory is bounded by a byte budget. An entry weighs its key plus its
-//!   serialized JSON. The instance types map to local budgets (below), or
+//! - Memory is bounded by a byte budget. An entry weighs what it holds on
+//!   the heap (its key, its value as allocated, moka's bookkeeping; see
+//!   `weight`). The instance types map to local budgets (below), or
 //!   `maxSizeBytes` sets one directly (a local extension).
+//! - Operation entries hold the serialized response, sent as it is. Beside
+//!   them, a memo maps the request as received (query text, operation name,
+//!   variables, identity, key headers) to the canonical key computed by the
+//!   first full parse, so a repeated request is answered without parsing or
+//!   validating it again. Memo entries live in the same store, under the
+//!   same budget, and a flush drops them too.
 //! - Only query operations are cached; mutation and subscription results,
 //!   and any result that carries errors, never are.
 //! - `FULL_REQUEST_CACHING` keys every resolver on `$context.arguments`,
@@ -18,6 +25,7 @@
 
 pub mod key;
 pub mod metrics;
+pub mod weight;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -26,6 +34,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_graphql::parser::types::{ExecutableDocument, OperationDefinition};
+use bytes::Bytes;
 use moka::Expiry;
 use moka::future::Cache;
 use serde_json::{Map, Value as Json};
@@ -149,9 +158,18 @@ fn ttl_of(seconds: u32, key_path: &[&str]) -> Result<Duration, CacheConfigError>
 }
 
 struct Entry {
-    value: Json,
+    stored: Stored,
     ttl: Duration,
     weight: u32,
+}
+
+enum Stored {
+    /// A resolver's result.
+    Value(Json),
+    /// A whole response to a query, serialized: `{"data":...}`.
+    Response(Bytes),
+    /// A memo: the canonical key of an operation entry.
+    Memo(Arc<str>),
 }
 
 struct PerEntryTtl;
@@ -380,14 +398,14 @@ impl ApiCache {
         F: Future<Output = (Json, Vec<E>)>,
     {
         let ran = AtomicBool::new(false);
-        let key_len = key.len();
+        let key_len = key.capacity();
         let outcome = self
             .store
             .try_get_with(key, async {
                 ran.store(true, Ordering::Relaxed);
                 let (value, errors) = run.await;
                 if errors.is_empty() {
-                    Ok(Arc::new(Entry::new(key_len, value, ttl)))
+                    Ok(Arc::new(Entry::new(key_len, Stored::Value(value), ttl)))
                 } else {
                     Err((value, errors))
                 }
@@ -395,7 +413,12 @@ impl ApiCache {
             .await;
         self.count(&self.resolver_stats, ran.load(Ordering::Relaxed));
         match outcome {
-            Ok(entry) => (entry.value.clone(), Vec::new()),
+            Ok(entry) => match &entry.stored {
+                Stored::Value(value) => (value.clone(), Vec::new()),
+                // Resolver keys start with `resolver\0`, so they never
+                // name another kind of entry.
+                Stored::Response(_) | Stored::Memo(_) => (Json::Null, Vec::new()),
+            },
             Err(failed) => {
                 // Errors are never stored; waiters share the one result.
                 let (value, errors) = &*failed;
@@ -421,12 +444,7 @@ impl ApiCache {
         out.push('\0');
         key::canonical_json(&Json::Object(variables.clone()), &mut out);
         out.push('\0');
-        let mut identity = identity.clone();
-        if let Json::Object(map) = &mut identity {
-            // AppSync leaves the caller's address out of the key.
-            map.remove("sourceIp");
-        }
-        key::canonical_json(&identity, &mut out);
+        key::canonical_json(&without_source_ip(identity), &mut out);
         let mut kept: Vec<&(String, String)> =
             headers.iter().filter(|(name, _)| !reserved(name)).collect();
         // A stable sort keeps a repeated header's values in order.
@@ -441,14 +459,15 @@ impl ApiCache {
     }
 
     /// Like [`resolve`](Self::resolve) for whole responses: `run` gives the
-    /// response's `data` and whether it may be cached.
-    pub async fn resolve_operation<T, F>(&self, key: String, run: F) -> Result<Json, T>
+    /// response's `data` and whether it may be cached; the result is the
+    /// serialized response.
+    pub async fn resolve_operation<T, F>(&self, key: String, run: F) -> Result<Bytes, T>
     where
         T: Clone + Send + Sync + 'static,
         F: Future<Output = Result<Json, T>>,
     {
         let ran = AtomicBool::new(false);
-        let key_len = key.len();
+        let key_len = key.capacity();
         let ttl = self.ttl;
         let outcome = self
             .store
@@ -456,12 +475,12 @@ impl ApiCache {
                 ran.store(true, Ordering::Relaxed);
                 match run.await {
                     Ok(data) => {
-                        let entry = Entry::new(key_len, data, ttl);
-                        if entry.weight as usize > MAX_OPERATION_RESPONSE_BYTES + key_len {
+                        let body = serialize_data(&data);
+                        if body.len() > MAX_OPERATION_RESPONSE_BYTES {
                             // Too large for AppSync's cache: served, not kept.
-                            Err(Ok(entry.value))
+                            Err(Ok(body))
                         } else {
-                            Ok(Arc::new(entry))
+                            Ok(Arc::new(Entry::new(key_len, Stored::Response(body), ttl)))
                         }
                     }
                     Err(response) => Err(Err(response)),
@@ -470,9 +489,88 @@ impl ApiCache {
             .await;
         self.count(&self.operation_stats, ran.load(Ordering::Relaxed));
         match outcome {
-            Ok(entry) => Ok(entry.value.clone()),
+            Ok(entry) => match &entry.stored {
+                Stored::Response(body) => Ok(body.clone()),
+                // Operation keys start with `operation\0`, so they never
+                // name another kind of entry.
+                Stored::Value(data) => Ok(serialize_data(data)),
+                Stored::Memo(_) => Ok(serialize_data(&Json::Null)),
+            },
             Err(failed) => (*failed).clone(),
         }
+    }
+
+    /// The memo of a request as received: everything the operation key is
+    /// computed from, before parsing. Two spellings of one query have two
+    /// memos that lead to one entry. Fields are length-prefixed, so no text
+    /// can spill into the next field.
+    pub fn memo_key(
+        query: &str,
+        operation_name: Option<&str>,
+        variables: Option<&Map<String, Json>>,
+        identity: &Json,
+        headers: &[(String, String)],
+    ) -> String {
+        use std::io::Write as _;
+        let mut out = Vec::with_capacity(query.len() + 64);
+        out.extend_from_slice(b"memo\0");
+        let _ = write!(out, "{}:{query}", query.len());
+        match operation_name {
+            Some(name) => {
+                let _ = write!(out, "{}:{name}", name.len());
+            }
+            None => out.push(b'-'),
+        }
+        // JSON texts end where their brackets close (strings are escaped).
+        match variables {
+            Some(v) if !v.is_empty() => {
+                let _ = serde_json::to_writer(&mut out, v);
+            }
+            _ => out.extend_from_slice(b"{}"),
+        }
+        if identity.is_null() {
+            out.extend_from_slice(b"null");
+        } else {
+            let mut text = String::new();
+            key::canonical_json(&without_source_ip(identity), &mut text);
+            out.extend_from_slice(text.as_bytes());
+        }
+        for (name, value) in headers.iter().filter(|(name, _)| !reserved(name)) {
+            // Header values never hold a NUL byte.
+            out.push(0);
+            out.extend_from_slice(name.as_bytes());
+            out.push(b':');
+            out.extend_from_slice(value.as_bytes());
+        }
+        // Everything written is UTF-8 text.
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+
+    /// The serialized response for a request seen before, when its entry is
+    /// still cached: the fast path, which never parses the query.
+    pub async fn lookup_memo(&self, memo: &str) -> Option<Bytes> {
+        let entry = self.store.get(memo).await?;
+        let Stored::Memo(key) = &entry.stored else {
+            return None;
+        };
+        let entry = self.store.get(&**key).await?;
+        let Stored::Response(body) = &entry.stored else {
+            return None;
+        };
+        self.operation_stats.hits.fetch_add(1, Ordering::Relaxed);
+        Some(body.clone())
+    }
+
+    /// Records that requests spelled as `memo` have the operation key `key`.
+    pub async fn remember(&self, memo: String, key: Arc<str>) {
+        let memo_len = memo.capacity();
+        let weight = weight::block(key.len() + 2 * size_of::<usize>());
+        let mut entry = Entry::new(memo_len, Stored::Memo(key), self.ttl);
+        entry.weight = entry
+            .weight
+            .saturating_add(u32::try_from(weight).unwrap_or(u32::MAX));
+        self.store.insert(memo, Arc::new(entry)).await;
     }
 
     /// `$extensions.evictFromApiCache`: removes the entry of `Type.field`
@@ -536,11 +634,49 @@ impl ApiCache {
 }
 
 impl Entry {
-    fn new(key_len: usize, value: Json, ttl: Duration) -> Entry {
-        let size = serde_json::to_vec(&value).map(|v| v.len()).unwrap_or(0);
-        let weight = u32::try_from(size.saturating_add(key_len)).unwrap_or(u32::MAX);
-        Entry { value, ttl, weight }
+    /// `key_capacity` is the heap the entry's key string holds.
+    fn new(key_capacity: usize, stored: Stored, ttl: Duration) -> Entry {
+        let value = match &stored {
+            Stored::Value(value) => weight::json(value),
+            // `Bytes` made from a `Vec` keeps its exact allocation.
+            Stored::Response(body) => weight::block(body.len()),
+            // Counted by `remember`, which knows the shared key's size.
+            Stored::Memo(_) => 0,
+        };
+        let size = weight::string(key_capacity)
+            + value
+            + weight::block(size_of::<Entry>() + 2 * size_of::<usize>())
+            + weight::ENTRY_OVERHEAD;
+        let weight = u32::try_from(size).unwrap_or(u32::MAX);
+        Entry {
+            stored,
+            ttl,
+            weight,
+        }
     }
+}
+
+/// The body of a response with `data` and nothing else, as the HTTP layer
+/// would serialize a `GraphQLResponse`.
+fn serialize_data(data: &Json) -> Bytes {
+    let mut body = Vec::with_capacity(64);
+    body.extend_from_slice(b"{\"data\":");
+    // Writing a `Value` to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut body, data);
+    body.push(b'}');
+    // Shrinking keeps the entry's heap exact (`Bytes` keeps a `Vec`'s
+    // spare capacity).
+    body.shrink_to_fit();
+    Bytes::from(body)
+}
+
+/// AppSync leaves the caller's address out of the operation key.
+fn without_source_ip(identity: &Json) -> Json {
+    let mut identity = identity.clone();
+    if let Json::Object(map) = &mut identity {
+        map.remove("sourceIp");
+    }
+    identity
 }
 
 fn budget_of(config: &CachingConfig) -> Result<u64, CacheConfigError> {
@@ -727,5 +863,81 @@ mod tests {
         assert!(stats.weighted_bytes <= 10_000, "{stats:?}");
         assert!(stats.evictions > 0, "{stats:?}");
         assert_eq!(stats.resolver_misses, 200);
+    }
+
+    #[tokio::test]
+    async fn distinct_operations_and_memos_stay_within_the_budget() {
+        let budget = 256 * 1024;
+        let cache = ApiCache::new(
+            CachingBehavior::OperationLevelCaching,
+            Duration::from_secs(60),
+            budget,
+            HashMap::new(),
+        );
+        for i in 0..5_000_usize {
+            let key = format!("operation\0{{item(id:{i}){{id name}}}}");
+            let shared: Arc<str> = Arc::from(key.as_str());
+            let data = json!({"item": {"id": i.to_string(), "name": "x".repeat(i % 300)}});
+            let body = cache
+                .resolve_operation::<(), _>(key, async move { Ok(data) })
+                .await;
+            assert!(body.is_ok());
+            cache.remember(format!("memo\0{i}"), shared).await;
+            if i % 500 == 0 {
+                let stats = cache.stats().await;
+                assert!(stats.weighted_bytes <= budget, "{stats:?}");
+            }
+        }
+        let stats = cache.stats().await;
+        assert!(stats.weighted_bytes <= budget, "{stats:?}");
+        assert!(stats.entries > 100, "{stats:?}");
+        assert!(stats.evictions > 0, "{stats:?}");
+        assert_eq!(stats.operation_misses, 5_000);
+    }
+
+    #[tokio::test]
+    async fn memos_lead_to_the_entry_until_it_goes() {
+        let cache = ApiCache::new(
+            CachingBehavior::OperationLevelCaching,
+            Duration::from_secs(60),
+            1 << 20,
+            HashMap::new(),
+        );
+        let key = "operation\0{a}".to_owned();
+        let shared: Arc<str> = Arc::from(key.as_str());
+        let body = cache
+            .resolve_operation::<(), _>(key, async { Ok(json!({"a": 1})) })
+            .await;
+        assert_eq!(body.as_deref().ok(), Some(&br#"{"data":{"a":1}}"#[..]));
+        assert_eq!(cache.lookup_memo("memo\0x").await, None);
+        cache.remember("memo\0x".into(), shared).await;
+        assert_eq!(
+            cache.lookup_memo("memo\0x").await.as_deref(),
+            Some(&br#"{"data":{"a":1}}"#[..])
+        );
+        assert_eq!(cache.stats().await.operation_hits, 1);
+        cache.flush().await;
+        assert_eq!(cache.lookup_memo("memo\0x").await, None);
+    }
+
+    #[test]
+    fn memo_keys_separate_every_part() {
+        let key = |query: &str, name: Option<&str>, vars: Json, headers: &[(&str, &str)]| {
+            let headers: Vec<(String, String)> = headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect();
+            ApiCache::memo_key(query, name, vars.as_object(), &Json::Null, &headers)
+        };
+        let base = key("{a}", None, json!({}), &[]);
+        assert_eq!(base, key("{a}", None, Json::Null, &[("x-api-key", "k")]));
+        assert_ne!(base, key("{a}", Some("A"), json!({}), &[]));
+        assert_ne!(base, key("{a}", None, json!({"x": 1}), &[]));
+        assert_ne!(base, key("{a}", None, json!({}), &[("x-tenant", "1")]));
+        // A query cannot pose as a query plus an operation name.
+        assert_ne!(
+            key("{a}1:B", None, json!({}), &[]),
+            key("{a}", Some("B"), json!({}), &[])
+        );
     }
 }

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::server::{
-    AppState, CorsOrigins, DEFAULT_BODY_LIMIT, ProjectLoader, ProjectWatcher, ServerOptions,
-    WatchOptions, app,
+    AppState, BatchedWriter, CorsOrigins, DEFAULT_BODY_LIMIT, FlushGuard, ProjectLoader,
+    ProjectWatcher, ServerOptions, WatchOptions, app,
 };
 use anyhow::Context as _;
 use axum::http::HeaderValue;
@@ -64,7 +64,8 @@ impl Default for Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    init_tracing(args.verbose);
+    // Writes the buffered log lines when `run` returns.
+    let _log = init_tracing(args.verbose);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -162,7 +163,9 @@ fn cors_origins(origins: &[String]) -> anyhow::Result<CorsOrigins> {
 /// One access-log line per request by default; `--verbose` adds the debug
 /// events of the crate, among them the resolver logs under
 /// `appsync_local::resolver`. `RUST_LOG` overrides the default filter.
-fn init_tracing(verbose: bool) {
+/// Lines are batched (see `BatchedWriter`): a request appends its line to a
+/// buffer instead of writing to stderr itself.
+fn init_tracing(verbose: bool) -> FlushGuard {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("warn,appsync_local=info"));
     let filter = if verbose {
@@ -173,9 +176,11 @@ fn init_tracing(verbose: bool) {
     } else {
         filter
     };
+    let (writer, guard) = BatchedWriter::stderr();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
+    guard
 }

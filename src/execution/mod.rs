@@ -28,7 +28,7 @@ use crate::execution::engine::{Engine, find_operation, introspection_keys};
 use crate::execution::executor::Execution;
 use crate::execution::guards::{GuardViolation, Guards};
 use crate::graphql::{
-    AuthConfig, BoxFuture, GraphQLRequest, GraphQLResponse, GraphQLService, RequestContext,
+    Answer, AuthConfig, BoxFuture, GraphQLRequest, GraphQLResponse, GraphQLService, RequestContext,
 };
 use crate::metrics::{self, Limit, Metrics, OperationKind};
 use crate::project::manifest::Manifest;
@@ -89,12 +89,12 @@ fn request_json(context: &RequestContext) -> Json {
     Json::Object(request)
 }
 
-fn request_failure(errors: Vec<Json>) -> GraphQLResponse {
-    GraphQLResponse {
+fn request_failure(errors: Vec<Json>) -> Answer {
+    Answer::Response(GraphQLResponse {
         data: None,
         errors,
         extensions: Map::new(),
-    }
+    })
 }
 
 impl Api {
@@ -117,29 +117,54 @@ impl Api {
         request: GraphQLRequest,
         context: RequestContext,
     ) -> GraphQLResponse {
-        let started = Instant::now();
-        let mut kind = OperationKind::Unknown;
-        let response = self.respond(request, context, &mut kind).await;
-        self.metrics.record_request(kind, started.elapsed());
-        response
+        self.answer_request(request, context).await.into_response()
     }
 
-    fn reject(
-        &self,
-        violation: GuardViolation,
-        positions: &[async_graphql::Pos],
-    ) -> GraphQLResponse {
+    /// Answers one request, straight from the operation cache's memo when
+    /// the same request (as received) was answered from a cached entry
+    /// before: no parsing, validation or key normalization on that path.
+    pub async fn answer_request(&self, request: GraphQLRequest, context: RequestContext) -> Answer {
+        let started = Instant::now();
+        let memo = match self.cache.as_ref().filter(|c| c.caches_operations()) {
+            Some(cache) => {
+                let memo = ApiCache::memo_key(
+                    &request.query,
+                    request.operation_name.as_deref(),
+                    request.variables.as_ref(),
+                    &context.identity,
+                    &context.headers,
+                );
+                if let Some(body) = cache.lookup_memo(&memo).await {
+                    self.metrics
+                        .record_request(OperationKind::Query, started.elapsed());
+                    return Answer::Serialized(body);
+                }
+                Some(memo)
+            }
+            None => None,
+        };
+        let mut kind = OperationKind::Unknown;
+        // The full pipeline's future is large; boxing it apart keeps this
+        // one small, so starting a fast-path answer copies few bytes.
+        let answer = Box::pin(self.respond(request, context, memo, &mut kind)).await;
+        self.metrics.record_request(kind, started.elapsed());
+        answer
+    }
+
+    fn reject(&self, violation: GuardViolation, positions: &[async_graphql::Pos]) -> Answer {
         self.metrics.record_rejection(violation.limit());
         request_failure(vec![errors::guard_error(&violation, positions)])
     }
 
     /// Answers one request; `kind` is set once the operation is known.
+    /// `memo` is the request's memo key when operations are cached.
     async fn respond(
         &self,
         request: GraphQLRequest,
         context: RequestContext,
+        memo: Option<String>,
         kind: &mut OperationKind,
-    ) -> GraphQLResponse {
+    ) -> Answer {
         if let Err(violation) = self.limits.guards.check_text(&request.query) {
             return self.reject(violation, &[]);
         }
@@ -203,6 +228,7 @@ impl Api {
                 &context.identity,
                 &context.headers,
             );
+            let shared_key: Arc<str> = Arc::from(key.as_str());
             let run = async {
                 let response = self
                     .run_operation(doc, op, variables, &context, &intro_keys, introspection)
@@ -214,16 +240,19 @@ impl Api {
                 }
             };
             return match cache.resolve_operation(key, run).await {
-                Ok(data) => GraphQLResponse {
-                    data: Some(data),
-                    errors: Vec::new(),
-                    extensions: Map::new(),
-                },
-                Err(response) => Arc::unwrap_or_clone(response),
+                Ok(body) => {
+                    if let Some(memo) = memo {
+                        cache.remember(memo, shared_key).await;
+                    }
+                    Answer::Serialized(body)
+                }
+                Err(response) => Answer::Response(Arc::unwrap_or_clone(response)),
             };
         }
-        self.run_operation(doc, op, variables, &context, &intro_keys, introspection)
-            .await
+        Answer::Response(
+            self.run_operation(doc, op, variables, &context, &intro_keys, introspection)
+                .await,
+        )
     }
 
     async fn run_operation(
@@ -364,6 +393,10 @@ impl GraphQLService for Api {
         context: RequestContext,
     ) -> BoxFuture<'_, GraphQLResponse> {
         Box::pin(self.execute_request(request, context))
+    }
+
+    fn answer(&self, request: GraphQLRequest, context: RequestContext) -> BoxFuture<'_, Answer> {
+        Box::pin(self.answer_request(request, context))
     }
 
     fn flush_cache(&self) -> BoxFuture<'_, ()> {

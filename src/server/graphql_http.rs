@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value as Json;
 use tower::ServiceExt;
 
-use crate::graphql::{GraphQLRequest, GraphQLService, RequestContext};
+use crate::graphql::{Answer, GraphQLRequest, GraphQLService, RequestContext};
 use crate::server::auth::{Unauthorized, authorize};
 use crate::server::state::ServiceCell;
 
@@ -26,9 +26,10 @@ pub struct Shared {
     pub amz_target_router: Option<Router>,
 }
 
-/// The operation name of a request, attached to the response for the access log.
+/// The operation name of a request, attached to the response for the access
+/// log when the request names one.
 #[derive(Debug, Clone)]
-pub struct LoggedOperation(pub Option<String>);
+pub struct LoggedOperation(pub String);
 
 /// Why a request was refused before it reached the executor.
 #[derive(Debug, thiserror::Error)]
@@ -216,13 +217,13 @@ async fn decode_post(
 fn check_content_type(headers: &HeaderMap) -> Result<(), RequestError> {
     let value = headers
         .get(header::CONTENT_TYPE)
-        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
         .ok_or(RequestError::MissingContentType)?;
-    let media = value.split(';').next().unwrap_or_default().trim();
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let media = text.split(';').next().unwrap_or_default().trim();
     if media.eq_ignore_ascii_case("application/json") {
         Ok(())
     } else {
-        Err(RequestError::UnsupportedMediaType(value))
+        Err(RequestError::UnsupportedMediaType(text.into_owned()))
     }
 }
 
@@ -326,25 +327,32 @@ async fn execute(
     context: RequestContext,
     media: ResponseMediaType,
 ) -> Response {
-    let operation = LoggedOperation(request.operation_name.clone());
-    let response = service.execute(request, context).await;
-    let status = match media {
-        ResponseMediaType::GraphQLResponseJson if response.data.is_none() => {
-            StatusCode::BAD_REQUEST
-        }
-        _ => StatusCode::OK,
-    };
-    let body = match serde_json::to_vec(&response) {
-        Ok(body) => body,
-        // Only a non-string map key could fail here, which `Json` cannot hold.
-        Err(err) => {
-            tracing::error!("cannot serialize a GraphQL response: {err}");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    let operation = request.operation_name.clone().map(LoggedOperation);
+    let (status, body) = match service.answer(request, context).await {
+        // Stored only for responses with data and no errors: always 200.
+        Answer::Serialized(body) => (StatusCode::OK, Body::from(body)),
+        Answer::Response(response) => {
+            let status = match media {
+                ResponseMediaType::GraphQLResponseJson if response.data.is_none() => {
+                    StatusCode::BAD_REQUEST
+                }
+                _ => StatusCode::OK,
+            };
+            match serde_json::to_vec(&response) {
+                Ok(body) => (status, Body::from(body)),
+                // Only a non-string map key could fail here, which `Json` cannot hold.
+                Err(err) => {
+                    tracing::error!("cannot serialize a GraphQL response: {err}");
+                    return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                }
+            }
         }
     };
     let mut response =
         (status, [(header::CONTENT_TYPE, media.header_value())], body).into_response();
-    response.extensions_mut().insert(operation);
+    if let Some(operation) = operation {
+        response.extensions_mut().insert(operation);
+    }
     response
 }
 

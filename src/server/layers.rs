@@ -79,7 +79,7 @@ async fn access_log(request: Request, next: Next) -> axum::response::Response {
     let operation = response
         .extensions()
         .get::<LoggedOperation>()
-        .and_then(|LoggedOperation(name)| name.as_deref())
+        .map(|LoggedOperation(name)| name.as_str())
         .unwrap_or("-");
     tracing::info!(
         target: ACCESS_LOG_TARGET,

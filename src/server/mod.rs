@@ -13,10 +13,12 @@ mod auth;
 mod graphiql;
 mod graphql_http;
 mod layers;
+mod log_writer;
 mod state;
 mod watch;
 
 pub use graphql_http::RequestError;
+pub use log_writer::{BatchedWriter, FlushGuard};
 pub use state::{AppState, CorsOrigins, DEFAULT_BODY_LIMIT, ServerOptions, ServiceCell};
 pub use watch::{ProjectLoader, ProjectWatcher, WatchOptions};
 
