@@ -1,55 +1,117 @@
-//! Every GraphQL `curl` example in the README, run against the demo project,
-//! gives the output the README shows next to it.
+//! Every GraphQL `curl` example in the README, run in order against the demo
+//! project, gives the output the README shows next to it; so do the
+//! `curl .../metrics | grep -F -e ...` examples that prove a cache hit.
 
 use appsync_local::testing::TestServer;
 use serde_json::Value;
 
-/// (request body, expected response) for each `curl ... /graphql ... -d '...'`
-/// block followed by a ```json block.
-fn examples(readme: &str) -> Vec<(String, String)> {
+#[derive(Debug)]
+enum Example {
+    /// A `curl ... /graphql ... -d '...'` block followed by a ```json block.
+    GraphQL { body: String, expected: String },
+    /// A `curl .../metrics | grep -F -e '...'` block followed by a ```text
+    /// block: the metric lines containing any of the patterns, in order.
+    Metrics {
+        patterns: Vec<String>,
+        expected: String,
+    },
+}
+
+fn examples(readme: &str) -> Vec<Example> {
     let blocks: Vec<&str> = readme.split("```").collect();
     let mut out = Vec::new();
     for pair in blocks.windows(3) {
         let (code, expected) = (pair[0], pair[2]);
-        if !(code.starts_with("sh\n")
-            && code.contains("/graphql")
-            && expected.starts_with("json\n"))
-        {
+        if !code.starts_with("sh\n") {
             continue;
         }
-        let Some(start) = code.find("-d '") else {
-            continue;
-        };
-        let body = &code[start + 4..];
-        let body = &body[..body.find('\'').expect("closing quote")];
-        out.push((
-            body.to_owned(),
-            expected["json\n".len()..].trim().to_owned(),
-        ));
+        if code.contains("/graphql") && expected.starts_with("json\n") {
+            let Some(start) = code.find("-d '") else {
+                continue;
+            };
+            let body = &code[start + 4..];
+            let body = &body[..body.find('\'').expect("closing quote")];
+            out.push(Example::GraphQL {
+                body: body.to_owned(),
+                expected: expected["json\n".len()..].trim().to_owned(),
+            });
+        } else if code.contains("/metrics | grep -F") && expected.starts_with("text\n") {
+            let patterns = code
+                .split("-e '")
+                .skip(1)
+                .map(|rest| rest[..rest.find('\'').expect("closing quote")].to_owned())
+                .collect();
+            out.push(Example::Metrics {
+                patterns,
+                expected: expected["text\n".len()..].trim().to_owned(),
+            });
+        }
     }
     out
+}
+
+#[test]
+fn metrics_examples_are_recognised() {
+    let readme = "```sh\ncurl -s http://127.0.0.1:4000/metrics | grep -F -e 'a{x=\"1\"}' -e 'b'\n```\n\n```text\na{x=\"1\"} 2\n```\n";
+    match examples(readme).as_slice() {
+        [Example::Metrics { patterns, expected }] => {
+            assert_eq!(patterns, &["a{x=\"1\"}", "b"]);
+            assert_eq!(expected, "a{x=\"1\"} 2");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
 }
 
 #[tokio::test]
 async fn readme_graphql_examples_give_the_output_shown() {
     let readme = std::fs::read_to_string("README.md").expect("README.md");
     let examples = examples(&readme);
-    assert!(examples.len() >= 2, "found {} examples", examples.len());
+    let graphql = examples
+        .iter()
+        .filter(|e| matches!(e, Example::GraphQL { .. }))
+        .count();
+    assert!(graphql >= 4, "found {graphql} GraphQL examples");
+    assert!(
+        examples
+            .iter()
+            .any(|e| matches!(e, Example::Metrics { .. })),
+        "no metrics example"
+    );
     let server = TestServer::start(".").await.expect("demo project");
     let client = reqwest::Client::new();
-    for (body, expected) in examples {
-        let got: Value = client
-            .post(server.graphql_url())
-            .header("x-api-key", server.api_key().unwrap_or_default())
-            .header("content-type", "application/json")
-            .body(body.clone())
-            .send()
-            .await
-            .expect("request")
-            .json()
-            .await
-            .expect("JSON");
-        let expected: Value = serde_json::from_str(&expected).expect("README JSON");
-        assert_eq!(got, expected, "README example {body}");
+    for example in examples {
+        match example {
+            Example::GraphQL { body, expected } => {
+                let got: Value = client
+                    .post(server.graphql_url())
+                    .header("x-api-key", server.api_key().unwrap_or_default())
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .expect("request")
+                    .json()
+                    .await
+                    .expect("JSON");
+                let expected: Value = serde_json::from_str(&expected).expect("README JSON");
+                assert_eq!(got, expected, "README example {body}");
+            }
+            Example::Metrics { patterns, expected } => {
+                let url = server.graphql_url().replace("/graphql", "/metrics");
+                let text = client
+                    .get(url)
+                    .send()
+                    .await
+                    .expect("metrics")
+                    .text()
+                    .await
+                    .expect("text");
+                let got: Vec<&str> = text
+                    .lines()
+                    .filter(|line| patterns.iter().any(|p| line.contains(p.as_str())))
+                    .collect();
+                assert_eq!(got.join("\n"), expected, "README metrics {patterns:?}");
+            }
+        }
     }
 }
