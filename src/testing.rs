@@ -19,7 +19,6 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::graphql::GraphQLService;
 use crate::project::{LoadOptions, Project, ProjectErrors};
@@ -87,12 +86,16 @@ impl TestServerBuilder {
     /// inside a tokio runtime.
     pub async fn start(self) -> Result<TestServer, StartError> {
         let temporary = match &self.data {
-            Data::Temporary => Some(TempDir::new()?),
+            Data::Temporary => Some(
+                tempfile::Builder::new()
+                    .prefix("appsync-local-test-")
+                    .tempdir()?,
+            ),
             _ => None,
         };
         let data_dir = match &self.data {
             Data::Memory => None,
-            Data::Temporary => temporary.as_ref().map(|t| t.0.clone()),
+            Data::Temporary => temporary.as_ref().map(|t| t.path().to_path_buf()),
             Data::Dir(dir) => Some(dir.clone()),
         };
         let options = LoadOptions {
@@ -144,7 +147,7 @@ pub struct TestServer {
     stores: Arc<Stores>,
     service: ServiceCell,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    _temporary: Option<TempDir>,
+    _temporary: Option<tempfile::TempDir>,
 }
 
 impl TestServer {
@@ -238,11 +241,7 @@ impl TestServer {
         operation: impl FnOnce(&Stores) -> Result<T, StoresError> + Send + 'static,
     ) -> Result<T, DataError> {
         let stores = Arc::clone(self.stores());
-        let result = tokio::task::spawn_blocking(move || operation(&stores))
-            .await
-            .map_err(|e| StoresError::Tables(format!("the operation panicked: {e}")))?;
-        self.service.current().flush_cache().await;
-        Ok(result?)
+        Ok(crate::server::change_stores(&self.service, stores, operation).await?)
     }
 }
 
@@ -251,33 +250,5 @@ impl Drop for TestServer {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-    }
-}
-
-/// A directory under the system's temporary directory, removed on drop.
-#[derive(Debug)]
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> std::io::Result<TempDir> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or_default();
-        let dir = std::env::temp_dir().join(format!(
-            "appsync-local-test-{}-{}-{nanos}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir)?;
-        Ok(TempDir(dir))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        // Best effort: the server task may still hold files for a moment.
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

@@ -102,8 +102,19 @@ fn params(query: Option<&str>, allowed: &str) -> Result<Option<String>, String> 
     Ok(value)
 }
 
-/// Runs a store operation off the async runtime, then flushes the cache
-/// (even after a failure, which may have changed data: a failed reset).
+/// Runs a store operation off the async runtime, then flushes the API cache
+/// (even after a failure, which may have changed data: a failed reset). The
+/// admin routes and `testing::TestServer` change data through this one path.
+pub(crate) async fn change_stores<T: Send + 'static>(
+    service: &ServiceCell,
+    stores: Arc<Stores>,
+    operation: impl FnOnce(&Stores) -> Result<T, StoresError> + Send + 'static,
+) -> Result<T, StoresError> {
+    let result = tokio::task::spawn_blocking(move || operation(&stores)).await;
+    service.current().flush_cache().await;
+    result.map_err(|e| StoresError::Tables(format!("the operation panicked: {e}")))?
+}
+
 async fn run<T: Send + 'static>(
     admin: &Admin,
     operation: impl FnOnce(&Stores) -> Result<T, StoresError> + Send + 'static,
@@ -115,16 +126,9 @@ async fn run<T: Send + 'static>(
             "this server has no tables or indexes",
         ));
     };
-    let result = tokio::task::spawn_blocking(move || operation(&stores)).await;
-    admin.service.current().flush_cache().await;
-    match result {
-        Ok(result) => result.map_err(stores_error),
-        Err(_) => Err(error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalFailureException",
-            "the operation panicked",
-        )),
-    }
+    change_stores(&admin.service, stores, operation)
+        .await
+        .map_err(stores_error)
 }
 
 async fn reset(State(admin): State<Admin>, RawQuery(query): RawQuery) -> Response {

@@ -17,6 +17,7 @@ mod log_writer;
 mod state;
 mod watch;
 
+pub(crate) use admin::change_stores;
 pub use graphql_http::RequestError;
 pub use log_writer::{BatchedWriter, FlushGuard};
 pub use state::{AppState, CorsOrigins, DEFAULT_BODY_LIMIT, ServerOptions, ServiceCell};
