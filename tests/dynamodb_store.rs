@@ -3,7 +3,8 @@
 use std::sync::{Arc, Mutex};
 
 use appsync_local::dynamodb::{
-    Database, DatabaseConfig, Error, Item, OpenError, QueryOutput, StreamRecord, TableDefinition,
+    Database, DatabaseConfig, Error, Item, OpenError, QueryOutput, StreamConsumer, StreamRecord,
+    TableDefinition,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -563,14 +564,29 @@ fn transactions_are_all_or_nothing() {
     );
 }
 
+/// Records what the database stages and settles.
+#[derive(Default)]
+struct StreamLog {
+    staged: Mutex<Vec<(u64, StreamRecord)>>,
+    settled: Mutex<Vec<u64>>,
+}
+
+impl StreamConsumer for StreamLog {
+    fn stage(&self, seq: u64, records: &Arc<[StreamRecord]>) {
+        let mut staged = self.staged.lock().expect("lock");
+        staged.extend(records.iter().map(|r| (seq, r.clone())));
+    }
+
+    fn settle(&self, seq: u64) {
+        self.settled.lock().expect("lock").push(seq);
+    }
+}
+
 #[test]
 fn stream_records_follow_commits() {
     let db = db();
-    let records: Arc<Mutex<Vec<StreamRecord>>> = Arc::default();
-    let sink = records.clone();
-    db.subscribe(Box::new(move |batch| {
-        sink.lock().expect("lock").extend(batch.iter().cloned())
-    }));
+    let log = Arc::new(StreamLog::default());
+    db.subscribe(log.clone());
     put(&db, "Flights", json!({"id": {"S": "s1"}, "v": {"N": "1"}}));
     db.update_item(&req(json!({"TableName": "Flights", "Key": {"id": {"S": "s1"}}, "UpdateExpression": "SET v = :v", "ExpressionAttributeValues": {":v": {"N": "2"}}})))
         .expect("update");
@@ -583,14 +599,19 @@ fn stream_records_follow_commits() {
     ))
     .expect("delete absent");
     let _ = db.put_item(&req(json!({"TableName": "Flights", "Item": {"id": {"S": "s2"}}, "ConditionExpression": "attribute_exists(id)"})));
-    let records = records.lock().expect("lock");
-    let shape: Vec<(bool, bool)> = records
+    let staged = log.staged.lock().expect("lock");
+    let shape: Vec<(bool, bool)> = staged
         .iter()
-        .map(|r| (r.old_image.is_some(), r.new_image.is_some()))
+        .map(|(_, r)| (r.old_image.is_some(), r.new_image.is_some()))
         .collect();
     assert_eq!(shape, [(false, true), (true, true), (true, false)]);
-    assert_eq!(records[1].keys, item(json!({"id": {"S": "s1"}})));
-    assert_eq!(records[1].table, "Flights");
+    assert_eq!(staged[1].1.keys, item(json!({"id": {"S": "s1"}})));
+    assert_eq!(staged[1].1.table, "Flights");
+    // Each commit that staged records is settled once, in commit order;
+    // writes that changed nothing stage and settle nothing.
+    let seqs: Vec<u64> = staged.iter().map(|(seq, _)| *seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert_eq!(*log.settled.lock().expect("lock"), seqs);
 }
 
 #[test]

@@ -4,7 +4,9 @@
 //! the index, GSI queries, transactions, and reconciliation after a crash
 //! between a table write and its index write.
 
-use appsync_local::dynamodb::{Database, DatabaseConfig, DeleteItemRequest, PutItemRequest};
+use appsync_local::dynamodb::{
+    Database, DatabaseConfig, DeleteItemRequest, PutItemRequest, TableDefinition,
+};
 use appsync_local::opensearch::IndexDefinition;
 use appsync_local::stores::Stores;
 use appsync_local::testing::TestServer;
@@ -212,24 +214,61 @@ async fn transactions_are_all_or_nothing() {
     );
 }
 
-#[test]
-fn reconciles_index_after_a_crash_between_table_and_index_writes() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let tables = vec![
+fn orders_table() -> Vec<TableDefinition> {
+    vec![
         serde_json::from_value(
             json!({"tableName": "Orders", "partitionKey": {"name": "id", "type": "S"}}),
         )
         .expect("table"),
-    ];
-    let indexes: Vec<IndexDefinition> = vec![
-        serde_json::from_value(json!({"name": "orders", "source": {"table": "Orders"}}))
-            .expect("index"),
-    ];
-    let put = |id: &str, text: &str| -> PutItemRequest {
-        serde_json::from_value(json!({"TableName": "Orders",
-            "Item": {"id": {"S": id}, "text": {"S": text}}}))
-        .expect("request")
-    };
+    ]
+}
+
+fn orders_index(source: Value) -> Vec<IndexDefinition> {
+    vec![serde_json::from_value(json!({"name": "orders", "source": source})).expect("index")]
+}
+
+fn put(id: &str, text: &str) -> PutItemRequest {
+    serde_json::from_value(json!({"TableName": "Orders",
+        "Item": {"id": {"S": id}, "text": {"S": text}}}))
+    .expect("request")
+}
+
+/// The ids in the `orders` index, sorted.
+fn indexed_ids(stores: &Stores) -> Vec<String> {
+    let (status, body) = stores.opensearch.handle(
+        "POST",
+        "/orders/_search",
+        &[],
+        Some(json!({"query": {"match_all": {}}, "sort": [{"_id": "asc"}], "size": 1000})),
+    );
+    assert_eq!(status, 200, "{body}");
+    body["hits"]["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .map(|h| h["_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Writes the table alone, as a crash between a table write and its index
+/// write would leave it.
+fn put_behind_the_index(dir: &std::path::Path, tables: &[TableDefinition], id: &str) {
+    let db = Database::open(
+        &DatabaseConfig {
+            path: Some(dir.join("tables")),
+            durable: true,
+        },
+        tables,
+    )
+    .expect("database");
+    db.put_item(&put(id, "table only")).expect("put");
+}
+
+#[test]
+fn reconciles_index_after_a_crash_between_table_and_index_writes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tables = orders_table();
+    let indexes = orders_index(json!({"table": "Orders"}));
     {
         let stores = Stores::open(Some(dir.path()), &tables, &indexes).expect("stores");
         stores
@@ -262,20 +301,74 @@ fn reconciles_index_after_a_crash_between_table_and_index_writes() {
         Ok(stores) => stores,
         Err(err) => panic!("reopening the stores failed: {err}"),
     };
-    let (status, body) = stores.opensearch.handle(
-        "POST",
-        "/orders/_search",
-        &[],
-        Some(json!({"query": {"match_all": {}}, "sort": [{"_id": "asc"}]})),
-    );
-    assert_eq!(status, 200, "{body}");
-    let ids: Vec<&str> = body["hits"]["hits"]
-        .as_array()
-        .expect("hits")
-        .iter()
-        .map(|h| h["_id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, ["kept", "new"]);
+    assert_eq!(indexed_ids(&stores), ["kept", "new"]);
+}
+
+/// A clean close records that the indexes are in step, so the next open
+/// skips reading every item and document; the record is used once, and a
+/// changed index declaration is reconciled whatever it says.
+#[test]
+fn a_clean_close_skips_the_reconciliation_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tables = orders_table();
+    let indexes = orders_index(json!({"table": "Orders"}));
+    let record = dir.path().join("closed-cleanly.json");
+    {
+        let stores = Stores::open(Some(dir.path()), &tables, &indexes).expect("stores");
+        stores.dynamodb.put_item(&put("a", "first")).expect("put");
+        stores.close().expect("close");
+    }
+    assert!(record.exists());
+    // Only something outside the stores can put the table ahead of a
+    // cleanly closed index: it shows which opens reconcile.
+    put_behind_the_index(dir.path(), &tables, "b");
+    {
+        let stores = Stores::open(Some(dir.path()), &tables, &indexes).expect("stores");
+        assert!(!record.exists(), "the record is consumed at open");
+        assert_eq!(indexed_ids(&stores), ["a"], "no reconciliation");
+        // Dropped without close, as a crash would.
+    }
+    {
+        let stores = Stores::open(Some(dir.path()), &tables, &indexes).expect("stores");
+        assert_eq!(indexed_ids(&stores), ["a", "b"], "reconciled");
+        stores.close().expect("close");
+    }
+    put_behind_the_index(dir.path(), &tables, "c");
+    let narrowed = orders_index(json!({"table": "Orders", "fields": ["text"]}));
+    let stores = Stores::open(Some(dir.path()), &tables, &narrowed).expect("stores");
+    assert_eq!(indexed_ids(&stores), ["a", "b", "c"], "new declaration");
+}
+
+/// Concurrent writers share index commits, and each one finds its own
+/// write in the index as soon as the write returns.
+#[test]
+fn concurrent_writers_read_their_writes_in_the_index() {
+    let stores = Stores::open(
+        None,
+        &orders_table(),
+        &orders_index(json!({"table": "Orders"})),
+    )
+    .expect("stores");
+    std::thread::scope(|scope| {
+        for writer in 0..8 {
+            let stores = &stores;
+            scope.spawn(move || {
+                for n in 0..12 {
+                    let id = format!("w{writer}-{n:02}");
+                    stores
+                        .dynamodb
+                        .put_item(&put(&id, "concurrent"))
+                        .expect("put");
+                    let (status, body) =
+                        stores
+                            .opensearch
+                            .handle("GET", &format!("/orders/_doc/{id}"), &[], None);
+                    assert_eq!((status, &body["found"]), (200, &json!(true)), "{body}");
+                }
+            });
+        }
+    });
+    assert_eq!(indexed_ids(&stores).len(), 96);
 }
 
 #[tokio::test]

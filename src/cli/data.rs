@@ -108,6 +108,7 @@ fn offline(
         )
     })?;
     let report = operation(&api.stores).context("failed")?;
+    api.stores.close().context("closing the stores")?;
     println!("{report}");
     Ok(ExitCode::SUCCESS)
 }

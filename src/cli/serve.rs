@@ -139,12 +139,40 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    .with_graceful_shutdown(shutdown_signal())
     .await
     .context("server error")?;
+    // In-flight requests are done: record that the indexes are in step, so
+    // the next start skips reconciling them.
+    tokio::task::spawn_blocking(move || stores.close())
+        .await
+        .context("closing the stores")?
+        .context("closing the stores")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C, or SIGTERM as `docker stop` and process managers send it (as a
+/// container's PID 1 the process would otherwise ignore it).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 fn cors_origins(origins: &[String]) -> anyhow::Result<CorsOrigins> {

@@ -46,8 +46,8 @@ pub mod types;
 
 pub use api::*;
 pub use store::{
-    Database, DatabaseConfig, GlobalSecondaryIndex, IndexProjection, KeyAttribute, Listener,
-    MAX_ITEM_SIZE, OpenError, ProjectionType, StreamRecord, TableDefinition, items_equal_ignoring,
+    Database, DatabaseConfig, GlobalSecondaryIndex, IndexProjection, KeyAttribute, MAX_ITEM_SIZE,
+    OpenError, ProjectionType, StreamConsumer, StreamRecord, TableDefinition, items_equal_ignoring,
 };
 
 pub use error::{CancellationReason, Error, Result};

@@ -222,9 +222,19 @@ fn open_sled(config: &sled::Config) -> sled::Result<sled::Db> {
     }
 }
 
-/// A change-stream listener. It gets the records of one commit together (a
-/// batch or a transaction commits many), so a consumer can apply them at once.
-pub type Listener = Box<dyn Fn(&[StreamRecord]) + Send + Sync>;
+/// A consumer of the change stream (see "Change stream" on [`Database`]).
+/// It gets the records of one commit together (a batch or a transaction
+/// commits many), so it can apply them at once.
+pub trait StreamConsumer: Send + Sync {
+    /// The records of commit number `seq`, in commit order, while the writer
+    /// mutex is held: must be quick and must not touch the database.
+    fn stage(&self, seq: u64, records: &Arc<[StreamRecord]>);
+
+    /// Runs for a commit that staged records, after the writer mutex is
+    /// released and before the write is acknowledged: the place for slow
+    /// work such as applying the records, shared by concurrent writers.
+    fn settle(&self, seq: u64);
+}
 
 // ---------------------------------------------------------------- tables
 
@@ -644,11 +654,14 @@ enum WriteMode {
 ///
 /// # Change stream
 ///
-/// Listeners registered with [`Database::subscribe`] receive the
-/// [`StreamRecord`]s of each commit (one per changed item) together,
-/// synchronously, in commit order, while
-/// the writer mutex is held. Listeners must be quick and must not write to
-/// the database or call TransactGetItems (that would deadlock).
+/// Consumers registered with [`Database::subscribe`] are staged the
+/// [`StreamRecord`]s of each commit (one per changed item) together, in
+/// commit order, while the writer mutex is held; staging must be quick and
+/// must not write to the database or call TransactGetItems (that would
+/// deadlock). Then, with the mutex released, the writer settles its commit
+/// with each consumer before it returns, so a consumer can make the
+/// records visible before the write is acknowledged (read-your-writes)
+/// without holding up other writers.
 pub struct Database {
     db: sled::Db,
     items: sled::Tree,
@@ -657,7 +670,7 @@ pub struct Database {
     /// Serialises writers; holds the number of the last applied write.
     write_lock: Mutex<u64>,
     group_commit: GroupCommit,
-    listeners: RwLock<Vec<Listener>>,
+    consumers: RwLock<Vec<Arc<dyn StreamConsumer>>>,
     durable: bool,
 }
 
@@ -723,7 +736,7 @@ impl Database {
             tables: RwLock::new(loaded),
             write_lock: Mutex::new(0),
             group_commit: GroupCommit::default(),
-            listeners: RwLock::new(Vec::new()),
+            consumers: RwLock::new(Vec::new()),
             durable: config.durable,
         };
         for def in tables {
@@ -765,12 +778,18 @@ impl Database {
         )
     }
 
-    /// Registers a change-stream listener (see the module docs).
-    pub fn subscribe(&self, listener: Listener) {
-        self.listeners
+    /// Makes every applied write durable (`durable: false` databases too).
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Registers a change-stream consumer (see "Change stream" on [`Database`]).
+    pub fn subscribe(&self, consumer: Arc<dyn StreamConsumer>) {
+        self.consumers
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .push(listener);
+            .push(consumer);
     }
 
     /// Declared and created tables, by name.
@@ -987,15 +1006,24 @@ impl Database {
         }
         *guard += 1;
         let seq = *guard;
-        {
-            let listeners = self.listeners.read().unwrap_or_else(|e| e.into_inner());
-            if !records.is_empty() {
-                for l in listeners.iter() {
-                    l(&records);
-                }
+        let consumers = if records.is_empty() {
+            Vec::new()
+        } else {
+            let consumers = self
+                .consumers
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            let records: Arc<[StreamRecord]> = records.into();
+            for consumer in &consumers {
+                consumer.stage(seq, &records);
             }
-        }
+            consumers
+        };
         drop(guard);
+        for consumer in &consumers {
+            consumer.settle(seq);
+        }
         self.flush_through(seq)?;
         Ok(results)
     }

@@ -45,6 +45,23 @@ impl Generation {
         self.reader.searcher()
     }
 
+    /// Adds a document to the writer's next commit, replacing the one with
+    /// the same id when `replace`.
+    fn put(
+        &self,
+        writer: &IndexWriter,
+        source: &Value,
+        meta: &DocMeta<'_>,
+        replace: bool,
+    ) -> Result<()> {
+        let document = self.compiled.to_document(source, meta)?;
+        if replace {
+            writer.delete_term(Term::from_field_text(self.compiled.meta.id, meta.id));
+        }
+        writer.add_document(document)?;
+        Ok(())
+    }
+
     /// The stored `_source`, version and sequence number of a document.
     pub fn get(&self, id: &str) -> Result<Option<StoredDoc>> {
         // Walks the `_id` postings directly: cheaper than a collector, and this runs once
@@ -151,6 +168,12 @@ struct WriterState {
     next_seq_no: u64,
 }
 
+impl WriterState {
+    fn commit(&mut self) -> Result<()> {
+        commit(&mut self.writer, self.next_seq_no)
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct IndexFile {
     definition: IndexDefinition,
@@ -169,6 +192,16 @@ pub struct SearchIndex {
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock leaves tantivy state consistent (commit is atomic).
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Commits with the next `_seq_no` as the commit's payload: opening the
+/// index reads it back instead of every stored document, and it stays
+/// monotonic across deletes, as OpenSearch's sequence numbers do.
+fn commit(writer: &mut IndexWriter, next_seq_no: u64) -> Result<()> {
+    let mut prepared = writer.prepare_commit()?;
+    prepared.set_payload(&next_seq_no.to_string());
+    prepared.commit()?;
+    Ok(())
 }
 
 fn build_generation(
@@ -227,12 +260,17 @@ impl SearchIndex {
             serde_json::from_str(&file).map_err(|e| Error::Internal(e.to_string()))?;
         let (generation, writer) = build_generation(file.definition, Some(&dir), file.generation)?;
         remove_stale_generations(&dir, file.generation);
-        let next_seq_no = generation
-            .all_docs()?
-            .iter()
-            .map(|d| d.seq_no + 1)
-            .max()
-            .unwrap_or(0);
+        let committed = generation.index.load_metas()?.payload;
+        let next_seq_no = match committed.and_then(|p| p.parse::<u64>().ok()) {
+            Some(next) => next,
+            // Indexes committed before the payload held it.
+            None => generation
+                .all_docs()?
+                .iter()
+                .map(|d| d.seq_no + 1)
+                .max()
+                .unwrap_or(0),
+        };
         Ok(SearchIndex::from_parts(
             generation,
             writer,
@@ -306,9 +344,9 @@ impl SearchIndex {
                 seq_no: doc.seq_no,
             };
             // Adding fields never makes an accepted document invalid.
-            writer.add_document(generation.compiled.to_document(&doc.source, &meta)?)?;
+            generation.put(&writer, &doc.source, &meta, false)?;
         }
-        writer.commit()?;
+        commit(&mut writer, state.next_seq_no)?;
         generation.reader.reload()?;
         let old_writer = std::mem::replace(&mut state.writer, writer);
         drop(old_writer);
@@ -379,7 +417,7 @@ impl SearchIndex {
             }
         }
         if dirty {
-            state.writer.commit()?;
+            state.commit()?;
             self.current().reader.reload()?;
         }
         Ok(results)
@@ -488,7 +526,7 @@ impl SearchIndex {
             let mut mapping = current.definition.mappings.clone();
             if mapping.extend_dynamic(&source)? {
                 // Commit first: the rebuild reads committed documents.
-                state.writer.commit()?;
+                state.commit()?;
                 self.current().reader.reload()?;
                 self.rebuild(state, mapping)?;
             }
@@ -496,17 +534,12 @@ impl SearchIndex {
         drop(current);
         let current = self.current();
         let seq_no = state.next_seq_no;
-        let document = current.compiled.to_document(
-            &source,
-            &DocMeta {
-                id: &id,
-                version,
-                seq_no,
-            },
-        )?;
-        let id_term = Term::from_field_text(current.compiled.meta.id, &id);
-        state.writer.delete_term(id_term);
-        state.writer.add_document(document)?;
+        let meta = DocMeta {
+            id: &id,
+            version,
+            seq_no,
+        };
+        current.put(&state.writer, &source, &meta, true)?;
         *dirty = true;
         state.next_seq_no += 1;
         let result = if previous.is_some() {
@@ -535,7 +568,7 @@ impl SearchIndex {
     pub fn clear(&self) -> Result<()> {
         let mut state = lock(&self.writer);
         state.writer.delete_all_documents()?;
-        state.writer.commit()?;
+        state.commit()?;
         self.current().reader.reload()?;
         Ok(())
     }
@@ -600,20 +633,14 @@ impl SearchIndex {
             };
             let seq_no = state.next_seq_no;
             state.next_seq_no += 1;
-            let document = current.compiled.to_document(
-                &source,
-                &DocMeta {
-                    id: &id,
-                    version,
-                    seq_no,
-                },
-            )?;
-            if replacing {
-                writer.delete_term(Term::from_field_text(current.compiled.meta.id, &id));
-            }
-            writer.add_document(document)?;
+            let meta = DocMeta {
+                id: &id,
+                version,
+                seq_no,
+            };
+            current.put(&writer, &source, &meta, replacing)?;
         }
-        writer.commit()?;
+        commit(&mut writer, state.next_seq_no)?;
         Ok(count)
     }
 
