@@ -210,10 +210,11 @@ impl Server {
         self.child.id()
     }
 
-    /// The peak resident set size (VmHWM) in kB.
-    fn peak_rss_kb(&self) -> Option<u64> {
+    /// A memory figure of `/proc/PID/status` in kB: `VmHWM` (peak resident
+    /// set size) or `VmRSS` (resident now).
+    fn memory_kb(&self, key: &str) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
-        vm_hwm_kb(&status)
+        status_kb(&status, key)
     }
 }
 
@@ -235,10 +236,10 @@ impl Drop for Server {
     }
 }
 
-fn vm_hwm_kb(status: &str) -> Option<u64> {
+fn status_kb(status: &str, key: &str) -> Option<u64> {
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))
         .and_then(|value| value.split_whitespace().next())
         .and_then(|kb| kb.parse().ok())
 }
@@ -628,6 +629,7 @@ struct Report {
     first_start_ms: Option<f64>,
     restart_ms: Option<f64>,
     peak_rss_kb: Option<u64>,
+    end_rss_kb: Option<u64>,
     variant_peak_rss_kb: Option<u64>,
     notes: Vec<String>,
 }
@@ -720,8 +722,9 @@ fn render(report: &Report) -> String {
         ms(report.restart_ms)
     ));
     out.push_str(&format!(
-        "- Peak RSS of the server (VmHWM): {} for the demo after all its scenarios, {} for the no-cache variant.\n",
+        "- Memory of the server: peak RSS (VmHWM) {} for the demo, seeding included, and {} resident (VmRSS) after all its scenarios; peak {} for the no-cache variant, restarted on the seeded data.\n",
         megabytes(report.peak_rss_kb),
+        megabytes(report.end_rss_kb),
         megabytes(report.variant_peak_rss_kb)
     ));
     for note in &report.notes {
@@ -904,7 +907,8 @@ fn run(options: &Options) -> Result<Report, String> {
             &body_file(key),
         ));
     }
-    let peak_rss_kb = server.peak_rss_kb();
+    let peak_rss_kb = server.memory_kb("VmHWM");
+    let end_rss_kb = server.memory_kb("VmRSS");
     drop(server);
 
     eprintln!("bench-demo: getFlight without caching");
@@ -931,7 +935,7 @@ fn run(options: &Options) -> Result<Report, String> {
             );
             // Listed first among getFlight rows, as the issue orders them.
             rows.insert(2, row);
-            variant_peak_rss_kb = server.peak_rss_kb();
+            variant_peak_rss_kb = server.memory_kb("VmHWM");
         }
         Err(err) => rows.insert(
             2,
@@ -961,6 +965,7 @@ fn run(options: &Options) -> Result<Report, String> {
         first_start_ms,
         restart_ms,
         peak_rss_kb,
+        end_rss_kb,
         variant_peak_rss_kb,
         notes,
     })
@@ -1023,6 +1028,7 @@ mod tests {
             first_start_ms: Some(1234.4),
             restart_ms: None,
             peak_rss_kb: Some(204_800),
+            end_rss_kb: Some(102_400),
             variant_peak_rss_kb: None,
             notes: vec!["a note".to_owned()],
         }
@@ -1105,10 +1111,11 @@ mod tests {
     #[test]
     fn reads_vm_hwm_and_dechunks() {
         assert_eq!(
-            vm_hwm_kb("Name:\tx\nVmPeak:\t 9 kB\nVmHWM:\t  20480 kB\n"),
+            status_kb("Name:\tx\nVmPeak:\t 9 kB\nVmHWM:\t  20480 kB\n", "VmHWM"),
             Some(20480)
         );
-        assert_eq!(vm_hwm_kb("Name:\tx\n"), None);
+        assert_eq!(status_kb("VmRSS:\t 512 kB\n", "VmRSS"), Some(512));
+        assert_eq!(status_kb("Name:\tx\n", "VmHWM"), None);
         assert_eq!(
             dechunk("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"),
             "hello world"

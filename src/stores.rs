@@ -384,7 +384,10 @@ impl Stores {
         tracing::debug!(millis, "seed items ready");
         self.write_marker(LOADING, source)?;
         self.drain_stream();
-        let report = self.bulk_load(&tables)?;
+        let report = self.bulk_load(&tables);
+        drop(tables);
+        release_freed_memory();
+        let report = report?;
         self.write_marker(DONE, source)?;
         tracing::info!(
             seed = %source.spec.describe(),
@@ -588,6 +591,18 @@ fn take_clean_close(dir: &Path) -> Result<CleanClose, StoresError> {
     Ok(serde_json::from_slice(&text).unwrap_or_default())
 }
 
+/// Hands memory freed after a seed back to the operating system. glibc
+/// keeps freed heap pages otherwise: after the demo's seed (several copies
+/// of 70,000 items) the process would stay at about twice its working size.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks glibc's own heap state; it takes no
+    // pointers and is safe to call at any time from any thread.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Replaces a file durably: written beside it, synced, then renamed over
 /// it, so a crash leaves the old file or the new one, never a torn one.
 fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -603,6 +618,9 @@ fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// A document id and its new source (`None`: deleted).
+type Change = (String, Option<Json>);
 
 /// Streams table writes to the sourced indexes (DynamoDB Streams →
 /// OpenSearch). Commits are staged under the table's writer mutex and
@@ -633,25 +651,50 @@ impl IndexStream {
     }
 
     fn apply(&self, batch: &[(u64, Arc<[StreamRecord]>)]) {
-        for feed in &self.feeds {
-            let changes: Vec<(String, Option<Json>)> = batch
-                .iter()
-                .flat_map(|(_, records)| records.iter())
-                .filter(|r| r.table == feed.table)
-                .map(|r| {
-                    let id = document_id(&r.keys, &feed.key_names);
-                    (id, r.new_image.as_ref().map(item_to_plain_json))
-                })
-                .collect();
-            if changes.is_empty() {
-                continue;
-            }
+        let started = std::time::Instant::now();
+        let work: Vec<(&Feed, Vec<Change>)> = self
+            .feeds
+            .iter()
+            .map(|feed| {
+                let changes = batch
+                    .iter()
+                    .flat_map(|(_, records)| records.iter())
+                    .filter(|r| r.table == feed.table)
+                    .map(|r| {
+                        let id = document_id(&r.keys, &feed.key_names);
+                        (id, r.new_image.as_ref().map(item_to_plain_json))
+                    })
+                    .collect::<Vec<_>>();
+                (feed, changes)
+            })
+            .filter(|(_, changes)| !changes.is_empty())
+            .collect();
+        let apply = |feed: &Feed, changes| {
             // The table writes are already committed; an index failure is
             // logged and repaired by the reconciliation at the next start.
             if let Err(err) = self.engine.apply_changes(&feed.index, changes) {
                 tracing::error!(index = %feed.index, "stream to index failed: {err}");
             }
+        };
+        // An index commit mostly waits for fsyncs: several indexes (a
+        // booking changes a flight too) commit side by side.
+        match work.len() {
+            0 => {}
+            1 => work
+                .into_iter()
+                .for_each(|(feed, changes)| apply(feed, changes)),
+            _ => std::thread::scope(|scope| {
+                for (feed, changes) in work {
+                    scope.spawn(move || apply(feed, changes));
+                }
+            }),
         }
+        let millis = started.elapsed().as_secs_f64() * 1000.0;
+        tracing::debug!(
+            commits = batch.len(),
+            millis,
+            "table writes applied to the indexes"
+        );
     }
 }
 

@@ -96,3 +96,101 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Keyword sorts across many segments (one per write) and search_after
+    /// cursors that are absent from some segments, or from all of them, page
+    /// through exactly what sorting the documents would give.
+    #[test]
+    fn keyword_sort_pages_like_a_sorted_list(
+        docs in prop::collection::vec(("[a-j]", prop::option::of("[b-e]{0,2}")), 1..24),
+        desc in any::<bool>(),
+        page in 1usize..5,
+        cursor in "[a-f]{0,2}",
+    ) {
+        let engine = Engine::in_memory();
+        let (status, res) = engine.handle(
+            "PUT",
+            "/k",
+            &[],
+            Some(json!({"mappings": {"properties": {"tag": {"type": "keyword"}}}})),
+        );
+        prop_assert_eq!(status, 200, "{}", res);
+        let mut model: BTreeMap<String, Option<String>> = BTreeMap::new();
+        for (id, tag) in &docs {
+            let source = match tag {
+                Some(tag) => json!({"tag": tag}),
+                None => json!({}),
+            };
+            let (status, res) = engine.handle("PUT", &format!("/k/_doc/{id}"), &[], Some(source));
+            prop_assert!(status == 200 || status == 201, "{}", res);
+            model.insert(id.clone(), tag.clone());
+        }
+        // Missing tags sort last in both directions, ties by id ascending.
+        let mut expected: Vec<(Option<String>, String)> =
+            model.into_iter().map(|(id, tag)| (tag, id)).collect();
+        expected.sort_by(|(ta, ia), (tb, ib)| {
+            let by_tag = match (ta, tb) {
+                (Some(a), Some(b)) if desc => b.cmp(a),
+                (Some(a), Some(b)) => a.cmp(b),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            };
+            by_tag.then_with(|| ia.cmp(ib))
+        });
+        let order = if desc { "desc" } else { "asc" };
+        let sort = json!([{"tag": order}, {"_id": "asc"}]);
+        let mut seen = Vec::new();
+        let mut after: Option<Value> = None;
+        loop {
+            let mut body = json!({"size": page, "sort": sort});
+            if let Some(after) = &after {
+                body["search_after"] = after.clone();
+            }
+            let (status, res) = engine.handle("POST", "/k/_search", &[], Some(body));
+            prop_assert_eq!(status, 200, "{}", res);
+            let hits = res["hits"]["hits"].as_array().cloned().unwrap_or_default();
+            for hit in &hits {
+                let tag = hit["sort"][0].as_str().map(str::to_owned);
+                seen.push((tag, hit["_id"].as_str().unwrap_or_default().to_owned()));
+            }
+            // A cursor that does not move would page forever.
+            prop_assert!(seen.len() <= expected.len(), "{:?} repeats hits", seen);
+            match hits.last() {
+                Some(last) if hits.len() == page => after = Some(last["sort"].clone()),
+                _ => break,
+            }
+        }
+        prop_assert_eq!(&seen, &expected);
+
+        // A cursor string that need not exist in any segment.
+        let (status, res) = engine.handle(
+            "POST",
+            "/k/_search",
+            &[],
+            Some(json!({"size": 100, "sort": sort, "search_after": [cursor, ""]})),
+        );
+        prop_assert_eq!(status, 200, "{}", res);
+        let got: Vec<String> = res["hits"]["hits"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|h| h["_id"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        let want: Vec<String> = expected
+            .iter()
+            .filter(|(tag, id)| match tag {
+                Some(tag) if desc => tag.as_str() < cursor.as_str()
+                    || (tag == &cursor && id.as_str() > ""),
+                Some(tag) => tag.as_str() > cursor.as_str()
+                    || (tag == &cursor && id.as_str() > ""),
+                None => true,
+            })
+            .map(|(_, id)| id.clone())
+            .collect();
+        prop_assert_eq!(got, want);
+    }
+}

@@ -1,12 +1,13 @@
 //! `_search` and `_count`: request parsing, execution on one generation, response shaping.
 
 use std::cmp::Ordering;
+use std::ops::Bound;
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::{AggregationCollector, AggregationLimitsGuard};
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs, TopNComputer};
 use tantivy::query::{AllQuery, Query};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, DocId, Score, SegmentReader, TantivyDocument};
@@ -363,6 +364,13 @@ enum KeyValue {
     Missing,
     Num(f64),
     Str(String),
+    /// A string as its place in one segment's dictionary: 2·ord+1 for the
+    /// segment's term `ord`, 2·ord for a `search_after` string that falls
+    /// just before it. Only compared within the segment: [`ResolveStrings`]
+    /// turns it into `Str` before hits of different segments meet, so only
+    /// the top hits pay for a dictionary lookup (each one decompresses a
+    /// block), not every matching document.
+    SegmentOrd(u64),
 }
 
 #[derive(Debug, Clone)]
@@ -379,6 +387,7 @@ fn natural(a: &KeyValue, b: &KeyValue) -> Option<Ordering> {
     match (a, b) {
         (KeyValue::Num(x), KeyValue::Num(y)) => x.partial_cmp(y),
         (KeyValue::Str(x), KeyValue::Str(y)) => Some(x.cmp(y)),
+        (KeyValue::SegmentOrd(x), KeyValue::SegmentOrd(y)) => Some(x.cmp(y)),
         _ => None,
     }
 }
@@ -467,17 +476,126 @@ impl Accessor {
             Accessor::Bool(Some(c)) => {
                 num(pick(c.values_for_doc(doc).map(u8::from), desc).map(f64::from))
             }
-            Accessor::Str(Some(c)) => {
-                // Ords are sorted within a segment, so min/max ord is min/max string.
-                let ord = pick(c.term_ords(doc), desc);
-                let mut s = String::new();
-                match ord {
-                    Some(ord) if c.ord_to_str(ord, &mut s).unwrap_or(false) => KeyValue::Str(s),
-                    _ => KeyValue::Missing,
-                }
-            }
+            // Ords are sorted within a segment, so min/max ord is min/max string.
+            Accessor::Str(Some(c)) => pick(c.term_ords(doc), desc)
+                .map_or(KeyValue::Missing, |ord| KeyValue::SegmentOrd(ord * 2 + 1)),
             _ => KeyValue::Missing,
         }
+    }
+
+    /// A `search_after` value as this segment compares it.
+    fn cursor(&self, value: &KeyValue) -> KeyValue {
+        let (Accessor::Str(Some(c)), KeyValue::Str(s)) = (self, value) else {
+            return value.clone();
+        };
+        let dictionary = c.dictionary();
+        let exact = dictionary.term_ord(s).ok().flatten();
+        let next = dictionary
+            .term_bounds_to_ord(Bound::Included(s.as_bytes()), Bound::Unbounded)
+            .ok()
+            .and_then(|(lower, _)| match lower {
+                Bound::Included(ord) | Bound::Excluded(ord) => Some(ord),
+                Bound::Unbounded => None,
+            });
+        match (exact, next) {
+            (Some(ord), _) => KeyValue::SegmentOrd(ord * 2 + 1),
+            // Past the last term the dictionary answers u64::MAX: after them all.
+            (None, Some(ord)) => KeyValue::SegmentOrd(ord.saturating_mul(2)),
+            (None, None) => KeyValue::SegmentOrd(u64::MAX),
+        }
+    }
+}
+
+/// The `limit` documents with the greatest sort keys, as
+/// `TopDocs::tweak_score` finds them, except that string sort values stay
+/// segment-local (`KeyValue::SegmentOrd`) until a segment hands over its
+/// hits, and only those are looked up.
+struct SortedTopDocs<F> {
+    limit: usize,
+    /// Builds the key function of a segment.
+    segment_key: F,
+    /// Per sort value: the string column it reads, if any.
+    columns: Vec<Option<String>>,
+}
+
+impl<F, K> Collector for SortedTopDocs<F>
+where
+    F: Fn(&SegmentReader) -> K + Send + Sync,
+    K: FnMut(DocId, Score) -> SortKey + 'static,
+{
+    type Fruit = Vec<(SortKey, DocAddress)>;
+    type Child = SortedTopSegment<K>;
+
+    fn for_segment(
+        &self,
+        segment_ord: tantivy::SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
+        let fast = segment.fast_fields();
+        let columns = self
+            .columns
+            .iter()
+            .map(|path| path.as_ref().and_then(|p| fast.str(p).ok().flatten()))
+            .collect();
+        Ok(SortedTopSegment {
+            key: (self.segment_key)(segment),
+            segment_ord,
+            top: TopNComputer::new(self.limit),
+            columns,
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        true
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Self::Fruit>) -> tantivy::Result<Self::Fruit> {
+        let mut top: TopNComputer<SortKey, DocAddress> = TopNComputer::new(self.limit);
+        for (key, address) in fruits.into_iter().flatten() {
+            top.push(key, address);
+        }
+        Ok(top
+            .into_sorted_vec()
+            .into_iter()
+            .map(|hit| (hit.feature, hit.doc))
+            .collect())
+    }
+}
+
+struct SortedTopSegment<K> {
+    key: K,
+    segment_ord: tantivy::SegmentOrdinal,
+    top: TopNComputer<SortKey, DocId>,
+    columns: Vec<Option<tantivy::columnar::StrColumn>>,
+}
+
+impl<K> SegmentCollector for SortedTopSegment<K>
+where
+    K: FnMut(DocId, Score) -> SortKey + 'static,
+{
+    type Fruit = Vec<(SortKey, DocAddress)>;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        let key = (self.key)(doc, score);
+        self.top.push(key, doc);
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        let mut hits = Vec::new();
+        for hit in self.top.into_vec() {
+            let mut key = hit.feature;
+            for ((value, _, _), column) in key.values.iter_mut().zip(&self.columns) {
+                if let (KeyValue::SegmentOrd(place), Some(column)) = (&*value, column) {
+                    let mut text = String::new();
+                    *value = match column.ord_to_str(place / 2, &mut text) {
+                        Ok(true) => KeyValue::Str(text),
+                        _ => KeyValue::Missing,
+                    };
+                }
+            }
+            hits.push((key, DocAddress::new(self.segment_ord, hit.doc)));
+        }
+        hits
     }
 }
 
@@ -545,7 +663,8 @@ fn sort_value_to_key(v: &Value, ty: Option<FieldType>) -> KeyValue {
 
 fn key_to_json(v: &KeyValue, ty: Option<FieldType>) -> Value {
     match (v, ty) {
-        (KeyValue::Missing, _) => Value::Null,
+        // A segment's place is resolved to `Str` before hits leave it.
+        (KeyValue::Missing | KeyValue::SegmentOrd(_), _) => Value::Null,
         (KeyValue::Str(s), _) => json!(s),
         (KeyValue::Num(n), Some(FieldType::Long | FieldType::Date | FieldType::Boolean)) => {
             json!(*n as i64)
@@ -623,6 +742,21 @@ pub fn execute(generation: &Generation, req: &SearchRequest) -> Result<SearchOut
         };
         let min_score = req.min_score;
         let track_scores = req.track_scores || sort.iter().any(|s| s.kind == SortKind::Score);
+        let string_columns: Vec<Option<String>> = sort
+            .iter()
+            .zip(&types)
+            .map(|(spec, ty)| match (&spec.kind, ty) {
+                (
+                    SortKind::Field(_),
+                    Some(
+                        FieldType::Long | FieldType::Double | FieldType::Date | FieldType::Boolean,
+                    ),
+                ) => None,
+                // The tweak below reads every other field as a string column.
+                (SortKind::Field(path), _) => Some(path.clone()),
+                _ => None,
+            })
+            .collect();
         let sort_for_tweak = sort.clone();
         let types_for_tweak = types.clone();
         let segment_ords: std::collections::HashMap<tantivy::index::SegmentId, u32> = searcher
@@ -662,7 +796,13 @@ pub fn execute(generation: &Generation, req: &SearchRequest) -> Result<SearchOut
                     (acc, spec.desc, spec.missing_first)
                 })
                 .collect();
-            let after = after.clone();
+            let after: Option<Vec<(KeyValue, bool, bool)>> = after.as_ref().map(|after| {
+                after
+                    .iter()
+                    .zip(&accessors)
+                    .map(|((value, desc, mf), (acc, _, _))| (acc.cursor(value), *desc, *mf))
+                    .collect()
+            });
             move |doc: DocId, score: Score| {
                 let values: Vec<(KeyValue, bool, bool)> = accessors
                     .iter()
@@ -689,10 +829,12 @@ pub fn execute(generation: &Generation, req: &SearchRequest) -> Result<SearchOut
         let (top, matched) = if collect == 0 {
             (Vec::new(), searcher.search(&query, &Count)?)
         } else {
-            searcher.search(
-                &query,
-                &(TopDocs::with_limit(collect).tweak_score(tweak), Count),
-            )?
+            let top = SortedTopDocs {
+                limit: collect,
+                segment_key: tweak,
+                columns: string_columns,
+            };
+            searcher.search(&query, &(top, Count))?
         };
         // Totals count what the query matched, not what search_after skipped.
         total_count = if req.min_score.is_some() {
