@@ -101,7 +101,10 @@ async fn per_resolver_cache_hits_and_splits_by_argument() {
             .await,
         3
     );
-    assert_eq!(c.metric("appsync_cache_entries").await, 3);
+    assert_eq!(
+        c.metric("appsync_cache_entries{level=\"resolver\"}").await,
+        3
+    );
     assert!(c.metric("appsync_cache_weighted_size_bytes").await > 0);
     // A resolver without a caching block always runs.
     for _ in 0..2 {
@@ -164,7 +167,11 @@ async fn a_mutation_evicts_the_entry_it_names() {
     c.query(r#"{ item(id: "1", kind: "a") { id } }"#).await;
     c.query(r#"{ item(id: "2", kind: "a") { id } }"#).await;
     assert_eq!(c.calls("Query.item", "none").await, 3);
-    assert_eq!(c.metric("appsync_cache_evictions_total").await, 1);
+    assert_eq!(
+        c.metric("appsync_cache_evictions_total{level=\"resolver\"}")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -178,7 +185,11 @@ async fn queries_cannot_evict() {
     assert_eq!(response, json!({"data": {"evictingQuery": {"id": "1"}}}));
     c.query(r#"{ item(id: "1", kind: "a") { id } }"#).await;
     assert_eq!(c.calls("Query.item", "none").await, 1);
-    assert_eq!(c.metric("appsync_cache_evictions_total").await, 0);
+    assert_eq!(
+        c.metric("appsync_cache_evictions_total{level=\"resolver\"}")
+            .await,
+        0
+    );
 }
 
 #[tokio::test]
@@ -186,13 +197,19 @@ async fn flush_empties_the_cache() {
     let c = start("caching_resolver").await;
     let q = r#"{ item(id: "1", kind: "a") { id } }"#;
     c.query(q).await;
-    assert_eq!(c.metric("appsync_cache_entries").await, 1);
+    assert_eq!(
+        c.metric("appsync_cache_entries{level=\"resolver\"}").await,
+        1
+    );
 
     let url = format!("http://{}/v1/apis/anything/FlushCache", c.server.address());
     let response = c.http.delete(url).send().await.expect("flush answers");
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<Json>().await.ok(), Some(json!({})));
-    assert_eq!(c.metric("appsync_cache_entries").await, 0);
+    assert_eq!(
+        c.metric("appsync_cache_entries{level=\"resolver\"}").await,
+        0
+    );
     c.query(q).await;
     assert_eq!(c.calls("Query.item", "none").await, 2);
 
@@ -207,7 +224,10 @@ async fn flush_empties_the_cache() {
 async fn the_flush_cache_command_flushes_a_running_server() {
     let c = start("caching_resolver").await;
     c.query(r#"{ item(id: "1", kind: "a") { id } }"#).await;
-    assert_eq!(c.metric("appsync_cache_entries").await, 1);
+    assert_eq!(
+        c.metric("appsync_cache_entries{level=\"resolver\"}").await,
+        1
+    );
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_appsync-local"))
         .args(["flush-cache", "--url"])
         .arg(format!("http://{}", c.server.address()))
@@ -219,7 +239,10 @@ async fn the_flush_cache_command_flushes_a_running_server() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(c.metric("appsync_cache_entries").await, 0);
+    assert_eq!(
+        c.metric("appsync_cache_entries{level=\"resolver\"}").await,
+        0
+    );
 }
 
 #[tokio::test]

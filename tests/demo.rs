@@ -433,7 +433,11 @@ async fn get_flight_is_cached_per_id_and_bookings_evict_it() {
     assert_eq!(d.seats("T-CACHE-1").await, json!(4));
     assert_eq!(d.seats("T-CACHE-2").await, json!(5));
     assert_eq!(d.calls("Query.getFlight", "flights").await, 3);
-    assert_eq!(d.metric("appsync_cache_evictions_total").await, 1);
+    assert_eq!(
+        d.metric("appsync_cache_evictions_total{level=\"resolver\"}")
+            .await,
+        1
+    );
 
     // So does cancelBooking.
     let id = booked["data"]["createBooking"]["id"]

@@ -272,6 +272,14 @@ async fn admin_fixtures_write_through_to_the_indexes_in_either_format() {
     );
     let (status, _) = post(format!("{url}?format=xml"), "{}").await;
     assert_eq!(status, 400);
+    // Past the 64 MiB limit: the same JSON error shape, not a plain-text 413.
+    let huge = format!(
+        r#"{{"Orders": [{{"id": "big", "blob": "{}"}}]}}"#,
+        "x".repeat(65 << 20)
+    );
+    let (status, answer) = post(url.clone(), &huge).await;
+    assert_eq!(status, 413, "{answer}");
+    assert_eq!(answer["errorType"], "PayloadTooLargeException", "{answer}");
     assert_eq!(count(&server, "Orders").await, 3, "no partial write");
 
     // The orders project has no seed.

@@ -26,10 +26,21 @@ pub fn render(cache: Option<CacheStats>, out: &mut String) {
         }
         out.push_str("# HELP appsync_cache_evictions_total Entries removed by evictFromApiCache, expiry or the size budget.\n");
         out.push_str("# TYPE appsync_cache_evictions_total counter\n");
-        let _ = writeln!(out, "appsync_cache_evictions_total {}", s.evictions);
+        // One level stores entries per API (its behavior decides), so these
+        // carry that level's label.
+        let level = s.level;
+        let _ = writeln!(
+            out,
+            "appsync_cache_evictions_total{{level=\"{level}\"}} {}",
+            s.evictions
+        );
         out.push_str("# HELP appsync_cache_entries Entries in the cache.\n");
         out.push_str("# TYPE appsync_cache_entries gauge\n");
-        let _ = writeln!(out, "appsync_cache_entries {}", s.entries);
+        let _ = writeln!(
+            out,
+            "appsync_cache_entries{{level=\"{level}\"}} {}",
+            s.entries
+        );
         out.push_str("# HELP appsync_cache_weighted_size_bytes The cache's weighted size.\n");
         out.push_str("# TYPE appsync_cache_weighted_size_bytes gauge\n");
         let _ = writeln!(

@@ -199,6 +199,9 @@ pub struct CacheStats {
     pub resolver_misses: u64,
     pub operation_hits: u64,
     pub operation_misses: u64,
+    /// The level that stores entries under the API's behavior: `resolver`
+    /// (full request and per-resolver caching) or `operation`.
+    pub level: &'static str,
     /// Entries removed by `evictFromApiCache`, TTL expiry or the byte budget
     /// (not by a flush).
     pub evictions: u64,
@@ -621,6 +624,12 @@ impl ApiCache {
             resolver_misses: self.resolver_stats.misses.load(Ordering::Relaxed),
             operation_hits: self.operation_stats.hits.load(Ordering::Relaxed),
             operation_misses: self.operation_stats.misses.load(Ordering::Relaxed),
+            level: match self.behavior {
+                CachingBehavior::OperationLevelCaching => "operation",
+                CachingBehavior::FullRequestCaching | CachingBehavior::PerResolverCaching => {
+                    "resolver"
+                }
+            },
             evictions: self.evictions.load(Ordering::Relaxed),
             entries: self.store.entry_count(),
             weighted_bytes: self.store.weighted_size(),
@@ -707,7 +716,9 @@ fn build_resolver_key(type_name: &str, field_name: &str, values: &[&Json]) -> St
 /// x-forwarded-for and cloudfront-*; the others describe the connection or
 /// the signature rather than the request (a SigV4 date changes on every
 /// call), `content-type`/`content-encoding` describe the body's encoding,
-/// not the query, and `cookie` is never visible to resolvers. `x-api-key`
+/// not the query, `accept` negotiates a response that is always JSON (so
+/// clients that send different values share entries), and `cookie` is never
+/// visible to resolvers. `x-api-key`
 /// is a credential like `authorization`, and the identity is in the key.
 fn reserved(name: &str) -> bool {
     matches!(
@@ -725,6 +736,7 @@ fn reserved(name: &str) -> bool {
             | "content-length"
             | "content-type"
             | "content-encoding"
+            | "accept"
             | "accept-encoding"
             | "connection"
             | "keep-alive"
@@ -813,6 +825,7 @@ mod tests {
     fn reserved_headers_stay_out_of_operation_keys() {
         assert!(reserved("authorization"));
         assert!(reserved("cloudfront-viewer-country"));
+        assert!(reserved("accept"));
         assert!(!reserved("x-tenant"));
     }
 

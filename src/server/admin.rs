@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -156,7 +157,25 @@ async fn seed(State(admin): State<Admin>) -> Response {
     }
 }
 
-async fn fixtures(State(admin): State<Admin>, RawQuery(query): RawQuery, body: Bytes) -> Response {
+async fn fixtures(
+    State(admin): State<Admin>,
+    RawQuery(query): RawQuery,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PayloadTooLargeException",
+                format!(
+                    "the fixture is larger than {} MiB: split it into several calls",
+                    FIXTURE_BODY_LIMIT / (1024 * 1024)
+                ),
+            );
+        }
+        Err(rejection) => return bad_request(rejection.body_text()),
+    };
     let format = match params(query.as_deref(), "format") {
         Ok(None) => FixtureFormat::Plain,
         Ok(Some(v)) if v == "plain" || v == "json" => FixtureFormat::Plain,
