@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde_json::{Map, Value, json};
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::{AggregationCollector, AggregationLimitsGuard};
-use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs, TopNComputer};
+use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::query::{AllQuery, Query};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, DocId, Score, SegmentReader, TantivyDocument};
@@ -540,7 +540,7 @@ where
         Ok(SortedTopSegment {
             key: (self.segment_key)(segment),
             segment_ord,
-            top: TopNComputer::new(self.limit),
+            top: BoundedTop::new(self.limit),
             columns,
         })
     }
@@ -550,22 +550,85 @@ where
     }
 
     fn merge_fruits(&self, fruits: Vec<Self::Fruit>) -> tantivy::Result<Self::Fruit> {
-        let mut top: TopNComputer<SortKey, DocAddress> = TopNComputer::new(self.limit);
+        let mut top = BoundedTop::new(self.limit);
         for (key, address) in fruits.into_iter().flatten() {
             top.push(key, address);
         }
-        Ok(top
+        Ok(top.into_sorted())
+    }
+}
+
+/// The `limit` best (key, doc) pairs seen: greater keys first, then lower
+/// docs, as `TopDocs` ranks them. A min-heap compares each candidate with
+/// the worst kept one by reference (tantivy's `TopNComputer` clones its
+/// threshold key on every push: an allocation per matching document here).
+struct BoundedTop<D> {
+    limit: usize,
+    heap: std::collections::BinaryHeap<std::cmp::Reverse<Ranked<D>>>,
+}
+
+struct Ranked<D> {
+    key: SortKey,
+    doc: D,
+}
+
+impl<D: Ord> Ord for Ranked<D> {
+    /// Better is greater.
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key
+            .partial_cmp(&other.key)
+            .unwrap_or(Ordering::Equal)
+            .then_with(|| other.doc.cmp(&self.doc))
+    }
+}
+
+impl<D: Ord> PartialOrd for Ranked<D> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<D: Ord> PartialEq for Ranked<D> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl<D: Ord> Eq for Ranked<D> {}
+
+impl<D: Ord> BoundedTop<D> {
+    fn new(limit: usize) -> Self {
+        BoundedTop {
+            limit,
+            heap: std::collections::BinaryHeap::with_capacity(limit.min(1024) + 1),
+        }
+    }
+
+    fn push(&mut self, key: SortKey, doc: D) {
+        let candidate = Ranked { key, doc };
+        if self.heap.len() < self.limit {
+            self.heap.push(std::cmp::Reverse(candidate));
+        } else if let Some(mut worst) = self.heap.peek_mut()
+            && candidate > worst.0
+        {
+            *worst = std::cmp::Reverse(candidate);
+        }
+    }
+
+    /// Best first.
+    fn into_sorted(self) -> Vec<(SortKey, D)> {
+        self.heap
             .into_sorted_vec()
             .into_iter()
-            .map(|hit| (hit.feature, hit.doc))
-            .collect())
+            .map(|std::cmp::Reverse(hit)| (hit.key, hit.doc))
+            .collect()
     }
 }
 
 struct SortedTopSegment<K> {
     key: K,
     segment_ord: tantivy::SegmentOrdinal,
-    top: TopNComputer<SortKey, DocId>,
+    top: BoundedTop<DocId>,
     columns: Vec<Option<tantivy::columnar::StrColumn>>,
 }
 
@@ -582,8 +645,7 @@ where
 
     fn harvest(self) -> Self::Fruit {
         let mut hits = Vec::new();
-        for hit in self.top.into_vec() {
-            let mut key = hit.feature;
+        for (mut key, doc) in self.top.into_sorted() {
             for ((value, _, _), column) in key.values.iter_mut().zip(&self.columns) {
                 if let (KeyValue::SegmentOrd(place), Some(column)) = (&*value, column) {
                     let mut text = String::new();
@@ -593,7 +655,7 @@ where
                     };
                 }
             }
-            hits.push((key, DocAddress::new(self.segment_ord, hit.doc)));
+            hits.push((key, DocAddress::new(self.segment_ord, doc)));
         }
         hits
     }
