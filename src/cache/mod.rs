@@ -209,6 +209,14 @@ pub struct CacheStats {
     pub weighted_bytes: u64,
 }
 
+/// A serialized operation response from [`ApiCache::resolve_operation`].
+#[derive(Debug, Clone)]
+pub struct OperationBody {
+    pub body: Bytes,
+    /// The cache holds it under the operation key.
+    pub stored: bool,
+}
+
 /// The cache of one loaded API.
 pub struct ApiCache {
     behavior: CachingBehavior,
@@ -463,8 +471,9 @@ impl ApiCache {
 
     /// Like [`resolve`](Self::resolve) for whole responses: `run` gives the
     /// response's `data` and whether it may be cached; the result is the
-    /// serialized response.
-    pub async fn resolve_operation<T, F>(&self, key: String, run: F) -> Result<Bytes, T>
+    /// serialized response, and whether the cache holds it (a response over
+    /// 15 MB is served, not kept, so no memo should lead to it).
+    pub async fn resolve_operation<T, F>(&self, key: String, run: F) -> Result<OperationBody, T>
     where
         T: Clone + Send + Sync + 'static,
         F: Future<Output = Result<Json, T>>,
@@ -491,16 +500,22 @@ impl ApiCache {
             })
             .await;
         self.count(&self.operation_stats, ran.load(Ordering::Relaxed));
-        match outcome {
+        let body = match outcome {
             Ok(entry) => match &entry.stored {
-                Stored::Response(body) => Ok(body.clone()),
+                Stored::Response(body) => body.clone(),
                 // Operation keys start with `operation\0`, so they never
                 // name another kind of entry.
-                Stored::Value(data) => Ok(serialize_data(data)),
-                Stored::Memo(_) => Ok(serialize_data(&Json::Null)),
+                Stored::Value(data) => serialize_data(data),
+                Stored::Memo(_) => serialize_data(&Json::Null),
             },
-            Err(failed) => (*failed).clone(),
-        }
+            Err(failed) => {
+                return (*failed).clone().map(|body| OperationBody {
+                    body,
+                    stored: false,
+                });
+            }
+        };
+        Ok(OperationBody { body, stored: true })
     }
 
     /// The memo of a request as received: everything the operation key is
@@ -891,10 +906,10 @@ mod tests {
             let key = format!("operation\0{{item(id:{i}){{id name}}}}");
             let shared: Arc<str> = Arc::from(key.as_str());
             let data = json!({"item": {"id": i.to_string(), "name": "x".repeat(i % 300)}});
-            let body = cache
+            let answer = cache
                 .resolve_operation::<(), _>(key, async move { Ok(data) })
                 .await;
-            assert!(body.is_ok());
+            assert!(answer.is_ok_and(|a| a.stored));
             cache.remember(format!("memo\0{i}"), shared).await;
             if i % 500 == 0 {
                 let stats = cache.stats().await;
@@ -918,10 +933,12 @@ mod tests {
         );
         let key = "operation\0{a}".to_owned();
         let shared: Arc<str> = Arc::from(key.as_str());
-        let body = cache
+        let answer = cache
             .resolve_operation::<(), _>(key, async { Ok(json!({"a": 1})) })
-            .await;
-        assert_eq!(body.as_deref().ok(), Some(&br#"{"data":{"a":1}}"#[..]));
+            .await
+            .expect("an answer");
+        assert_eq!(&answer.body[..], br#"{"data":{"a":1}}"#);
+        assert!(answer.stored);
         assert_eq!(cache.lookup_memo("memo\0x").await, None);
         cache.remember("memo\0x".into(), shared).await;
         assert_eq!(
@@ -931,6 +948,29 @@ mod tests {
         assert_eq!(cache.stats().await.operation_hits, 1);
         cache.flush().await;
         assert_eq!(cache.lookup_memo("memo\0x").await, None);
+    }
+
+    #[tokio::test]
+    async fn responses_over_15_mb_are_served_but_not_kept() {
+        let cache = ApiCache::new(
+            CachingBehavior::OperationLevelCaching,
+            Duration::from_secs(60),
+            64 << 20,
+            HashMap::new(),
+        );
+        let big = "x".repeat(MAX_OPERATION_RESPONSE_BYTES);
+        for _ in 0..2 {
+            let answer = cache
+                .resolve_operation::<(), _>("operation\0{big}".to_owned(), async {
+                    Ok(json!({ "big": big }))
+                })
+                .await
+                .expect("an answer");
+            assert!(answer.body.len() > MAX_OPERATION_RESPONSE_BYTES);
+            assert!(!answer.stored);
+        }
+        let stats = cache.stats().await;
+        assert_eq!((stats.entries, stats.operation_misses), (0, 2));
     }
 
     #[test]

@@ -125,7 +125,14 @@ impl Api {
     /// before: no parsing, validation or key normalization on that path.
     pub async fn answer_request(&self, request: GraphQLRequest, context: RequestContext) -> Answer {
         let started = Instant::now();
-        let memo = match self.cache.as_ref().filter(|c| c.caches_operations()) {
+        // Mutations are never cached, so a text that may hold one skips the
+        // memo (a query merely naming `mutation` only loses the fast path).
+        let may_be_cached = !request.query.contains("mutation");
+        let memo = match self
+            .cache
+            .as_ref()
+            .filter(|c| c.caches_operations() && may_be_cached)
+        {
             Some(cache) => {
                 let memo = ApiCache::memo_key(
                     &request.query,
@@ -240,11 +247,11 @@ impl Api {
                 }
             };
             return match cache.resolve_operation(key, run).await {
-                Ok(body) => {
-                    if let Some(memo) = memo {
+                Ok(answer) => {
+                    if let Some(memo) = memo.filter(|_| answer.stored) {
                         cache.remember(memo, shared_key).await;
                     }
-                    Answer::Serialized(body)
+                    Answer::Serialized(answer.body)
                 }
                 Err(response) => Answer::Response(Arc::unwrap_or_clone(response)),
             };
