@@ -27,6 +27,8 @@ const WRITER_HEAP_BYTES: usize = 32_000_000;
 /// Heap per indexing thread of a bulk load: large enough that seeding
 /// makes a handful of segments.
 const BULK_HEAP_BYTES: usize = 256_000_000;
+/// Segments below this many documents count as one merge level.
+const MIN_LAYER_DOCS: u32 = 64;
 /// The file beside the tantivy directories that persists the declaration and its mapping.
 const INDEX_FILE: &str = "index.json";
 
@@ -204,6 +206,19 @@ fn commit(writer: &mut IndexWriter, next_seq_no: u64) -> Result<()> {
     Ok(())
 }
 
+/// The writer of everyday writes: one thread, and a merge policy for many
+/// small commits. tantivy's default treats every segment under 10,000
+/// documents as one level, so each merge of small segments also rewrites
+/// the growing result of the previous ones (quadratic under a stream of
+/// single writes); a small floor keeps levels geometric.
+fn write_writer(index: &Index) -> Result<IndexWriter> {
+    let writer = index.writer_with_num_threads(1, WRITER_HEAP_BYTES)?;
+    let mut policy = tantivy::indexer::LogMergePolicy::default();
+    policy.set_min_layer_size(MIN_LAYER_DOCS);
+    writer.set_merge_policy(Box::new(policy));
+    Ok(writer)
+}
+
 fn build_generation(
     definition: IndexDefinition,
     dir: Option<&Path>,
@@ -220,7 +235,7 @@ fn build_generation(
         }
     };
     crate::opensearch::mapping::register_analyzers(index.tokenizers());
-    let writer = index.writer_with_num_threads(1, WRITER_HEAP_BYTES)?;
+    let writer = write_writer(&index)?;
     let reader = index
         .reader_builder()
         .reload_policy(ReloadPolicy::Manual)
@@ -604,9 +619,7 @@ impl SearchIndex {
         drop(std::mem::replace(&mut state.writer, placeholder));
         let result = self.bulk_with_large_writer(&mut state, &current, docs);
         // Whatever happened, writes go to this index again.
-        state.writer = current
-            .index
-            .writer_with_num_threads(1, WRITER_HEAP_BYTES)?;
+        state.writer = write_writer(&current.index)?;
         current.reader.reload()?;
         result
     }
