@@ -121,10 +121,16 @@ impl Stores {
         let Some(dir) = &self.data_dir else {
             return Ok(());
         };
+        let out_of_step = self
+            .stream
+            .as_ref()
+            .map(|s| s.out_of_step())
+            .unwrap_or_default();
         let record = CleanClose {
             indexes: self
                 .feeds
                 .iter()
+                .filter(|f| !out_of_step.contains(&f.index))
                 .map(|f| (f.index.clone(), f.declaration.clone()))
                 .collect(),
         };
@@ -226,6 +232,13 @@ impl Stores {
             .opensearch
             .reconcile(&feed.index, docs)
             .map_err(|e| StoresError::Indexes(format!("{}: {e}", feed.index)))?;
+        if let Some(reason) = &report.first_refusal {
+            tracing::warn!(
+                index = %feed.index,
+                refused = report.refused,
+                "items left out of the index; the first: {reason}"
+            );
+        }
         if report.upserted + report.deleted > 0 {
             tracing::info!(
                 index = %feed.index,
@@ -643,11 +656,22 @@ struct StreamQueue {
     applied_through: u64,
     /// A writer is applying a batch taken from `pending`.
     applying: bool,
+    /// Indexes a batch failed to reach.
+    out_of_step: std::collections::BTreeSet<String>,
 }
 
 impl IndexStream {
     fn queue(&self) -> MutexGuard<'_, StreamQueue> {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn mark_out_of_step(&self, index: &str) {
+        self.queue().out_of_step.insert(index.to_owned());
+    }
+
+    /// Indexes that missed a streamed write since the stores opened.
+    fn out_of_step(&self) -> std::collections::BTreeSet<String> {
+        self.queue().out_of_step.clone()
     }
 
     fn apply(&self, batch: &[(u64, Arc<[StreamRecord]>)]) {
@@ -671,9 +695,20 @@ impl IndexStream {
             .collect();
         let apply = |feed: &Feed, changes| {
             // The table writes are already committed; an index failure is
-            // logged and repaired by the reconciliation at the next start.
-            if let Err(err) = self.engine.apply_changes(&feed.index, changes) {
-                tracing::error!(index = %feed.index, "stream to index failed: {err}");
+            // logged and repaired by the reconciliation at the next start
+            // (which a clean close then must not skip).
+            match self.engine.apply_changes(&feed.index, changes) {
+                Ok(()) => {}
+                // The engine failed: the batch may be partly lost.
+                Err(err) if err.is_internal() => {
+                    tracing::error!(index = %feed.index, "stream to index failed: {err}");
+                    self.mark_out_of_step(&feed.index);
+                }
+                // The mapping refused an item; the others went in. A
+                // reconciliation would refuse it again.
+                Err(err) => {
+                    tracing::warn!(index = %feed.index, "an item was not indexed: {err}");
+                }
             }
         };
         // An index commit mostly waits for fsyncs: several indexes (a
@@ -739,6 +774,12 @@ struct BatchDone<'a> {
 impl Drop for BatchDone<'_> {
     fn drop(&mut self) {
         let mut queue = self.stream.queue();
+        if std::thread::panicking() {
+            // Whatever the batch had applied, the indexes cannot be trusted.
+            queue
+                .out_of_step
+                .extend(self.stream.feeds.iter().map(|f| f.index.clone()));
+        }
         queue.applying = false;
         queue.applied_through = queue.applied_through.max(self.through);
         self.stream.applied.notify_all();

@@ -214,7 +214,8 @@ fn reconcile_repairs_a_crash_between_table_and_index_writes() {
         ReconcileReport {
             upserted: 2,
             deleted: 1,
-            unchanged: 1
+            unchanged: 1,
+            ..ReconcileReport::default()
         }
     );
     assert_eq!(all_ids(&engine, "orders"), ["o1", "o3", "o4"]);

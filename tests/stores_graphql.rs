@@ -339,6 +339,65 @@ fn a_clean_close_skips_the_reconciliation_once() {
     assert_eq!(indexed_ids(&stores), ["a", "b", "c"], "new declaration");
 }
 
+/// An item the index's mapping refuses is left out of the index, by the
+/// stream and by the reconciliation at open alike: it never stops the
+/// other items, nor a start.
+#[test]
+fn items_the_mapping_refuses_stop_neither_the_stream_nor_a_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tables = orders_table();
+    let indexes: Vec<IndexDefinition> = vec![
+        serde_json::from_value(json!({"name": "orders", "source": {"table": "Orders"},
+            "mappings": {"properties": {"total": {"type": "long"}}}}))
+        .expect("index"),
+    ];
+    let refused: PutItemRequest = serde_json::from_value(json!({"TableName": "Orders",
+        "Item": {"id": {"S": "b"}, "total": {"S": "not a number"}}}))
+    .expect("request");
+    {
+        let stores = Stores::open(Some(dir.path()), &tables, &indexes).expect("stores");
+        stores.dynamodb.put_item(&put("a", "fine")).expect("put");
+        stores
+            .dynamodb
+            .put_item(&refused)
+            .expect("the table takes it");
+        assert_eq!(indexed_ids(&stores), ["a"]);
+    }
+    // A crash (no clean close): the next open reconciles, item `b` included.
+    put_behind_the_index(dir.path(), &tables, "c");
+    let stores = Stores::open(Some(dir.path()), &tables, &indexes).expect("a start");
+    assert_eq!(indexed_ids(&stores), ["a", "c"]);
+}
+
+/// An index the engine failed to write (here its files vanished) is left
+/// out of the clean-close record, so the next open reconciles it.
+#[test]
+fn an_index_that_missed_a_write_is_reconciled_after_a_clean_close() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tables = orders_table();
+    let indexes = orders_index(json!({"table": "Orders"}));
+    let record = dir.path().join("closed-cleanly.json");
+    let read_record = || -> Value {
+        let text = std::fs::read_to_string(&record).expect("record");
+        serde_json::from_str(&text).expect("JSON")
+    };
+    {
+        let stores = Stores::open(Some(dir.path()), &tables, &indexes).expect("stores");
+        stores.dynamodb.put_item(&put("a", "first")).expect("put");
+        std::fs::remove_dir_all(dir.path().join("indexes").join("orders")).expect("rm");
+        stores
+            .dynamodb
+            .put_item(&put("b", "the index cannot take it"))
+            .expect("the table takes it");
+        stores.close().expect("close");
+        assert_eq!(read_record()["indexes"], json!({}));
+    }
+    let stores = Stores::open(Some(dir.path()), &tables, &indexes).expect("stores");
+    assert_eq!(indexed_ids(&stores), ["a", "b"], "reconciled");
+    stores.close().expect("close");
+    assert!(read_record()["indexes"]["orders"].is_object());
+}
+
 /// Concurrent writers share index commits, and each one finds its own
 /// write in the index as soon as the write returns.
 #[test]

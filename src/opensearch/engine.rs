@@ -27,6 +27,11 @@ pub struct ReconcileReport {
     pub upserted: usize,
     pub deleted: usize,
     pub unchanged: usize,
+    /// Items the mapping refuses (e.g. text in a `long` field): left out,
+    /// as a Streams → OpenSearch pipeline would skip them.
+    pub refused: usize,
+    /// Why the first refused item was refused.
+    pub first_refusal: Option<String>,
 }
 
 /// AppSync's OpenSearch request mapping document:
@@ -319,8 +324,13 @@ impl Engine {
             }
         }
         if !ops.is_empty() {
+            // One refused item must not keep the rest out (nor stop a start).
             for res in target.write(ops)? {
-                res?;
+                if let Err(err) = res {
+                    report.upserted = report.upserted.saturating_sub(1);
+                    report.refused += 1;
+                    report.first_refusal.get_or_insert_with(|| err.to_string());
+                }
             }
         }
         Ok(report)

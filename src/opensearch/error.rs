@@ -71,6 +71,11 @@ impl Error {
         }
     }
 
+    /// The engine itself failed, rather than refusing the request.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Error::Internal(_))
+    }
+
     /// OpenSearch's exception type name.
     pub fn error_type(&self) -> &'static str {
         match self {
