@@ -132,6 +132,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.host, args.port))
         .await
         .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+    let shutdown = shutdown_signal();
     let address = listener.local_addr()?;
     // Tests and scripts parse this line for the port.
     println!("listening on http://{address}/graphql");
@@ -139,7 +140,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(shutdown)
     .await
     .context("server error")?;
     // In-flight requests are done: record that the indexes are in step, so
@@ -152,26 +153,35 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Ctrl-C, or SIGTERM as `docker stop` and process managers send it (as a
-/// container's PID 1 the process would otherwise ignore it).
-async fn shutdown_signal() {
+/// container's PID 1 the process would otherwise ignore it). The handlers
+/// are installed when this is called, not when the future is first polled:
+/// a signal that arrives right after "listening on" must not kill the
+/// process with the default action.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
