@@ -90,6 +90,15 @@ fn indexes_survive_a_restart() {
     let (_, res) = engine.handle("PUT", "/orders/_doc/1", &[], Some(json!({"status": "OLD"})));
     assert_eq!(res["_version"], 2);
     assert_eq!(res["_seq_no"], 1);
+    // ... after deletes too: sequence numbers never go back, as in OpenSearch.
+    let (_, res) = engine.handle("PUT", "/orders/_doc/2", &[], Some(json!({"status": "NEW"})));
+    assert_eq!(res["_seq_no"], 2);
+    let (_, res) = engine.handle("DELETE", "/orders/_doc/2", &[], None);
+    assert_eq!(res["_seq_no"], 3);
+    drop(engine);
+    let engine = Engine::open(dir.path()).expect("reopen");
+    let (_, res) = engine.handle("PUT", "/orders/_doc/3", &[], Some(json!({"status": "NEW"})));
+    assert_eq!(res["_seq_no"], 4);
     // Deleting removes the data from disk, so a recreated index starts empty.
     let (status, _) = engine.handle("DELETE", "/orders", &[], None);
     assert_eq!(status, 200);
