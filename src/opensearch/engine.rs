@@ -273,11 +273,8 @@ impl Engine {
         docs: impl IntoIterator<Item = (String, &'a Value)>,
     ) -> Result<usize> {
         let (target, fields) = self.with_source_fields(index)?;
-        let docs = docs
-            .into_iter()
-            .map(|(id, item)| (id, project_fields(item, &fields)))
-            .collect();
-        target.bulk_index(docs)
+        let docs: Vec<(String, &Value)> = docs.into_iter().collect();
+        target.bulk_index(&docs, &fields)
     }
 
     /// Deletes every document of an index, keeping its mapping.

@@ -592,12 +592,17 @@ impl SearchIndex {
     /// ids replace documents, as `index` does. Dynamic mapping grows once
     /// for the whole batch, and a writer with a larger heap replaces the
     /// per-write one meanwhile, so the batch makes few segments.
-    pub fn bulk_index(&self, docs: Vec<(String, Value)>) -> Result<usize> {
+    ///
+    /// Documents are projected to `fields` (all when empty) one at a time,
+    /// as each pass needs them: the demo seed would otherwise hold another
+    /// copy of its 70,000 items.
+    pub fn bulk_index(&self, docs: &[(String, &Value)], fields: &[String]) -> Result<usize> {
         let mut state = lock(&self.writer);
         let current = self.current();
         let mut mapping = current.definition.mappings.clone();
         let mut grown: Option<crate::opensearch::mapping::CompiledMapping> = None;
-        for (id, source) in &docs {
+        for (id, item) in docs {
+            let source = &*projected(item, fields);
             if id.is_empty() {
                 return Err(Error::illegal("if _id is specified it must not be empty"));
             }
@@ -617,7 +622,7 @@ impl SearchIndex {
         let placeholder = Index::create_in_ram(current.compiled.schema.clone())
             .writer_with_num_threads(1, 15_000_000)?;
         drop(std::mem::replace(&mut state.writer, placeholder));
-        let result = self.bulk_with_large_writer(&mut state, &current, docs);
+        let result = self.bulk_with_large_writer(&mut state, &current, docs, fields);
         // Whatever happened, writes go to this index again.
         state.writer = write_writer(&current.index)?;
         current.reader.reload()?;
@@ -628,7 +633,8 @@ impl SearchIndex {
         &self,
         state: &mut WriterState,
         current: &Generation,
-        docs: Vec<(String, Value)>,
+        docs: &[(String, &Value)],
+        fields: &[String],
     ) -> Result<usize> {
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get() / 2)
@@ -638,20 +644,20 @@ impl SearchIndex {
             .writer_with_num_threads(threads, BULK_HEAP_BYTES * threads)?;
         let replacing = current.searcher().num_docs() > 0;
         let count = docs.len();
-        for (id, source) in docs {
+        for (id, item) in docs {
             let version = if replacing {
-                current.get(&id)?.map_or(1, |d| d.version + 1)
+                current.get(id)?.map_or(1, |d| d.version + 1)
             } else {
                 1
             };
             let seq_no = state.next_seq_no;
             state.next_seq_no += 1;
             let meta = DocMeta {
-                id: &id,
+                id,
                 version,
                 seq_no,
             };
-            current.put(&writer, &source, &meta, replacing)?;
+            current.put(&writer, &projected(item, fields), &meta, replacing)?;
         }
         commit(&mut writer, state.next_seq_no)?;
         Ok(count)
@@ -731,16 +737,22 @@ fn merge_properties(
 
 /// Only the fields a source table declares are copied (all when the list is empty).
 pub fn project_fields(doc: &Value, fields: &[String]) -> Value {
-    if fields.is_empty() {
-        return doc.clone();
-    }
+    projected(doc, fields).into_owned()
+}
+
+/// [`project_fields`] without a copy when nothing is cut.
+pub fn projected<'a>(doc: &'a Value, fields: &[String]) -> std::borrow::Cow<'a, Value> {
+    use std::borrow::Cow;
     let Value::Object(map) = doc else {
-        return doc.clone();
+        return Cow::Borrowed(doc);
     };
+    if fields.is_empty() || map.keys().all(|k| fields.contains(k)) {
+        return Cow::Borrowed(doc);
+    }
     let projected: Map<String, Value> = map
         .iter()
         .filter(|(k, _)| fields.iter().any(|f| f == *k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    Value::Object(projected)
+    Cow::Owned(Value::Object(projected))
 }
