@@ -45,8 +45,14 @@ async fn handle(State(db): State<Arc<Database>>, headers: HeaderMap, body: Bytes
     let Some(operation) = operation else {
         return error_response(&Error::UnknownOperation(String::new()));
     };
-    // sled reads and fsyncs block, so they run off the async workers.
-    let result = tokio::task::spawn_blocking(move || dispatch(&db, &operation, &body)).await;
+    // Writes wait for fsyncs and scans may read a megabyte, so they run off
+    // the async workers; a GetItem (one item, mostly cached) costs less than
+    // the trip to the blocking pool and back.
+    let result = if operation == "GetItem" {
+        Ok(dispatch(&db, &operation, &body))
+    } else {
+        tokio::task::spawn_blocking(move || dispatch(&db, &operation, &body)).await
+    };
     match result {
         Ok(Ok(v)) => json_response(StatusCode::OK, &v),
         Ok(Err(e)) => error_response(&e),
