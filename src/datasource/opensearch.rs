@@ -30,9 +30,14 @@ impl DataSource for OpenSearchDataSource {
         Box::pin(async move {
             let request = OpenSearchRequest::from_json(&request)
                 .map_err(|e| DataSourceError::new("MappingTemplate", e.to_string()))?;
-            let outcome =
+            // A document by id is one stored block read: cheaper inline than
+            // the trip to the blocking pool. Searches and writes go there.
+            let outcome = if is_document_get(&request) {
+                Ok(engine.handle_data_source_request(&request))
+            } else {
                 tokio::task::spawn_blocking(move || engine.handle_data_source_request(&request))
-                    .await;
+                    .await
+            };
             match outcome {
                 // AppSync hands the raw response to the response template,
                 // whatever its status, so templates can inspect `error`.
@@ -43,5 +48,32 @@ impl DataSource for OpenSearchDataSource {
                 )),
             }
         })
+    }
+}
+
+/// `GET /{index}/_doc/{id}`.
+fn is_document_get(request: &OpenSearchRequest) -> bool {
+    let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
+    request.operation.eq_ignore_ascii_case("GET")
+        && matches!(segments.as_slice(), [index, "_doc", id] if !index.is_empty() && !id.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_document_gets_run_inline() {
+        let request = |operation: &str, path: &str| OpenSearchRequest {
+            operation: operation.to_owned(),
+            path: path.to_owned(),
+            params: Default::default(),
+        };
+        assert!(is_document_get(&request("GET", "/bookings/_doc/BK1")));
+        assert!(is_document_get(&request("get", "bookings/_doc/BK1")));
+        assert!(!is_document_get(&request("GET", "/bookings/_search")));
+        assert!(!is_document_get(&request("PUT", "/bookings/_doc/BK1")));
+        assert!(!is_document_get(&request("GET", "/bookings/_doc/")));
+        assert!(!is_document_get(&request("GET", "/_doc/x/y/z")));
     }
 }
