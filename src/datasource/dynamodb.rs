@@ -25,11 +25,7 @@ impl DataSource for DynamoDbDataSource {
         let database = Arc::clone(&self.database);
         let table = self.table_name.clone();
         Box::pin(async move {
-            // A GetItem reads one item of at most 400 KB, mostly from sled's
-            // cache: microseconds, less than handing it to the blocking pool
-            // and back. Everything else may scan a megabyte or wait for an
-            // fsync, so it stays off the async workers.
-            let outcome = if request.get("operation").and_then(Json::as_str) == Some("GetItem") {
+            let outcome = if is_small_read(&request) {
                 Ok(appsync::execute(&database, &table, &request))
             } else {
                 tokio::task::spawn_blocking(move || appsync::execute(&database, &table, &request))
@@ -48,5 +44,41 @@ impl DataSource for DynamoDbDataSource {
                 )),
             }
         })
+    }
+}
+
+/// A read of a few items, mostly from sled's cache: microseconds, less than
+/// handing it to the blocking pool and back. Other operations may read a
+/// megabyte or wait for an fsync, so they stay off the async workers.
+fn is_small_read(request: &Json) -> bool {
+    const SMALL_LIMIT: u64 = 100;
+    match request.get("operation").and_then(Json::as_str) {
+        Some("GetItem") => true,
+        // `limit` bounds the items read, before any filter, as in DynamoDB.
+        Some("Query" | "Scan") => request
+            .get("limit")
+            .and_then(Json::as_u64)
+            .is_some_and(|limit| limit <= SMALL_LIMIT),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn bounded_reads_run_inline() {
+        assert!(is_small_read(&json!({"operation": "GetItem"})));
+        assert!(is_small_read(&json!({"operation": "Query", "limit": 10})));
+        assert!(!is_small_read(&json!({"operation": "Query"})));
+        assert!(!is_small_read(&json!({"operation": "Scan", "limit": 1000})));
+        assert!(!is_small_read(
+            &json!({"operation": "Query", "limit": "10"})
+        ));
+        assert!(!is_small_read(&json!({"operation": "PutItem"})));
+        assert!(!is_small_read(&json!({"operation": "BatchGetItem"})));
     }
 }
