@@ -136,6 +136,36 @@ fn block_minutes(distance: f64) -> i64 {
     ((raw / 5.0).round() as i64) * 5
 }
 
+/// Busy real-world routes between the catalog's airports: each gets a daily
+/// round trip before the draw, so London–New York or Tokyo–Sapporo is never
+/// missing from the schedule.
+const TRUNK_ROUTES: &[(&str, &str)] = &[
+    ("LHR", "JFK"),
+    ("JFK", "LAX"),
+    ("LHR", "DXB"),
+    ("SYD", "MEL"),
+    ("HND", "CTS"),
+    ("SIN", "BKK"),
+    ("HKG", "SIN"),
+    ("ICN", "HND"),
+    ("LHR", "AMS"),
+    ("LHR", "DUB"),
+    ("CDG", "JFK"),
+    ("MAD", "BCN"),
+    ("LAX", "SFO"),
+    ("ORD", "JFK"),
+    ("JFK", "MIA"),
+    ("YYZ", "JFK"),
+    ("SYD", "AKL"),
+    ("DXB", "DEL"),
+    ("DOH", "LHR"),
+    ("SIN", "LHR"),
+    ("HND", "LAX"),
+    ("GRU", "EZE"),
+    ("JNB", "CPT"),
+    ("FRA", "JFK"),
+];
+
 fn schedule(rng: &mut SplitMix64, slots_per_day: usize) -> Vec<Slot> {
     let mut routes = Vec::new();
     let mut weights = Vec::new();
@@ -150,6 +180,12 @@ fn schedule(rng: &mut SplitMix64, slots_per_day: usize) -> Vec<Slot> {
         }
     }
     let mut slots = Vec::with_capacity(slots_per_day + 1);
+    let airport = |code: &str| AIRPORTS.iter().find(|a| a.code == code);
+    for (a, b) in TRUNK_ROUTES {
+        if let (Some(a), Some(b)) = (airport(a), airport(b)) {
+            round_trip(rng, &mut slots, slots_per_day, (a, b, distance_km(a, b)));
+        }
+    }
     // Every airport first gets one route, then traffic follows the weights.
     let mut unserved = AIRPORTS.iter();
     while slots.len() < slots_per_day {
@@ -170,32 +206,42 @@ fn schedule(rng: &mut SplitMix64, slots_per_day: usize) -> Vec<Slot> {
             }
             None => rng.weighted(&weights),
         };
-        let (a, b, distance) = routes[route];
-        let (a, b) = if rng.chance(0.5) { (a, b) } else { (b, a) };
-        let aircraft = aircraft_for(rng, distance);
-        let minutes = block_minutes(distance);
-        let out = rng.range(6 * 12, 22 * 12 - 1) * 5;
-        // The aircraft turns round and flies back.
-        let back = (out + minutes + rng.range(9, 24) * 5) % (24 * 60);
-        for (from, to, minute) in [(a, b, out), (b, a, back)] {
-            if slots.len() == slots_per_day {
-                break;
-            }
-            let number = 100 + slots.len() as u32 * 2 + rng.below(2) as u32;
-            let description = flight_description(rng, from, to, minute, aircraft, distance);
-            slots.push(Slot {
-                from,
-                to,
-                minute,
-                number,
-                aircraft,
-                distance,
-                minutes,
-                description,
-            });
-        }
+        round_trip(rng, &mut slots, slots_per_day, routes[route]);
     }
     slots
+}
+
+/// A daily flight on the route, in either direction, and the aircraft's
+/// flight back.
+fn round_trip(
+    rng: &mut SplitMix64,
+    slots: &mut Vec<Slot>,
+    slots_per_day: usize,
+    (a, b, distance): (&'static Airport, &'static Airport, f64),
+) {
+    let (a, b) = if rng.chance(0.5) { (a, b) } else { (b, a) };
+    let aircraft = aircraft_for(rng, distance);
+    let minutes = block_minutes(distance);
+    let out = rng.range(6 * 12, 22 * 12 - 1) * 5;
+    // The aircraft turns round and flies back.
+    let back = (out + minutes + rng.range(9, 24) * 5) % (24 * 60);
+    for (from, to, minute) in [(a, b, out), (b, a, back)] {
+        if slots.len() == slots_per_day {
+            break;
+        }
+        let number = 100 + slots.len() as u32 * 2 + rng.below(2) as u32;
+        let description = flight_description(rng, from, to, minute, aircraft, distance);
+        slots.push(Slot {
+            from,
+            to,
+            minute,
+            number,
+            aircraft,
+            distance,
+            minutes,
+            description,
+        });
+    }
 }
 
 fn time_of_day(minute: i64) -> &'static str {
@@ -870,6 +916,21 @@ mod tests {
         );
         assert_eq!(catalog.flights.len(), 20_000);
         assert_eq!(catalog.bookings.len(), 50_000);
+        // Trunk routes fly both ways every day.
+        for (a, b) in TRUNK_ROUTES {
+            assert!(codes.contains(a) && codes.contains(b), "{a}-{b}");
+            for (from, to) in [(a, b), (b, a)] {
+                let days: HashSet<&str> = catalog
+                    .flights
+                    .iter()
+                    .filter(|f| {
+                        f["departureAirportCode"] == *from && f["arrivalAirportCode"] == *to
+                    })
+                    .filter_map(|f| f["departureDate"].as_str().map(|d| &d[..10]))
+                    .collect();
+                assert!(days.len() >= 89, "{from}-{to} flies on {} days", days.len());
+            }
+        }
     }
 
     #[test]
