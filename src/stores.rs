@@ -50,9 +50,7 @@ pub struct Stores {
     pub dynamodb: Arc<Database>,
     pub opensearch: Arc<Engine>,
     data_dir: Option<PathBuf>,
-    /// The sourced indexes, for bulk seeding.
-    feeds: Vec<Feed>,
-    /// Table writes on their way to the sourced indexes.
+    /// Table writes on their way to the sourced indexes (none without any).
     stream: Option<Arc<IndexStream>>,
     seed: RwLock<Option<SeedSource>>,
     /// Seeds, resets and fixtures run one at a time.
@@ -90,7 +88,6 @@ impl Stores {
             dynamodb: Arc::new(db),
             opensearch: Arc::new(engine),
             data_dir: data_dir.map(Path::to_path_buf),
-            feeds: Vec::new(),
             stream: None,
             seed: RwLock::new(None),
             maintenance: Mutex::new(()),
@@ -128,7 +125,7 @@ impl Stores {
             .unwrap_or_default();
         let record = CleanClose {
             indexes: self
-                .feeds
+                .feeds()
                 .iter()
                 .filter(|f| !out_of_step.contains(&f.index))
                 .map(|f| (f.index.clone(), f.declaration.clone()))
@@ -186,7 +183,6 @@ impl Stores {
                 })
             })
         })?;
-        self.feeds = feeds.clone();
         if feeds.is_empty() {
             return Ok(());
         }
@@ -199,6 +195,11 @@ impl Stores {
         self.dynamodb.subscribe(stream.clone());
         self.stream = Some(stream);
         Ok(())
+    }
+
+    /// The sourced indexes.
+    fn feeds(&self) -> &[Feed] {
+        self.stream.as_ref().map_or(&[], |stream| &stream.feeds)
     }
 
     /// Applies every staged table write to the indexes: maintenance that
@@ -303,7 +304,7 @@ impl Stores {
                 for table in &tables {
                     self.clear_table(table)?;
                 }
-                for feed in self.feeds.iter().filter(|f| tables.contains(&f.table)) {
+                for feed in self.feeds().iter().filter(|f| tables.contains(&f.table)) {
                     self.opensearch
                         .clear_index(&feed.index)
                         .map_err(|e| StoresError::Indexes(format!("{}: {e}", feed.index)))?;
@@ -416,7 +417,7 @@ impl Stores {
     /// much faster than streaming every write through the change stream.
     fn bulk_load(&self, tables: &[(String, Vec<Json>)]) -> Result<LoadReport, StoresError> {
         let feeds: Vec<(&Feed, &[Json])> = self
-            .feeds
+            .feeds()
             .iter()
             .filter_map(|f| {
                 let (_, objects) = tables.iter().find(|(t, _)| *t == f.table)?;
@@ -568,8 +569,9 @@ fn table_error(error: crate::dynamodb::Error) -> StoresError {
         other => StoresError::Tables(other.to_string()),
     }
 }
+
 /// One sourced index.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Feed {
     index: String,
     table: String,

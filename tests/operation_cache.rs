@@ -5,6 +5,8 @@
 //! errors never come from it, TTL and flush end it, and `/metrics` counts
 //! its hits.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -244,19 +246,8 @@ async fn a_flush_ends_the_fast_path() {
 
 /// A copy of `caching_operation` whose entries live one second.
 fn short_ttl_project() -> tempfile::TempDir {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).expect("a directory");
-        for entry in std::fs::read_dir(from).expect("the fixture").flatten() {
-            let target = to.join(entry.file_name());
-            if entry.path().is_dir() {
-                copy(&entry.path(), &target);
-            } else {
-                std::fs::copy(entry.path(), target).expect("a copy");
-            }
-        }
-    }
     let dir = tempfile::tempdir().expect("a temporary directory");
-    copy(&project("caching_operation"), dir.path());
+    common::copy_dir(&project("caching_operation"), dir.path());
     let manifest = dir.path().join("appsync.yaml");
     let text = std::fs::read_to_string(&manifest).expect("the manifest");
     assert!(text.contains("\n  ttl: 60\n"));

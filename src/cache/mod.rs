@@ -39,6 +39,7 @@ use moka::Expiry;
 use moka::future::Cache;
 use serde_json::{Map, Value as Json};
 
+use crate::graphql::GraphQLResponse;
 use crate::project::manifest::{CachingBehavior, CachingConfig, Manifest};
 
 /// AppSync's default TTL when none is given. AppSync requires one; the
@@ -487,7 +488,7 @@ impl ApiCache {
                 ran.store(true, Ordering::Relaxed);
                 match run.await {
                     Ok(data) => {
-                        let body = serialize_data(&data);
+                        let body = serialize_data(data);
                         if body.len() > MAX_OPERATION_RESPONSE_BYTES {
                             // Too large for AppSync's cache: served, not kept.
                             Err(Ok(body))
@@ -505,8 +506,8 @@ impl ApiCache {
                 Stored::Response(body) => body.clone(),
                 // Operation keys start with `operation\0`, so they never
                 // name another kind of entry.
-                Stored::Value(data) => serialize_data(data),
-                Stored::Memo(_) => serialize_data(&Json::Null),
+                Stored::Value(data) => serialize_data(data.clone()),
+                Stored::Memo(_) => serialize_data(Json::Null),
             },
             Err(failed) => {
                 return (*failed).clone().map(|body| OperationBody {
@@ -680,14 +681,15 @@ impl Entry {
     }
 }
 
-/// The body of a response with `data` and nothing else, as the HTTP layer
-/// would serialize a `GraphQLResponse`.
-fn serialize_data(data: &Json) -> Bytes {
-    let mut body = Vec::with_capacity(64);
-    body.extend_from_slice(b"{\"data\":");
-    // Writing a `Value` to a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut body, data);
-    body.push(b'}');
+/// The body of a response with `data` and nothing else, serialized as the
+/// HTTP layer serializes any [`GraphQLResponse`].
+fn serialize_data(data: Json) -> Bytes {
+    let response = GraphQLResponse {
+        data: Some(data),
+        ..GraphQLResponse::default()
+    };
+    // A `Value` has only string keys, so serializing cannot fail.
+    let mut body = serde_json::to_vec(&response).unwrap_or_default();
     // Shrinking keeps the entry's heap exact (`Bytes` keeps a `Vec`'s
     // spare capacity).
     body.shrink_to_fit();
@@ -893,15 +895,19 @@ mod tests {
         assert_eq!(stats.resolver_misses, 200);
     }
 
-    #[tokio::test]
-    async fn distinct_operations_and_memos_stay_within_the_budget() {
-        let budget = 256 * 1024;
-        let cache = ApiCache::new(
+    fn operation_cache(budget: u64) -> ApiCache {
+        ApiCache::new(
             CachingBehavior::OperationLevelCaching,
             Duration::from_secs(60),
             budget,
             HashMap::new(),
-        );
+        )
+    }
+
+    #[tokio::test]
+    async fn distinct_operations_and_memos_stay_within_the_budget() {
+        let budget = 256 * 1024;
+        let cache = operation_cache(budget);
         for i in 0..5_000_usize {
             let key = format!("operation\0{{item(id:{i}){{id name}}}}");
             let shared: Arc<str> = Arc::from(key.as_str());
@@ -925,12 +931,7 @@ mod tests {
 
     #[tokio::test]
     async fn memos_lead_to_the_entry_until_it_goes() {
-        let cache = ApiCache::new(
-            CachingBehavior::OperationLevelCaching,
-            Duration::from_secs(60),
-            1 << 20,
-            HashMap::new(),
-        );
+        let cache = operation_cache(1 << 20);
         let key = "operation\0{a}".to_owned();
         let shared: Arc<str> = Arc::from(key.as_str());
         let answer = cache
@@ -952,12 +953,7 @@ mod tests {
 
     #[tokio::test]
     async fn responses_over_15_mb_are_served_but_not_kept() {
-        let cache = ApiCache::new(
-            CachingBehavior::OperationLevelCaching,
-            Duration::from_secs(60),
-            64 << 20,
-            HashMap::new(),
-        );
+        let cache = operation_cache(64 << 20);
         let big = "x".repeat(MAX_OPERATION_RESPONSE_BYTES);
         for _ in 0..2 {
             let answer = cache

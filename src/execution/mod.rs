@@ -235,7 +235,8 @@ impl Api {
                 &context.identity,
                 &context.headers,
             );
-            let shared_key: Arc<str> = Arc::from(key.as_str());
+            // Only a request with a memo needs the key again, to remember it.
+            let memo = memo.map(|memo| (memo, Arc::<str>::from(key.as_str())));
             let run = async {
                 let response = self
                     .run_operation(doc, op, variables, &context, &intro_keys, introspection)
@@ -248,8 +249,8 @@ impl Api {
             };
             return match cache.resolve_operation(key, run).await {
                 Ok(answer) => {
-                    if let Some(memo) = memo.filter(|_| answer.stored) {
-                        cache.remember(memo, shared_key).await;
+                    if let Some((memo, key)) = memo.filter(|_| answer.stored) {
+                        cache.remember(memo, key).await;
                     }
                     Answer::Serialized(answer.body)
                 }

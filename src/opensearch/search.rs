@@ -366,7 +366,7 @@ enum KeyValue {
     Str(String),
     /// A string as its place in one segment's dictionary: 2·ord+1 for the
     /// segment's term `ord`, 2·ord for a `search_after` string that falls
-    /// just before it. Only compared within the segment: [`ResolveStrings`]
+    /// just before it. Only compared within the segment: [`SortedTopSegment`]
     /// turns it into `Str` before hits of different segments meet, so only
     /// the top hits pay for a dictionary lookup (each one decompresses a
     /// block), not every matching document.
@@ -512,15 +512,17 @@ impl Accessor {
 /// hits, and only those are looked up.
 struct SortedTopDocs<F> {
     limit: usize,
-    /// Builds the key function of a segment.
+    /// Builds the key function of a segment (given its ordinal), with the
+    /// string column each sort value reads, if any.
     segment_key: F,
-    /// Per sort value: the string column it reads, if any.
-    columns: Vec<Option<String>>,
 }
+
+/// Per sort value: the string column of a segment it reads, if any.
+type StringColumns = Vec<Option<tantivy::columnar::StrColumn>>;
 
 impl<F, K> Collector for SortedTopDocs<F>
 where
-    F: Fn(&SegmentReader) -> K + Send + Sync,
+    F: Fn(tantivy::SegmentOrdinal, &SegmentReader) -> (K, StringColumns) + Send + Sync,
     K: FnMut(DocId, Score) -> SortKey + 'static,
 {
     type Fruit = Vec<(SortKey, DocAddress)>;
@@ -531,14 +533,9 @@ where
         segment_ord: tantivy::SegmentOrdinal,
         segment: &SegmentReader,
     ) -> tantivy::Result<Self::Child> {
-        let fast = segment.fast_fields();
-        let columns = self
-            .columns
-            .iter()
-            .map(|path| path.as_ref().and_then(|p| fast.str(p).ok().flatten()))
-            .collect();
+        let (key, columns) = (self.segment_key)(segment_ord, segment);
         Ok(SortedTopSegment {
-            key: (self.segment_key)(segment),
+            key,
             segment_ord,
             top: BoundedTop::new(self.limit),
             columns,
@@ -629,7 +626,7 @@ struct SortedTopSegment<K> {
     key: K,
     segment_ord: tantivy::SegmentOrdinal,
     top: BoundedTop<DocId>,
-    columns: Vec<Option<tantivy::columnar::StrColumn>>,
+    columns: StringColumns,
 }
 
 impl<K> SegmentCollector for SortedTopSegment<K>
@@ -804,39 +801,12 @@ pub fn execute(generation: &Generation, req: &SearchRequest) -> Result<SearchOut
         };
         let min_score = req.min_score;
         let track_scores = req.track_scores || sort.iter().any(|s| s.kind == SortKind::Score);
-        let string_columns: Vec<Option<String>> = sort
-            .iter()
-            .zip(&types)
-            .map(|(spec, ty)| match (&spec.kind, ty) {
-                (
-                    SortKind::Field(_),
-                    Some(
-                        FieldType::Long | FieldType::Double | FieldType::Date | FieldType::Boolean,
-                    ),
-                ) => None,
-                // The tweak below reads every other field as a string column.
-                (SortKind::Field(path), _) => Some(path.clone()),
-                _ => None,
-            })
-            .collect();
-        let sort_for_tweak = sort.clone();
-        let types_for_tweak = types.clone();
-        let segment_ords: std::collections::HashMap<tantivy::index::SegmentId, u32> = searcher
-            .segment_readers()
-            .iter()
-            .enumerate()
-            .map(|(ord, r)| (r.segment_id(), ord as u32))
-            .collect();
-        let tweak = move |segment: &SegmentReader| {
+        // `_doc` order is (segment ordinal, doc id), as the searcher lists segments.
+        let tweak = |seg_num: tantivy::SegmentOrdinal, segment: &SegmentReader| {
             let ff = segment.fast_fields();
-            // `_doc` order is (segment ordinal, doc id), as the searcher lists segments.
-            let seg_num = segment_ords
-                .get(&segment.segment_id())
-                .copied()
-                .unwrap_or_default();
-            let accessors: Vec<(Accessor, bool, bool)> = sort_for_tweak
+            let accessors: Vec<(Accessor, bool, bool)> = sort
                 .iter()
-                .zip(&types_for_tweak)
+                .zip(&types)
                 .map(|(spec, ty)| {
                     let acc = match (&spec.kind, ty) {
                         (SortKind::Score, _) => Accessor::Score,
@@ -865,7 +835,14 @@ pub fn execute(generation: &Generation, req: &SearchRequest) -> Result<SearchOut
                     .map(|((value, desc, mf), (acc, _, _))| (acc.cursor(value), *desc, *mf))
                     .collect()
             });
-            move |doc: DocId, score: Score| {
+            let columns: StringColumns = accessors
+                .iter()
+                .map(|(acc, _, _)| match acc {
+                    Accessor::Str(column) => column.clone(),
+                    _ => None,
+                })
+                .collect();
+            let key = move |doc: DocId, score: Score| {
                 let values: Vec<(KeyValue, bool, bool)> = accessors
                     .iter()
                     .map(|(acc, desc, mf)| (acc.value(doc, score, *desc), *desc, *mf))
@@ -879,7 +856,8 @@ pub fn execute(generation: &Generation, req: &SearchRequest) -> Result<SearchOut
                     values,
                     score,
                 }
-            }
+            };
+            (key, columns)
         };
         // `min_score` totals count only documents above it, so every match is ranked (local
         // indexes are small enough); otherwise the collector keeps from + size.
@@ -894,7 +872,6 @@ pub fn execute(generation: &Generation, req: &SearchRequest) -> Result<SearchOut
             let top = SortedTopDocs {
                 limit: collect,
                 segment_key: tweak,
-                columns: string_columns,
             };
             searcher.search(&query, &(top, Count))?
         };

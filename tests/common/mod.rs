@@ -1,5 +1,6 @@
-//! Shared by the seed tests: a copy of the demo project with a small seed,
-//! so tests exercise the real generator without loading 70k items.
+//! Shared by several test files: copies of projects, among them the demo
+//! with a small seed, so tests exercise the real generator without loading
+//! 70k items.
 
 #![allow(dead_code)]
 
@@ -19,7 +20,8 @@ pub fn small_demo(dir: &Path, flights: usize, bookings: usize) {
     copy_dir(&root.join("resolvers"), &dir.join("resolvers"));
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+/// Copies a directory tree (a project and its templates).
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create dir");
     for entry in std::fs::read_dir(from).expect("read dir").flatten() {
         let target = to.join(entry.file_name());
