@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use appsync_local::graphql::{GraphQLRequest, GraphQLService, RequestContext};
-use appsync_local::project::Project;
+use appsync_local::loader::Project;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn bench(c: &mut Criterion) {

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use appsync_local::cache::ApiCache;
-use appsync_local::project::manifest::CachingBehavior;
+use appsync_local::model::manifest::CachingBehavior;
 use serde_json::{Value as Json, json};
 
 /// Resident and peak resident memory of this process, in bytes.

@@ -25,7 +25,7 @@ use crate::opensearch::{Engine, IndexDefinition};
 use crate::seed::{BOOKINGS_TABLE, FLIGHTS_TABLE, SeedSpec};
 
 /// A store failed to open or to apply the manifest's declarations.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoresError {
     #[error("tables: {0}")]
     Tables(String),
@@ -449,12 +449,16 @@ impl Stores {
             });
             let millis = started.elapsed().as_millis() as u64;
             tracing::debug!(millis, "bulk written to the tables");
-            let indexed: Vec<Result<(), String>> = jobs
+            let indexed: Vec<Result<(), StoresError>> = jobs
                 .into_iter()
-                .map(|job| match job.join() {
+                .zip(&feeds)
+                .map(|(job, (feed, _))| match job.join() {
                     Ok(Ok(_)) => Ok(()),
-                    Ok(Err(e)) => Err(e.to_string()),
-                    Err(_) => Err("the indexing thread panicked".to_owned()),
+                    Ok(Err(e)) => Err(StoresError::Indexes(format!("{}: {e}", feed.index))),
+                    Err(_) => Err(StoresError::Indexes(format!(
+                        "{}: the indexing thread panicked",
+                        feed.index
+                    ))),
                 })
                 .collect();
             (written, indexed)
@@ -464,7 +468,7 @@ impl Stores {
             // An index that failed, or holds documents of a table write that
             // failed, is rebuilt from its table.
             if let Err(e) = result {
-                failure = Some(StoresError::Indexes(format!("{}: {e}", feed.index)));
+                failure = Some(e.clone());
             }
             if result.is_err() || written.is_err() {
                 self.reconcile(feed)?;

@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::graphql::GraphQLService;
-use crate::project::{LoadOptions, Project, ProjectErrors};
-use crate::seed::{FixtureFormat, parse_fixture};
+use crate::loader::{LoadOptions, Project, ProjectErrors};
+use crate::seed::{FixtureError, FixtureFormat, parse_fixture};
 use crate::server::{AppState, ServerOptions, ServiceCell, app};
 use crate::stores::{LoadReport, ResetReport, Stores, StoresError};
 
@@ -38,8 +38,10 @@ pub enum StartError {
 /// Why a reset, seed or fixture failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
+    #[error("invalid fixture: not valid JSON: {0}")]
+    FixtureJson(#[from] serde_json::Error),
     #[error("invalid fixture: {0}")]
-    Fixture(String),
+    Fixture(#[from] FixtureError),
     #[error(transparent)]
     Stores(#[from] StoresError),
 }
@@ -230,9 +232,8 @@ impl TestServer {
         fixture: &str,
         format: FixtureFormat,
     ) -> Result<LoadReport, DataError> {
-        let json: serde_json::Value = serde_json::from_str(fixture)
-            .map_err(|e| DataError::Fixture(format!("not valid JSON: {e}")))?;
-        let items = parse_fixture(&json, format).map_err(DataError::Fixture)?;
+        let json: serde_json::Value = serde_json::from_str(fixture)?;
+        let items = parse_fixture(&json, format)?;
         self.change(move |stores| stores.load_fixture(&items)).await
     }
 

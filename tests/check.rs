@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use appsync_local::project::Project;
+use appsync_local::loader::Project;
 
 #[test]
 fn broken_projects_list_every_problem() {

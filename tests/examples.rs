@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use appsync_local::execution::coerce::coerce_json;
 use appsync_local::execution::engine::Engine;
 use appsync_local::graphql::GraphQLRequest;
-use appsync_local::project::schema::{self, SchemaModel};
+use appsync_local::model::schema::{self, SchemaModel};
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
 use serde_json::{Map, Value as Json};
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use appsync_local::graphql::{GraphQLRequest, GraphQLService, RequestContext};
-use appsync_local::project::Project;
+use appsync_local::loader::Project;
 use serde_json::{Value as Json, json};
 
 fn project(name: &str) -> PathBuf {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use appsync_local::graphql::{Answer, GraphQLRequest, RequestContext};
-use appsync_local::project::Project;
+use appsync_local::loader::Project;
 use appsync_local::testing::TestServer;
 use serde_json::{Value as Json, json};
 

@@ -35,11 +35,13 @@ impl GraphQLService for Loaded {
 }
 
 /// Reads `schema.graphql`; a schema containing `BROKEN` fails to load.
-fn load(dir: &Path) -> Result<Arc<dyn GraphQLService>, String> {
+type LoadError = Box<dyn std::error::Error + Send + Sync>;
+
+fn load(dir: &Path) -> Result<Arc<dyn GraphQLService>, LoadError> {
     let schema = std::fs::read_to_string(dir.join("schema.graphql"))
         .map_err(|err| format!("schema.graphql: {err}"))?;
     if schema.contains("BROKEN") {
-        return Err("schema.graphql:1:1: broken".to_owned());
+        return Err("schema.graphql:1:1: broken".into());
     }
     Ok(Arc::new(Loaded(schema)))
 }

@@ -40,7 +40,7 @@ use moka::future::Cache;
 use serde_json::{Map, Value as Json};
 
 use crate::graphql::GraphQLResponse;
-use crate::project::manifest::{CachingBehavior, CachingConfig, Manifest};
+use crate::model::manifest::{CachingBehavior, CachingConfig, Manifest};
 
 /// AppSync's default TTL when none is given. AppSync requires one; the
 /// serverless plugin defaults it to 3600 s.

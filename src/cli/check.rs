@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::project::{LoadOptions, Project};
+use crate::loader::{LoadOptions, Project};
 
 #[derive(Debug, Default, clap::Args)]
 pub struct Args {
@@ -23,7 +23,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             println!(
                 "{}: ok ({} types, {} resolvers)",
                 api.name,
-                api.model.types.len(),
+                api.schema.model.types.len(),
                 api.resolver_count()
             );
             Ok(ExitCode::SUCCESS)

@@ -10,7 +10,7 @@ use anyhow::{Context as _, bail};
 use serde_json::json;
 
 use super::flush_cache::{authority_of, request};
-use crate::project::{LoadOptions, Project};
+use crate::loader::{LoadOptions, Project};
 use crate::stores::Stores;
 
 /// Where the data is.

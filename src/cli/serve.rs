@@ -14,7 +14,7 @@ use axum::http::HeaderValue;
 use tracing_subscriber::EnvFilter;
 
 use crate::graphql::GraphQLService;
-use crate::project::{LoadOptions, Project, load_project_with};
+use crate::loader::{LoadOptions, Project, load_project_with};
 
 /// Port of the GraphQL endpoint when `--port` is not given.
 pub const DEFAULT_PORT: u16 = 4000;
@@ -104,9 +104,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
             stores: Some(Arc::clone(&stores)),
             ..LoadOptions::default()
         };
-        Arc::new(move |dir: &Path| {
-            load_project_with(dir, &options).map_err(|errors| errors.to_string())
-        })
+        Arc::new(move |dir: &Path| load_project_with(dir, &options).map_err(|errors| errors.into()))
     };
 
     let options = ServerOptions {

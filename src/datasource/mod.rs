@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 
 use crate::graphql::BoxFuture;
-use crate::project::manifest::{DataSourceConfig, DataSourceType};
+use crate::model::manifest::{DataSourceConfig, DataSourceType};
 use crate::stores::Stores;
 
 /// A failed invocation, as the response template sees it in `$ctx.error`.
@@ -136,12 +136,24 @@ pub struct BuildContext<'a> {
     pub stores: &'a Arc<Stores>,
 }
 
+/// A data source entry that cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    /// A required `config` key is missing or of the wrong type.
+    #[error("{kind} data source needs `config: {{{key}: {example}}}`")]
+    MissingConfig {
+        kind: &'static str,
+        key: &'static str,
+        example: &'static str,
+    },
+}
+
 /// Builds the data source a manifest entry describes.
 pub fn build(
     _name: &str,
     config: &DataSourceConfig,
     context: &BuildContext<'_>,
-) -> Result<Arc<dyn DataSource>, String> {
+) -> Result<Arc<dyn DataSource>, BuildError> {
     Ok(match config.kind {
         DataSourceType::None => Arc::new(NoneDataSource),
         DataSourceType::AmazonDynamodb => {
@@ -150,8 +162,10 @@ pub fn build(
                 .as_ref()
                 .and_then(|c| c.get("tableName"))
                 .and_then(Json::as_str)
-                .ok_or_else(|| {
-                    "an AMAZON_DYNAMODB data source needs `config: {tableName: NAME}`".to_owned()
+                .ok_or(BuildError::MissingConfig {
+                    kind: "an AMAZON_DYNAMODB",
+                    key: "tableName",
+                    example: "NAME",
                 })?;
             // The table may also be created later through the DynamoDB API, so a
             // missing table is reported per invocation, as AppSync does.
@@ -171,7 +185,11 @@ pub fn build(
                 .as_ref()
                 .and_then(|c| c.get("millis"))
                 .and_then(Json::as_u64)
-                .ok_or_else(|| "a SLEEP data source needs `config: {millis: N}`".to_owned())?;
+                .ok_or(BuildError::MissingConfig {
+                    kind: "a SLEEP",
+                    key: "millis",
+                    example: "N",
+                })?;
             Arc::new(SleepDataSource {
                 delay: Duration::from_millis(millis),
             })

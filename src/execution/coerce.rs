@@ -7,7 +7,7 @@ use async_graphql_value::{ConstValue, Name, Value};
 use indexmap::IndexMap;
 use serde_json::{Map, Value as Json};
 
-use crate::project::schema::{InputValueDef, SchemaModel, TypeDef};
+use crate::model::schema::{InputValueDef, SchemaModel, TypeDef};
 
 /// Why a value does not fit its type; the caller words the error.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,7 +80,7 @@ fn coerce_named_json(model: &SchemaModel, name: &str, value: &Json) -> Result<Js
                     name,
                     format!(
                         "Expected type '{name}' but was '{}'.",
-                        crate::project::scalars::java_type(value)
+                        crate::model::scalars::java_type(value)
                     ),
                 ));
             };

@@ -28,8 +28,8 @@ use serde_json::{Map, Value as Json};
 
 use crate::execution::errors;
 use crate::graphql::GraphQLRequest;
-use crate::project::scalars::ScalarKind;
-use crate::project::schema::{InputValueDef, SchemaModel, TypeDef};
+use crate::model::scalars::ScalarKind;
+use crate::model::schema::{InputValueDef, SchemaModel, TypeDef};
 
 /// The async-graphql schema derived from the model, used for parsing,
 /// validation and introspection only.

@@ -6,7 +6,7 @@ use async_graphql::Pos;
 use serde_json::{Map, Value as Json, json};
 
 use crate::execution::guards::GuardViolation;
-use crate::vtl::TemplateError;
+use crate::runtime::CodeError;
 
 /// An error raised while resolving one field.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,8 +49,8 @@ impl FieldError {
         err
     }
 
-    pub fn from_template(err: TemplateError, field_name: &str, parent_type: &str) -> Self {
-        if err.error_type.as_deref() == Some("Unauthorized") && err.message == "Unauthorized" {
+    pub fn from_code(err: CodeError, field_name: &str, parent_type: &str) -> Self {
+        if err.is_unauthorized() {
             return Self::unauthorized(field_name, parent_type);
         }
         FieldError {
@@ -249,129 +249,199 @@ pub fn java_literal(value: &async_graphql_value::Value) -> String {
     }
 }
 
+/// The body AppSync sends when it rejects a request before running any
+/// GraphQL (bad auth, a malformed body): `errorType` and `message` only.
+pub fn request_rejection(error_type: &str, message: &str) -> Json {
+    json!({ "errors": [{ "errorType": error_type, "message": message }] })
+}
+
+/// One async-graphql message and AppSync's (graphql-java's) wording for it.
+///
+/// `upstream` is async-graphql's message with `{name}` capturing text up to
+/// the next literal part and `{..}` matching the rest. `appsync` is filled
+/// from the captures and from `{path}` (the `a/b` path of the field at the
+/// error, or the `path_fallback` capture), `{value}` (the argument's
+/// literal; a rule that uses it applies only when one is known),
+/// `{message}` (the whole upstream message) and `{X.head}` (capture `X` up
+/// to its first `.`).
+#[derive(Debug)]
+pub struct MessageRule {
+    pub upstream: &'static str,
+    pub appsync: &'static str,
+    pub path_fallback: &'static str,
+}
+
+const fn rule(
+    upstream: &'static str,
+    appsync: &'static str,
+    path_fallback: &'static str,
+) -> MessageRule {
+    MessageRule {
+        upstream,
+        appsync,
+        path_fallback,
+    }
+}
+
+/// Every async-graphql message we reword, first match wins. Each has a
+/// fixture in `tests/validation_messages.rs` that produces it from a real
+/// query, so an upgrade that changes a message fails a test.
+pub const VALIDATION_MESSAGES: &[MessageRule] = &[
+    rule(
+        r#"Unknown field "{field}" on type "{type}".{..}"#,
+        "Validation error of type FieldUndefined: Field '{field}' in type '{type}' is undefined @ '{path}'",
+        "field",
+    ),
+    rule(
+        r#"Unknown argument "{arg}" on field "{field}" of type "{type}".{..}"#,
+        "Validation error of type UnknownArgument: Unknown field argument {arg} @ '{path}'",
+        "",
+    ),
+    rule(
+        r#"Unknown argument "{arg}" on directive "{directive}".{..}"#,
+        "Validation error of type UnknownArgument: Unknown field argument {arg} @ '{path}'",
+        "",
+    ),
+    rule(
+        r#"Field "{field}" argument "{arg}" of type "{type}" is required but not provided"#,
+        "Validation error of type MissingFieldArgument: Missing field argument {arg} @ '{path}'",
+        "field",
+    ),
+    rule(
+        r#"Variable "${var}" is not defined{..}"#,
+        "Validation error of type UndefinedVariable: Undefined variable {var} @ '{path}'",
+        "",
+    ),
+    rule(
+        r#"Variable "${var}" is not used{..}"#,
+        "Validation error of type UnusedVariable: Unused variable {var}",
+        "",
+    ),
+    rule(
+        r#"Fragment "{fragment}" is never used"#,
+        "Validation error of type UnusedFragment: Unused fragment {fragment}",
+        "",
+    ),
+    rule(
+        r#"Unknown fragment: "{fragment}""#,
+        "Validation error of type UndefinedFragment: Undefined fragment {fragment} @ '{path}'",
+        "",
+    ),
+    rule(
+        r#"Unknown operation named "{name}""#,
+        "Unknown operation named '{name}'.",
+        "",
+    ),
+    rule(
+        "Operation name required in request.",
+        "Must provide operation name if query contains multiple operations.",
+        "",
+    ),
+    rule(
+        r#"Unknown type "{type}""#,
+        "Validation error of type UnknownType: Unknown type {type}",
+        "",
+    ),
+    rule(
+        r#"Invalid value for argument "{arg_path}", expected type "{type}""#,
+        "Validation error of type WrongType: argument '{arg_path.head}' with value '{value}' is not a valid '{type}' @ '{path}'",
+        "",
+    ),
+    rule(
+        "Invalid value for argument {..}",
+        "Validation error of type WrongType: {message} @ '{path}'",
+        "",
+    ),
+    rule(
+        r#"Field "{field}" of type "{type}" must have a selection of subfields{..}"#,
+        "Validation error of type SubSelectionRequired: Sub selection required for type {type} of field {field} @ '{path}'",
+        "field",
+    ),
+    rule(
+        r#"Field "{field}" must not have a selection since type "{type}" has no subfields"#,
+        "Validation error of type SubSelectionNotAllowed: Sub selection not allowed on leaf type of field {field} @ '{path}'",
+        "field",
+    ),
+];
+
+/// Matches `message` against a rule's `upstream` pattern: the captures by
+/// name, or `None`.
+fn captures<'m>(pattern: &'static str, message: &'m str) -> Option<Vec<(&'static str, &'m str)>> {
+    let mut out = Vec::new();
+    let mut rest_pattern = pattern;
+    let mut rest = message;
+    loop {
+        let Some(open) = rest_pattern.find('{') else {
+            return (rest == rest_pattern).then_some(out);
+        };
+        let literal = &rest_pattern[..open];
+        rest = rest.strip_prefix(literal)?;
+        let close = open + rest_pattern[open..].find('}')?;
+        let name = &rest_pattern[open + 1..close];
+        rest_pattern = &rest_pattern[close + 1..];
+        if name == ".." {
+            return Some(out);
+        }
+        // A capture runs to the next literal part (or the end).
+        let next_literal = rest_pattern
+            .find('{')
+            .map_or(rest_pattern, |i| &rest_pattern[..i]);
+        let end = if next_literal.is_empty() {
+            rest.len()
+        } else {
+            rest.find(next_literal)?
+        };
+        out.push((name, &rest[..end]));
+        rest = &rest[end..];
+    }
+}
+
+impl MessageRule {
+    /// AppSync's wording for `message`, when this rule applies.
+    pub fn apply(
+        &self,
+        message: &str,
+        field_path: Option<&str>,
+        argument_literal: Option<&str>,
+    ) -> Option<String> {
+        let caps = captures(self.upstream, message)?;
+        let get = |name: &str| caps.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+        let mut out = String::with_capacity(self.appsync.len() + message.len());
+        let mut rest = self.appsync;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let close = open + rest[open..].find('}')?;
+            let name = &rest[open + 1..close];
+            let value = match name {
+                "path" => field_path.or_else(|| get(self.path_fallback)).unwrap_or(""),
+                "value" => argument_literal?,
+                "message" => message,
+                _ => match name.strip_suffix(".head") {
+                    Some(base) => get(base)?.split('.').next().unwrap_or(""),
+                    None => get(name)?,
+                },
+            };
+            out.push_str(value);
+            rest = &rest[close + 1..];
+        }
+        out.push_str(rest);
+        Some(out)
+    }
+}
+
 /// Maps an async-graphql validation message to AppSync's (graphql-java's)
-/// wording where the pattern is known; otherwise keeps the message.
-/// `field_path` is the `a/b` path of the field at the error, when known.
+/// wording where [`VALIDATION_MESSAGES`] knows it; otherwise keeps the
+/// message. `field_path` is the `a/b` path of the field at the error, when
+/// known.
 pub fn validation_message(
     message: &str,
     field_path: Option<&str>,
     argument_literal: Option<&str>,
 ) -> String {
-    let at = |path: Option<&str>, fallback: &str| path.unwrap_or(fallback).to_owned();
-    if let Some(rest) = message.strip_prefix("Unknown field \"")
-        && let Some((field, rest)) = rest.split_once("\" on type \"")
-        && let Some((ty, _)) = rest.split_once('"')
-    {
-        return format!(
-            "Validation error of type FieldUndefined: Field '{field}' in type '{ty}' is undefined @ '{}'",
-            at(field_path, field)
-        );
-    }
-    if let Some(rest) = message.strip_prefix("Unknown argument \"")
-        && let Some((arg, _)) = rest.split_once('"')
-    {
-        return format!(
-            "Validation error of type UnknownArgument: Unknown field argument {arg} @ '{}'",
-            at(field_path, "")
-        );
-    }
-    if let Some(rest) = message.strip_prefix("Field \"")
-        && let Some((field, rest)) = rest.split_once('"')
-        && rest.contains("argument \"")
-        && rest.contains("is required")
-    {
-        let arg = rest
-            .split("argument \"")
-            .nth(1)
-            .and_then(|r| r.split('"').next())
-            .unwrap_or("");
-        return format!(
-            "Validation error of type MissingFieldArgument: Missing field argument {arg} @ '{}'",
-            at(field_path, field)
-        );
-    }
-    if let Some(rest) = message.strip_prefix("Variable \"$")
-        && let Some((var, rest)) = rest.split_once('"')
-    {
-        if rest.contains("is not defined") {
-            return format!(
-                "Validation error of type UndefinedVariable: Undefined variable {var} @ '{}'",
-                at(field_path, "")
-            );
-        }
-        if rest.contains("is not used") {
-            return format!("Validation error of type UnusedVariable: Unused variable {var}");
-        }
-    }
-    if let Some(rest) = message.strip_prefix("Fragment \"")
-        && let Some((frag, rest)) = rest.split_once('"')
-        && rest.contains("is never used")
-    {
-        return format!("Validation error of type UnusedFragment: Unused fragment {frag}");
-    }
-    if let Some(rest) = message.strip_prefix("Unknown fragment: \"")
-        && let Some((frag, _)) = rest.split_once('"')
-    {
-        return format!(
-            "Validation error of type UndefinedFragment: Undefined fragment {frag} @ '{}'",
-            at(field_path, "")
-        );
-    }
-    if let Some(rest) = message.strip_prefix("Unknown operation named \"")
-        && let Some((name, _)) = rest.split_once('"')
-    {
-        return format!("Unknown operation named '{name}'.");
-    }
-    if message == "Operation name required in request." {
-        return "Must provide operation name if query contains multiple operations.".to_owned();
-    }
-    if let Some(rest) = message.strip_prefix("Unknown type \"")
-        && let Some((ty, _)) = rest.split_once('"')
-    {
-        return format!("Validation error of type UnknownType: Unknown type {ty}");
-    }
-    if let Some(rest) = message.strip_prefix("Invalid value for argument \"")
-        && let Some((arg_path, rest)) = rest.split_once('"')
-        && let Some(ty) = rest
-            .strip_prefix(", expected type \"")
-            .and_then(|r| r.split('"').next())
-        && let Some(value) = argument_literal
-    {
-        let arg = arg_path.split('.').next().unwrap_or(arg_path);
-        return format!(
-            "Validation error of type WrongType: argument '{arg}' with value '{value}' is not a valid '{ty}' @ '{}'",
-            at(field_path, "")
-        );
-    }
-    if message.starts_with("Invalid value for argument") {
-        return format!(
-            "Validation error of type WrongType: {message} @ '{}'",
-            at(field_path, "")
-        );
-    }
-    if let Some(rest) = message.strip_prefix("Field \"")
-        && let Some((field, rest)) = rest.split_once('"')
-        && rest.contains("must have a selection of subfields")
-    {
-        let ty = rest
-            .strip_prefix(" of type \"")
-            .and_then(|r| r.split('"').next())
-            .unwrap_or("null");
-        return format!(
-            "Validation error of type SubSelectionRequired: Sub selection required for type {ty} of field {field} @ '{}'",
-            at(field_path, field)
-        );
-    }
-    if let Some(rest) = message.strip_prefix("Field \"")
-        && let Some((field, rest)) = rest.split_once('"')
-        && rest.contains("must not have a selection")
-    {
-        return format!(
-            "Validation error of type SubSelectionNotAllowed: Sub selection not allowed on leaf type of field {field} @ '{}'",
-            at(field_path, field)
-        );
-    }
-    message.to_owned()
+    VALIDATION_MESSAGES
+        .iter()
+        .find_map(|rule| rule.apply(message, field_path, argument_literal))
+        .unwrap_or_else(|| message.to_owned())
 }
 
 #[cfg(test)]
@@ -379,8 +449,50 @@ mod tests {
     use super::*;
 
     #[test]
+    fn message_patterns_capture_up_to_the_next_literal() {
+        let rule = &VALIDATION_MESSAGES[0];
+        assert_eq!(
+            rule.apply(
+                r#"Unknown field "nme" on type "Post". Did you mean "name"?"#,
+                Some("getPost/nme"),
+                None
+            )
+            .as_deref(),
+            Some(
+                "Validation error of type FieldUndefined: Field 'nme' in type 'Post' is undefined @ 'getPost/nme'"
+            )
+        );
+        assert_eq!(
+            rule.apply(r#"Unknown field "x" on type "Q"."#, None, None)
+                .as_deref(),
+            Some(
+                "Validation error of type FieldUndefined: Field 'x' in type 'Q' is undefined @ 'x'"
+            )
+        );
+        assert_eq!(rule.apply("Unknown field", None, None), None);
+        let wrong_type = VALIDATION_MESSAGES
+            .iter()
+            .find(|r| r.appsync.contains("{value}"))
+            .expect("a rule with a literal");
+        let message = r#"Invalid value for argument "input.title", expected type "String""#;
+        assert_eq!(wrong_type.apply(message, Some("createPost"), None), None);
+        assert_eq!(
+            wrong_type
+                .apply(message, Some("createPost"), Some("IntValue{value=1}"))
+                .as_deref(),
+            Some(
+                "Validation error of type WrongType: argument 'input' with value 'IntValue{value=1}' is not a valid 'String' @ 'createPost'"
+            )
+        );
+        assert_eq!(
+            validation_message("Something new", None, None),
+            "Something new"
+        );
+    }
+
+    #[test]
     fn unauthorized_names_the_field_and_type() {
-        let err = FieldError::from_template(TemplateError::unauthorized(), "getPost", "Query");
+        let err = FieldError::from_code(CodeError::unauthorized(), "getPost", "Query");
         assert_eq!(
             err.message,
             "Not Authorized to access getPost on type Query"

@@ -1,5 +1,5 @@
 //! Our executor: runs a validated operation over the
-//! [`SchemaModel`](crate::project::schema::SchemaModel).
+//! [`SchemaModel`](crate::model::schema::SchemaModel).
 //!
 //! Sibling fields resolve concurrently at every level (mutation root fields
 //! serially); a null list item stays null at its position; a null in a
@@ -23,7 +23,7 @@ use crate::execution::Api;
 use crate::execution::errors::{self, FieldError, Path};
 use crate::graphql::{BoxFuture, RequestContext};
 use crate::metrics::Limit;
-use crate::project::schema::{FieldDef, ObjectDef, TypeDef};
+use crate::model::schema::{FieldDef, ObjectDef, TypeDef};
 
 /// A non-null violation travelling up to the nearest nullable parent; the
 /// error itself is already recorded.
@@ -117,7 +117,7 @@ impl<'a> Execution<'a> {
     }
 
     fn root_type(&self) -> Option<&'a ObjectDef> {
-        let model = &self.api.model;
+        let model = &self.api.schema.model;
         let name = match self.operation.ty {
             OperationType::Query => Some(model.query.as_str()),
             OperationType::Mutation => model.mutation.as_deref(),
@@ -156,7 +156,10 @@ impl<'a> Execution<'a> {
                             continue;
                         }
                         let applies = frag.node.type_condition.as_ref().is_none_or(|c| {
-                            self.api.model.satisfies(type_name, c.node.on.node.as_str())
+                            self.api
+                                .schema
+                                .model
+                                .satisfies(type_name, c.node.on.node.as_str())
                         });
                         if applies {
                             self.collect_fields(
@@ -172,7 +175,7 @@ impl<'a> Execution<'a> {
                             continue;
                         }
                         if let Some(frag) = self.doc.fragments.get(&spread.node.fragment_name.node)
-                            && self.api.model.satisfies(
+                            && self.api.schema.model.satisfies(
                                 type_name,
                                 frag.node.type_condition.node.on.node.as_str(),
                             )
@@ -302,7 +305,7 @@ impl<'a> Execution<'a> {
                 return self.null_for(def, obj, &path);
             }
             let owned;
-            let value: &Json = match &def.resolver {
+            let value: &Json = match self.api.schema.resolver(def) {
                 Some(plan) => {
                     let count = self.resolver_count.fetch_add(1, Ordering::Relaxed) + 1;
                     if count > self.api.limits.resolver_count {
@@ -356,7 +359,7 @@ impl<'a> Execution<'a> {
         match base {
             BaseType::List(inner) => self.is_leaf(&inner.base),
             BaseType::Named(name) => matches!(
-                self.api.model.types.get(name.as_str()),
+                self.api.schema.model.types.get(name.as_str()),
                 Some(TypeDef::Scalar(_) | TypeDef::Enum(_))
             ),
         }
@@ -381,7 +384,10 @@ impl<'a> Execution<'a> {
             return Some(Ok(Json::String(obj.name.clone())));
         }
         let def = obj.fields.get(name)?;
-        if def.resolver.is_some() || !self.is_leaf(&def.ty.base) || !self.authorized(def) {
+        if self.api.schema.resolver(def).is_some()
+            || !self.is_leaf(&def.ty.base)
+            || !self.authorized(def)
+        {
             return None;
         }
         let path = match parent_path {
@@ -455,7 +461,7 @@ impl<'a> Execution<'a> {
 
     /// Serializes a scalar or enum value.
     fn complete_leaf(&self, name: &str, value: &Json, path: &Path<'_>) -> Completed {
-        match self.api.model.types.get(name) {
+        match self.api.schema.model.types.get(name) {
             Some(TypeDef::Scalar(kind)) => kind.serialize(value).map_err(|_| {
                 self.push_error(errors::serialization_error(
                     path,
@@ -505,7 +511,7 @@ impl<'a> Execution<'a> {
                     .collect(),
             ),
             (BaseType::Named(name), Json::Object(mut map)) => {
-                let model = &self.api.model;
+                let model = &self.api.schema.model;
                 let obj = match model.types.get(name.as_str()) {
                     Some(TypeDef::Object(o)) => Some(o),
                     Some(TypeDef::Interface(_) | TypeDef::Union(_)) => map
@@ -637,7 +643,7 @@ impl<'a> Execution<'a> {
                 }
                 Ok(Json::Array(out))
             }
-            BaseType::Named(name) => match self.api.model.types.get(name.as_str()) {
+            BaseType::Named(name) => match self.api.schema.model.types.get(name.as_str()) {
                 Some(TypeDef::Scalar(_) | TypeDef::Enum(_)) => {
                     self.complete_leaf(name, value, path)
                 }
@@ -646,8 +652,8 @@ impl<'a> Execution<'a> {
                     let concrete = value
                         .get("__typename")
                         .and_then(Json::as_str)
-                        .filter(|t| self.api.model.satisfies(t, name.as_str()))
-                        .and_then(|t| self.api.model.object(t));
+                        .filter(|t| self.api.schema.model.satisfies(t, name.as_str()))
+                        .and_then(|t| self.api.schema.model.object(t));
                     match concrete {
                         Some(obj) => self.complete_object(obj, fields, value, path).await,
                         None => {

@@ -16,6 +16,7 @@ use async_graphql::parser::types::{
     ExecutableDocument, OperationDefinition, Selection, SelectionSet,
 };
 
+use crate::execution::lexer::count_tokens;
 use crate::metrics::Limit;
 
 /// The guards of one API; `None` is off.
@@ -198,105 +199,12 @@ fn aliases(doc: &ExecutableDocument, op: &OperationDefinition) -> usize {
     walk(doc, &op.selection_set.node, &mut HashMap::new(), 0)
 }
 
-/// The lexical tokens of a GraphQL document, as the spec defines them:
-/// punctuators (`...` is one), names, numbers and strings. Ignored tokens
-/// (whitespace, commas, comments, a byte order mark) do not count. Invalid
-/// characters count one each; the parser rejects them later.
-pub fn count_tokens(text: &str) -> usize {
-    let b = text.as_bytes();
-    let mut i = 0;
-    let mut n = 0;
-    while i < b.len() {
-        match b[i] {
-            b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
-            b'#' => {
-                while i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
-                    i += 1;
-                }
-            }
-            b'"' if b[i..].starts_with(b"\"\"\"") => {
-                n += 1;
-                i += 3;
-                while i < b.len() && !b[i..].starts_with(b"\"\"\"") {
-                    // `\"""` is an escaped triple quote inside a block string.
-                    i += if b[i..].starts_with(b"\\\"\"\"") {
-                        4
-                    } else {
-                        1
-                    };
-                }
-                i += 3;
-            }
-            b'"' => {
-                n += 1;
-                i += 1;
-                while i < b.len() && b[i] != b'"' && b[i] != b'\n' && b[i] != b'\r' {
-                    i += if b[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-            }
-            b'.' if b[i..].starts_with(b"...") => {
-                n += 1;
-                i += 3;
-            }
-            c if c == b'_' || c.is_ascii_alphabetic() => {
-                n += 1;
-                while i < b.len() && (b[i] == b'_' || b[i].is_ascii_alphanumeric()) {
-                    i += 1;
-                }
-            }
-            c if c == b'-' || c.is_ascii_digit() => {
-                n += 1;
-                i += 1;
-                while i < b.len() {
-                    let c = b[i];
-                    let sign_after_exponent =
-                        (c == b'+' || c == b'-') && matches!(b[i - 1], b'e' | b'E');
-                    if c.is_ascii_alphanumeric() || c == b'.' || sign_after_exponent {
-                        i += 1;
-                    } else {
-                        break;
-                    }
-                }
-            }
-            // U+FEFF, the byte order mark, is ignored.
-            0xEF if b[i..].starts_with(&[0xEF, 0xBB, 0xBF]) => i += 3,
-            c => {
-                // One token per character, not per UTF-8 byte.
-                if c & 0xC0 != 0x80 {
-                    n += 1;
-                }
-                i += 1;
-            }
-        }
-    }
-    n
-}
-
 #[cfg(test)]
 mod tests {
     use async_graphql::parser::parse_query;
 
     use super::*;
     use crate::execution::engine::find_operation;
-
-    #[test]
-    fn counts_lexical_tokens() {
-        let cases = [
-            ("", 0),
-            ("{ a }", 3),
-            ("{a,b , c}", 5),
-            ("query Q($id: ID!) { getPost(id: $id) { id } }", 21),
-            ("{ a(x: -1.5e+3, y: \"s \\\" t\") }", 11),
-            ("# comment only\n{ a } # trailing", 3),
-            ("{ ...F } fragment F on Query { a }", 11),
-            ("{ a(s: \"\"\"block \\\"\"\" end\"\"\") }", 8),
-            ("\u{feff}{ é }", 3),
-        ];
-        for (text, expected) in cases {
-            assert_eq!(count_tokens(text), expected, "{text:?}");
-        }
-    }
 
     fn check(query: &str, guards: Guards) -> Result<(), GuardViolation> {
         let doc = parse_query(query).expect("a valid query");

@@ -9,10 +9,14 @@ pub mod engine;
 pub mod errors;
 pub mod executor;
 pub mod guards;
+pub mod lexer;
 pub mod resolver;
+pub mod schema;
 #[cfg(test)]
 mod scripted_tests;
 pub mod selection;
+#[cfg(test)]
+mod validation_fixtures;
 
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
@@ -31,10 +35,11 @@ use crate::graphql::{
     Answer, AuthConfig, BoxFuture, GraphQLRequest, GraphQLResponse, GraphQLService, RequestContext,
 };
 use crate::metrics::{self, Limit, Metrics, OperationKind};
-use crate::project::manifest::Manifest;
-use crate::project::schema::SchemaModel;
+use crate::model::manifest::Manifest;
 use crate::stores::Stores;
+
 use crate::vtl::runtime::Effect;
+pub use schema::ExecutableSchema;
 
 /// AppSync's per-request limits, and our gateway guards.
 #[derive(Debug, Clone, Copy)]
@@ -50,7 +55,7 @@ pub struct Limits {
 pub struct Api {
     pub name: String,
     pub auth: AuthConfig,
-    pub model: SchemaModel,
+    pub schema: ExecutableSchema,
     pub engine: Engine,
     pub limits: Limits,
     pub introspection: bool,
@@ -100,16 +105,7 @@ fn request_failure(errors: Vec<Json>) -> Answer {
 impl Api {
     /// How many fields have a resolver attached.
     pub fn resolver_count(&self) -> usize {
-        self.model
-            .types
-            .values()
-            .map(|t| match t {
-                crate::project::schema::TypeDef::Object(o) => {
-                    o.fields.values().filter(|f| f.resolver.is_some()).count()
-                }
-                _ => 0,
-            })
-            .sum()
+        self.schema.resolver_count()
     }
 
     pub async fn execute_request(
@@ -126,8 +122,8 @@ impl Api {
     pub async fn answer_request(&self, request: GraphQLRequest, context: RequestContext) -> Answer {
         let started = Instant::now();
         // Mutations are never cached, so a text that may hold one skips the
-        // memo (a query merely naming `mutation` only loses the fast path).
-        let may_be_cached = !request.query.contains("mutation");
+        // memo.
+        let may_be_cached = !lexer::may_hold_mutation(&request.query);
         let memo = match self
             .cache
             .as_ref()
@@ -208,8 +204,10 @@ impl Api {
         if !intro_keys.is_empty() && !self.introspection {
             self.metrics.record_rejection(Limit::Introspection);
             let root = match op.ty {
-                OperationType::Mutation => self.model.mutation.as_deref().unwrap_or("Mutation"),
-                _ => self.model.query.as_str(),
+                OperationType::Mutation => {
+                    self.schema.model.mutation.as_deref().unwrap_or("Mutation")
+                }
+                _ => self.schema.model.query.as_str(),
             };
             let name = intro_keys.first().map(String::as_str).unwrap_or("__schema");
             return request_failure(vec![errors::request_error(
@@ -355,7 +353,7 @@ impl Api {
                 }
                 continue;
             };
-            match coerce_json(&self.model, ty, &value) {
+            match coerce_json(&self.schema.model, ty, &value) {
                 Ok(v) => {
                     out.insert(name.to_owned(), v);
                 }
@@ -420,15 +418,8 @@ impl GraphQLService for Api {
             let mut out = String::new();
             self.metrics.write(&mut out);
             let mut calls: Vec<&metrics::DataSourceCalls> = self
-                .model
-                .types
-                .values()
-                .filter_map(|t| match t {
-                    crate::project::schema::TypeDef::Object(o) => Some(o),
-                    _ => None,
-                })
-                .flat_map(|o| o.fields.values())
-                .filter_map(|f| f.resolver.as_deref())
+                .schema
+                .resolvers()
                 .flat_map(|plan| plan.calls.iter().map(|c| &**c))
                 .collect();
             metrics::write_resolvers(&mut out, &mut calls);

@@ -14,31 +14,11 @@ use crate::execution::errors::FieldError;
 use crate::execution::executor::Execution;
 use crate::execution::selection::{selection_set_graphql, selection_set_list};
 use crate::metrics::DataSourceCalls;
-use crate::project::schema::{FieldDef, ObjectDef, named_type};
-use crate::vtl::{Context, Effect, RenderOutput, Rendered, Template, parse_json_output};
+use crate::model::schema::{FieldDef, ObjectDef, named_type};
+use crate::runtime::{Context, Effect, Outcome, Phase, ResolverCode};
 
-/// AppSync's limit on an evaluated template.
-const MAX_EVALUATED_TEMPLATE_BYTES: usize = 5 * 1024 * 1024;
-
-/// A mapping template as the resolver sees it: rendered against `$ctx`.
-/// Implemented by [`Template`]; tests substitute scripted templates.
-pub trait MappingTemplate: Send + Sync + std::fmt::Debug {
-    fn name(&self) -> &str;
-    fn render(&self, ctx: &mut Context) -> RenderOutput;
-}
-
-impl MappingTemplate for Template {
-    fn name(&self) -> &str {
-        Template::name(self)
-    }
-
-    fn render(&self, ctx: &mut Context) -> RenderOutput {
-        Template::render(self, ctx)
-    }
-}
-
-/// A parsed template shared by every request.
-pub type TemplateRef = Arc<dyn MappingTemplate>;
+/// A resolver's or function's code, compiled at load by its runtime.
+pub type CodeRef = Arc<dyn ResolverCode>;
 
 /// A data source bound by name at load.
 #[derive(Debug, Clone)]
@@ -52,24 +32,20 @@ pub struct BoundDataSource {
 pub struct FunctionPlan {
     pub name: String,
     pub data_source: BoundDataSource,
-    pub request: TemplateRef,
-    pub response: TemplateRef,
+    pub code: CodeRef,
 }
 
 #[derive(Debug)]
 pub enum ResolverKindPlan {
     Unit {
         data_source: BoundDataSource,
-        request: TemplateRef,
-        response: TemplateRef,
+        code: CodeRef,
     },
-    /// `before`/`after` are `None` when the project gives no template: the
-    /// before step then passes `{}` on and the after step returns
-    /// `$ctx.prev.result`, as the plugin's default pipeline templates do.
+    /// The code's request and response steps are the before and after
+    /// steps around the functions.
     Pipeline {
-        before: Option<TemplateRef>,
+        code: CodeRef,
         functions: Vec<Arc<FunctionPlan>>,
-        after: Option<TemplateRef>,
     },
 }
 
@@ -125,7 +101,7 @@ fn version_of(request: &Json) -> Version {
     }
 }
 
-/// What a render gave: a value to parse, an early `#return`, or an error.
+/// What a step gave: a value, an early return, or an error (recorded).
 enum Step {
     Value(Json),
     Return(Json),
@@ -142,75 +118,42 @@ struct Run<'r> {
 }
 
 impl Run<'_> {
-    fn render(&mut self, template: &TemplateRef) -> Step {
-        let out = template.render(&mut self.ctx);
-        // Field-level logs, like AppSync's: `$util.log.*` lines at info, the
-        // evaluated template at debug (target `appsync_local::resolver`).
+    fn step(&mut self, code: &CodeRef, phase: Phase) -> Step {
+        let out = code.evaluate(phase, &mut self.ctx);
+        // Field-level logs, like AppSync's: log lines at info, the step's
+        // outcome at debug (target `appsync_local::resolver`).
         for line in &out.logs {
             tracing::info!(
                 target: "appsync_local::resolver",
                 field = %format_args!("{}.{}", self.parent_type, self.field_name),
-                template = template.name(),
+                code = code.name(phase),
                 "{line}"
             );
         }
-        if tracing::enabled!(target: "appsync_local::resolver", tracing::Level::DEBUG) {
-            let evaluated = match &out.result {
-                Ok(Rendered::Text(t)) => t.clone(),
-                Ok(Rendered::Return(v)) => format!("#return {v}"),
-                Err(e) => format!("error: {e:?}"),
-            };
-            tracing::debug!(
-                target: "appsync_local::resolver",
-                field = %format_args!("{}.{}", self.parent_type, self.field_name),
-                template = template.name(),
-                "evaluated template:\n{evaluated}"
-            );
-        }
+        tracing::debug!(
+            target: "appsync_local::resolver",
+            field = %format_args!("{}.{}", self.parent_type, self.field_name),
+            code = code.name(phase),
+            "evaluated: {:?}",
+            out.outcome
+        );
         if !out.effects.is_empty()
             && let Ok(mut effects) = self.effects.lock()
         {
             effects.extend(out.effects);
         }
         for e in out.appended_errors {
-            self.errors.push(FieldError::from_template(
-                e,
-                self.field_name,
-                self.parent_type,
-            ));
+            self.errors
+                .push(FieldError::from_code(e, self.field_name, self.parent_type));
         }
-        match out.result {
-            Err(e) => {
-                self.errors.push(FieldError::from_template(
-                    e,
-                    self.field_name,
-                    self.parent_type,
-                ));
+        match out.outcome {
+            Outcome::Failed(e) => {
+                self.errors
+                    .push(FieldError::from_code(e, self.field_name, self.parent_type));
                 Step::Failed
             }
-            Ok(Rendered::Return(v)) => Step::Return(v),
-            Ok(Rendered::Text(text)) => {
-                if text.len() > MAX_EVALUATED_TEMPLATE_BYTES {
-                    self.errors
-                        .push(FieldError::mapping_template("Transformation too large"));
-                    return Step::Failed;
-                }
-                // An empty template output is a null result.
-                if text.trim().is_empty() {
-                    return Step::Value(Json::Null);
-                }
-                match parse_json_output(template.name(), &text) {
-                    Ok(v) => Step::Value(v),
-                    Err(e) => {
-                        self.errors.push(FieldError::from_template(
-                            e,
-                            self.field_name,
-                            self.parent_type,
-                        ));
-                        Step::Failed
-                    }
-                }
-            }
+            Outcome::EarlyReturn(v) => Step::Return(v),
+            Outcome::Value(v) => Step::Value(v),
         }
     }
 
@@ -263,7 +206,7 @@ impl ResolverPlan {
         parent: &Json,
     ) -> (Json, Vec<FieldError>) {
         let field = &fields[0].node;
-        let model = &exec.api.model;
+        let model = &exec.api.schema.model;
         let arguments = match coerce_arguments(model, &def.args, &field.arguments, &exec.variables)
         {
             Ok(args) => Json::Object(args),
@@ -328,32 +271,21 @@ impl ResolverPlan {
 
     async fn execute(&self, mut run: Run<'_>) -> (Json, Vec<FieldError>) {
         match &self.kind {
-            ResolverKindPlan::Unit {
-                data_source,
-                request,
-                response,
-            } => run_unit(run, data_source, request, response).await,
-            ResolverKindPlan::Pipeline {
-                before,
-                functions,
-                after,
-            } => {
-                let mut prev = match before {
-                    Some(t) => match run.render(t) {
-                        Step::Value(v) => v,
-                        Step::Return(v) => return run.finish(v),
-                        Step::Failed => return run.finish(Json::Null),
-                    },
-                    None => json!({}),
+            ResolverKindPlan::Unit { data_source, code } => run_unit(run, data_source, code).await,
+            ResolverKindPlan::Pipeline { code, functions } => {
+                let mut prev = match run.step(code, Phase::Request) {
+                    Step::Value(v) => v,
+                    Step::Return(v) => return run.finish(v),
+                    Step::Failed => return run.finish(Json::Null),
                 };
                 for function in functions {
                     run.ctx.prev = json!({ "result": prev });
                     run.ctx.result = Json::Null;
                     run.set_error(None);
-                    let request = match run.render(&function.request) {
+                    let request = match run.step(&function.code, Phase::Request) {
                         Step::Value(v) => v,
-                        // `#return` in a function skips its data source and
-                        // response template; the pipeline moves on.
+                        // An early return in a function skips its data
+                        // source and response step; the pipeline moves on.
                         Step::Return(v) => {
                             prev = v;
                             continue;
@@ -361,27 +293,22 @@ impl ResolverPlan {
                         Step::Failed => return run.finish(Json::Null),
                     };
                     // Functions support only 2018-05-29: the response
-                    // template always runs and sees `$ctx.error`.
+                    // step always runs and sees `ctx.error`.
                     match run.invoke(&function.data_source, request).await {
                         Ok(result) => run.ctx.result = result,
                         Err(e) => run.set_error(Some(&e)),
                     }
-                    prev = match run.render(&function.response) {
+                    prev = match run.step(&function.code, Phase::Response) {
                         Step::Value(v) | Step::Return(v) => v,
                         Step::Failed => return run.finish(Json::Null),
                     };
                 }
                 run.ctx.prev = json!({ "result": prev.clone() });
                 run.set_error(None);
-                match after {
-                    Some(t) => {
-                        run.ctx.result = prev;
-                        match run.render(t) {
-                            Step::Value(v) | Step::Return(v) => run.finish(v),
-                            Step::Failed => run.finish(Json::Null),
-                        }
-                    }
-                    None => run.finish(prev),
+                run.ctx.result = prev;
+                match run.step(code, Phase::Response) {
+                    Step::Value(v) | Step::Return(v) => run.finish(v),
+                    Step::Failed => run.finish(Json::Null),
                 }
             }
         }
@@ -391,10 +318,9 @@ impl ResolverPlan {
 async fn run_unit(
     mut run: Run<'_>,
     data_source: &BoundDataSource,
-    request: &TemplateRef,
-    response: &TemplateRef,
+    code: &CodeRef,
 ) -> (Json, Vec<FieldError>) {
-    let rendered = match run.render(request) {
+    let rendered = match run.step(code, Phase::Request) {
         Step::Value(v) => v,
         // `#return` in a request template skips the data source and the
         // response template.
@@ -408,7 +334,7 @@ async fn run_unit(
             // 2017-02-28: the response template runs and its output becomes
             // the error's `data`; the field is null.
             run.set_error(Some(&e));
-            match run.render(response) {
+            match run.step(code, Phase::Response) {
                 Step::Value(data) | Step::Return(data) => {
                     let mut err = FieldError::new(e.message, Some(&e.error_type));
                     err.data = Some(data).filter(|d| !d.is_null());
@@ -427,7 +353,7 @@ async fn run_unit(
                 Ok(v) => run.ctx.result = v,
                 Err(e) => run.set_error(Some(&e)),
             }
-            match run.render(response) {
+            match run.step(code, Phase::Response) {
                 Step::Value(v) | Step::Return(v) => run.finish(v),
                 Step::Failed => run.finish(Json::Null),
             }

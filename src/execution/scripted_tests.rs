@@ -10,66 +10,106 @@ use serde_json::{Value as Json, json};
 use crate::datasource::{NoneDataSource, UnsupportedDataSource};
 use crate::execution::Api;
 use crate::execution::resolver::{
-    BoundDataSource, FunctionPlan, MappingTemplate, ResolverKindPlan, ResolverPlan, TemplateRef,
+    BoundDataSource, CodeRef, FunctionPlan, ResolverKindPlan, ResolverPlan,
 };
 use crate::graphql::{GraphQLRequest, RequestContext};
-use crate::project::Project;
-use crate::project::manifest::DataSourceType;
-use crate::project::schema::TypeDef;
-use crate::vtl::{Context, RenderOutput, Rendered, TemplateError};
+use crate::loader::Project;
+use crate::model::manifest::DataSourceType;
+use crate::runtime::{
+    CodeError as TemplateError, Context, Evaluation, Outcome, Phase, ResolverCode,
+};
 
-type Script = dyn Fn(&mut Context) -> RenderOutput + Send + Sync;
+type Script = dyn Fn(&mut Context) -> Evaluation + Send + Sync;
 
-struct Scripted {
+/// One scripted step, standing in for a template.
+struct Step {
     name: &'static str,
     script: Box<Script>,
 }
 
+/// Scripted resolver code; a missing step behaves as the pipeline default.
+struct Scripted {
+    request: Option<Step>,
+    response: Option<Step>,
+}
+
 impl std::fmt::Debug for Scripted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name)
+        f.write_str("Scripted")
     }
 }
 
-impl MappingTemplate for Scripted {
-    fn name(&self) -> &str {
-        self.name
+impl Scripted {
+    fn step(&self, phase: Phase) -> Option<&Step> {
+        match phase {
+            Phase::Request => self.request.as_ref(),
+            Phase::Response => self.response.as_ref(),
+        }
+    }
+}
+
+impl ResolverCode for Scripted {
+    fn name(&self, phase: Phase) -> &str {
+        self.step(phase).map_or("", |s| s.name)
     }
 
-    fn render(&self, ctx: &mut Context) -> RenderOutput {
-        (self.script)(ctx)
+    fn evaluate(&self, phase: Phase, ctx: &mut Context) -> Evaluation {
+        match (self.step(phase), phase) {
+            (Some(step), _) => (step.script)(ctx),
+            (None, Phase::Request) => Evaluation::of(Outcome::Value(json!({}))),
+            (None, Phase::Response) => Evaluation::of(Outcome::Value(ctx.prev["result"].clone())),
+        }
     }
 }
 
 fn t(
     name: &'static str,
-    script: impl Fn(&mut Context) -> RenderOutput + Send + Sync + 'static,
-) -> TemplateRef {
-    Arc::new(Scripted {
+    script: impl Fn(&mut Context) -> Evaluation + Send + Sync + 'static,
+) -> Step {
+    Step {
         name,
         script: Box::new(script),
-    })
-}
-
-fn output(result: Result<Rendered, TemplateError>) -> RenderOutput {
-    RenderOutput {
-        result,
-        appended_errors: Vec::new(),
-        logs: Vec::new(),
-        effects: Vec::new(),
     }
 }
 
-fn text(s: impl Into<String>) -> RenderOutput {
-    output(Ok(Rendered::Text(s.into())))
+fn code(request: Option<Step>, response: Option<Step>) -> CodeRef {
+    Arc::new(Scripted { request, response })
 }
 
-fn ret(v: Json) -> RenderOutput {
-    output(Ok(Rendered::Return(v)))
+fn function(name: &str, request: Step, response: Step) -> Arc<FunctionPlan> {
+    Arc::new(FunctionPlan {
+        name: name.into(),
+        data_source: none(),
+        code: code(Some(request), Some(response)),
+    })
 }
 
-fn raise(e: TemplateError) -> RenderOutput {
-    output(Err(e))
+fn pipeline(
+    before: Option<Step>,
+    functions: Vec<Arc<FunctionPlan>>,
+    after: Option<Step>,
+) -> ResolverKindPlan {
+    ResolverKindPlan::Pipeline {
+        code: code(before, after),
+        functions,
+    }
+}
+
+/// A step whose output is JSON text, as a template's would be.
+fn text(s: impl Into<String>) -> Evaluation {
+    let s = s.into();
+    match serde_json::from_str(&s) {
+        Ok(v) => Evaluation::of(Outcome::Value(v)),
+        Err(e) => panic!("scripted text is not JSON: {e}: {s}"),
+    }
+}
+
+fn ret(v: Json) -> Evaluation {
+    Evaluation::of(Outcome::EarlyReturn(v))
+}
+
+fn raise(e: TemplateError) -> Evaluation {
+    Evaluation::of(Outcome::Failed(e))
 }
 
 fn none() -> BoundDataSource {
@@ -88,15 +128,10 @@ fn failing() -> BoundDataSource {
     }
 }
 
-fn unit(
-    data_source: BoundDataSource,
-    request: TemplateRef,
-    response: TemplateRef,
-) -> ResolverKindPlan {
+fn unit(data_source: BoundDataSource, request: Step, response: Step) -> ResolverKindPlan {
     ResolverKindPlan::Unit {
         data_source,
-        request,
-        response,
+        code: code(Some(request), Some(response)),
     }
 }
 
@@ -107,17 +142,8 @@ fn api_with(resolvers: Vec<(&str, &str, ResolverKindPlan)>) -> Api {
         Err(e) => panic!("{e}"),
     };
     for (type_name, field_name, kind) in resolvers {
-        let Some(TypeDef::Object(obj)) = api.model.types.get_mut(type_name) else {
-            panic!("no type {type_name}")
-        };
-        let Some(field) = obj.fields.get_mut(field_name) else {
-            panic!("no field {field_name}")
-        };
-        field.resolver = Some(Arc::new(ResolverPlan::new(
-            type_name.to_owned(),
-            field_name.to_owned(),
-            kind,
-        )));
+        let plan = ResolverPlan::new(type_name.to_owned(), field_name.to_owned(), kind);
+        assert!(api.schema.attach(plan), "no field {type_name}.{field_name}");
     }
     api
 }
@@ -135,12 +161,12 @@ async fn run(api: &Api, query: &str) -> Json {
     run_with(api, query, RequestContext::default()).await
 }
 
-fn payload(v: Json) -> RenderOutput {
+fn payload(v: Json) -> Evaluation {
     text(json!({"version": "2018-05-29", "payload": v}).to_string())
 }
 
-fn result_as_text(ctx: &mut Context) -> RenderOutput {
-    text(ctx.result.to_string())
+fn result_as_text(ctx: &mut Context) -> Evaluation {
+    Evaluation::of(Outcome::Value(ctx.result.clone()))
 }
 
 #[tokio::test]
@@ -295,35 +321,33 @@ fn push_trail(ctx: &mut Context, step: &str) {
 
 #[tokio::test]
 async fn pipeline_shares_stash_and_passes_prev_result() {
-    let first = Arc::new(FunctionPlan {
-        name: "first".into(),
-        data_source: none(),
-        request: t("first.req", |ctx| {
+    let first = function(
+        "first",
+        t("first.req", |ctx| {
             push_trail(ctx, "first");
             payload(json!({"n": 1}))
         }),
-        response: t("first.res", result_as_text),
-    });
-    let second = Arc::new(FunctionPlan {
-        name: "second".into(),
-        data_source: none(),
-        request: t("second.req", |ctx| {
+        t("first.res", result_as_text),
+    );
+    let second = function(
+        "second",
+        t("second.req", |ctx| {
             push_trail(ctx, "second");
             let n = ctx.prev["result"]["n"].as_i64().unwrap_or(-100);
             payload(json!({"n": n + 1}))
         }),
-        response: t("second.res", result_as_text),
-    });
+        t("second.res", result_as_text),
+    );
     let api = api_with(vec![(
         "Query",
         "pipelinePost",
-        ResolverKindPlan::Pipeline {
-            before: Some(t("before", |ctx| {
+        pipeline(
+            Some(t("before", |ctx| {
                 push_trail(ctx, "before");
                 text("{}")
             })),
-            functions: vec![first, second],
-            after: Some(t("after", |ctx| {
+            vec![first, second],
+            Some(t("after", |ctx| {
                 push_trail(ctx, "after");
                 let trail = ctx.stash["trail"].to_string();
                 let same = ctx.result == ctx.prev["result"];
@@ -332,7 +356,7 @@ async fn pipeline_shares_stash_and_passes_prev_result() {
                         .to_string(),
                 )
             })),
-        },
+        ),
     )]);
     let res = run(&api, "{ pipelinePost { id title } }").await;
     assert_eq!(
@@ -346,22 +370,21 @@ async fn pipeline_shares_stash_and_passes_prev_result() {
 
 #[tokio::test]
 async fn error_in_a_function_stops_the_pipeline() {
-    let first = Arc::new(FunctionPlan {
-        name: "first".into(),
-        data_source: none(),
-        request: t("first.req", |_| {
+    let first = function(
+        "first",
+        t("first.req", |_| {
             raise(TemplateError::new("stop", Some("Stop")))
         }),
-        response: t("first.res", result_as_text),
-    });
+        t("first.res", result_as_text),
+    );
     let api = api_with(vec![(
         "Query",
         "pipelinePost",
-        ResolverKindPlan::Pipeline {
-            before: None,
-            functions: vec![first],
-            after: Some(t("after", |_| raise(TemplateError::new("after ran", None)))),
-        },
+        pipeline(
+            None,
+            vec![first],
+            Some(t("after", |_| raise(TemplateError::new("after ran", None)))),
+        ),
     )]);
     let res = run(&api, "{ pipelinePost { id } }").await;
     assert_eq!(res["data"], json!({"pipelinePost": null}));

@@ -8,7 +8,7 @@ use async_graphql::parser::types::{ExecutableDocument, Field, Selection, Selecti
 use serde_json::{Map, Value as Json};
 
 use crate::execution::executor::is_skipped;
-use crate::project::schema::{SchemaModel, TypeDef, named_type};
+use crate::model::schema::{SchemaModel, TypeDef, named_type};
 
 /// Alias-aware paths such as `"author/authorId"`. Fragments on the field's
 /// own type are expanded; fragments on other types (the concrete types of an
@@ -230,7 +230,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::project::schema::build;
+    use crate::model::schema::build;
 
     const SDL: &str = "
         type Comment { id: ID }

@@ -170,20 +170,46 @@ pub enum FixtureFormat {
     DynamoDb,
 }
 
+/// Why a fixture cannot be read; each names the table and item at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FixtureError {
+    #[error("a fixture is a JSON object: table names to arrays of items")]
+    NotAnObject,
+    #[error("{table}: expected an array of items")]
+    NotAList { table: String },
+    #[error("{table}[{index}]: an item must be a JSON object")]
+    ItemNotAnObject { table: String, index: usize },
+    /// The item's attributes do not convert; `reason` is DynamoDB's message.
+    #[error("{table}[{index}]: {reason}")]
+    BadItem {
+        table: String,
+        index: usize,
+        reason: String,
+    },
+}
+
 /// Reads a fixture, `{"TableName": [item, ...], ...}`, into items. The
 /// first problem is reported with the table and position of the item.
-pub fn parse_fixture(body: &Json, format: FixtureFormat) -> Result<Vec<(String, Item)>, String> {
+pub fn parse_fixture(
+    body: &Json,
+    format: FixtureFormat,
+) -> Result<Vec<(String, Item)>, FixtureError> {
     let Json::Object(tables) = body else {
-        return Err("a fixture is a JSON object: table names to arrays of items".to_owned());
+        return Err(FixtureError::NotAnObject);
     };
     let mut items = Vec::new();
     for (table, list) in tables {
         let Json::Array(list) = list else {
-            return Err(format!("{table}: expected an array of items"));
+            return Err(FixtureError::NotAList {
+                table: table.clone(),
+            });
         };
-        for (i, item) in list.iter().enumerate() {
+        for (index, item) in list.iter().enumerate() {
             let Json::Object(fields) = item else {
-                return Err(format!("{table}[{i}]: an item must be a JSON object"));
+                return Err(FixtureError::ItemNotAnObject {
+                    table: table.clone(),
+                    index,
+                });
             };
             let parsed = match format {
                 FixtureFormat::Plain => item_from_plain_json(fields),
@@ -192,10 +218,12 @@ pub fn parse_fixture(body: &Json, format: FixtureFormat) -> Result<Vec<(String, 
                         .to_owned()
                 }),
             };
-            items.push((
-                table.clone(),
-                parsed.map_err(|e| format!("{table}[{i}]: {e}"))?,
-            ));
+            let item = parsed.map_err(|reason| FixtureError::BadItem {
+                table: table.clone(),
+                index,
+                reason,
+            })?;
+            items.push((table.clone(), item));
         }
     }
     Ok(items)
@@ -264,10 +292,29 @@ mod tests {
             FixtureFormat::DynamoDb,
         )
         .expect_err("bad type");
+        assert!(
+            matches!(&bad, FixtureError::BadItem { table, index: 0, .. } if table == "Orders"),
+            "{bad:?}"
+        );
+        let bad = bad.to_string();
         assert!(bad.starts_with("Orders[0]: "), "{bad}");
         assert!(!bad.contains('\u{1}'), "{bad}");
-        assert!(parse_fixture(&json!([1]), FixtureFormat::Plain).is_err());
-        assert!(parse_fixture(&json!({"Orders": {}}), FixtureFormat::Plain).is_err());
-        assert!(parse_fixture(&json!({"Orders": [3]}), FixtureFormat::Plain).is_err());
+        assert_eq!(
+            parse_fixture(&json!([1]), FixtureFormat::Plain),
+            Err(FixtureError::NotAnObject)
+        );
+        assert_eq!(
+            parse_fixture(&json!({"Orders": {}}), FixtureFormat::Plain),
+            Err(FixtureError::NotAList {
+                table: "Orders".into()
+            })
+        );
+        assert_eq!(
+            parse_fixture(&json!({"Orders": [3]}), FixtureFormat::Plain),
+            Err(FixtureError::ItemNotAnObject {
+                table: "Orders".into(),
+                index: 0
+            })
+        );
     }
 }

@@ -89,14 +89,23 @@ fn stores_error(err: StoresError) -> Response {
     }
 }
 
+/// A query parameter an admin route does not take.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown query parameter `{key}`; this route takes `{allowed}`")]
+struct UnknownParameter {
+    key: String,
+    allowed: &'static str,
+}
+
 /// The query's parameters, refusing any but `allowed`.
-fn params(query: Option<&str>, allowed: &str) -> Result<Option<String>, String> {
+fn params(query: Option<&str>, allowed: &'static str) -> Result<Option<String>, UnknownParameter> {
     let mut value = None;
     for (key, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         if key != allowed {
-            return Err(format!(
-                "unknown query parameter `{key}`; this route takes `{allowed}`"
-            ));
+            return Err(UnknownParameter {
+                key: key.into_owned(),
+                allowed,
+            });
         }
         value = Some(v.into_owned());
     }
@@ -138,7 +147,7 @@ async fn reset(State(admin): State<Admin>, RawQuery(query): RawQuery) -> Respons
         Ok(Some(v)) if v == "true" => true,
         Ok(Some(v)) if v == "false" => false,
         Ok(Some(v)) => return bad_request(format!("`seed` must be true or false, got `{v}`")),
-        Err(message) => return bad_request(message),
+        Err(err) => return bad_request(err.to_string()),
     };
     match run(&admin, move |stores| stores.reset(reseed)).await {
         Ok(report) => axum::Json(json!({
@@ -183,7 +192,7 @@ async fn fixtures(
         Ok(Some(v)) => {
             return bad_request(format!("`format` must be plain or dynamodb, got `{v}`"));
         }
-        Err(message) => return bad_request(message),
+        Err(err) => return bad_request(err.to_string()),
     };
     let body: Json = match serde_json::from_slice(&body) {
         Ok(body) => body,
@@ -191,7 +200,7 @@ async fn fixtures(
     };
     let items = match parse_fixture(&body, format) {
         Ok(items) => items,
-        Err(message) => return bad_request(message),
+        Err(err) => return bad_request(err.to_string()),
     };
     match run(&admin, move |stores| stores.load_fixture(&items)).await {
         Ok(report) => axum::Json(json!({ "loaded": report })).into_response(),

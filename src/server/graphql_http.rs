@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value as Json;
 use tower::ServiceExt;
 
+use crate::execution::errors;
 use crate::graphql::{Answer, GraphQLRequest, GraphQLService, RequestContext};
 use crate::server::auth::{Unauthorized, authorize};
 use crate::server::state::ServiceCell;
@@ -94,9 +95,7 @@ impl RequestError {
     }
 
     fn into_response(self, media: ResponseMediaType) -> Response {
-        let body = serde_json::json!({
-            "errors": [{"errorType": self.error_type(), "message": self.to_string()}]
-        });
+        let body = errors::request_rejection(self.error_type(), &self.to_string());
         let mut response = (
             self.status(),
             [(header::CONTENT_TYPE, media.header_value())],

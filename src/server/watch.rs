@@ -17,9 +17,13 @@ use std::time::{Duration, SystemTime};
 use crate::graphql::GraphQLService;
 use crate::server::state::ServiceCell;
 
-/// Loads a project directory into a service; the error lists every problem.
-pub type ProjectLoader =
-    Arc<dyn Fn(&Path) -> Result<Arc<dyn GraphQLService>, String> + Send + Sync>;
+/// Loads a project directory into a service; the error lists every problem
+/// (the loader's `ProjectErrors`; any error the watcher can log).
+pub type ProjectLoader = Arc<
+    dyn Fn(&Path) -> Result<Arc<dyn GraphQLService>, Box<dyn std::error::Error + Send + Sync>>
+        + Send
+        + Sync,
+>;
 
 /// Files whose extension is one of these are project files: manifest,
 /// schema, templates and (later) APPSYNC_JS resolvers.
@@ -122,7 +126,7 @@ fn watch_loop(
         // A panicking loader is a bug, but must not end watching for good.
         let result =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loader(&scanner.root)))
-                .unwrap_or_else(|_| Err("the project loader panicked".to_owned()));
+                .unwrap_or_else(|_| Err("the project loader panicked".into()));
         match result {
             Ok(service) => {
                 cell.replace(service);

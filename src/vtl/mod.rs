@@ -32,6 +32,7 @@
 //! `$util`/`$extensions` library.
 
 mod ast;
+mod code;
 mod eval;
 mod json;
 mod methods;
@@ -41,6 +42,7 @@ pub mod template;
 pub mod util;
 pub mod value;
 
+pub use code::{MAX_EVALUATED_TEMPLATE_BYTES, VtlCode};
 pub use runtime::{Effect, Host, TemplateError};
 pub use template::{Context, ParseError, RenderOutput, Rendered, Template, parse_json_output};
 pub use value::Value;

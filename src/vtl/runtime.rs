@@ -1,62 +1,9 @@
 //! What a render produces besides text, and the per-render state that
 //! `$util` helpers read and write (clock, appended errors, logs, effects).
 
-use serde::Serialize;
-use serde_json::Value as Json;
-
-/// An error raised by a template: `$util.error`, `$util.appendError`,
-/// `$util.unauthorized`, or an evaluation failure (`errorType: "MappingTemplate"`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TemplateError {
-    pub message: String,
-    pub error_type: Option<String>,
-    /// Filtered by the field's selection set when it reaches the client.
-    pub data: Option<Json>,
-    /// Passed through unfiltered.
-    pub error_info: Option<Json>,
-}
-
-impl TemplateError {
-    pub fn new(message: impl Into<String>, error_type: Option<&str>) -> Self {
-        TemplateError {
-            message: message.into(),
-            error_type: error_type.map(str::to_owned),
-            data: None,
-            error_info: None,
-        }
-    }
-
-    /// AppSync's shape for template evaluation failures.
-    pub fn mapping_template(message: impl Into<String>) -> Self {
-        Self::new(message, Some("MappingTemplate"))
-    }
-
-    /// What `$util.unauthorized()` raises.
-    pub fn unauthorized() -> Self {
-        Self::new("Unauthorized", Some("Unauthorized"))
-    }
-}
-
-/// Side effects a template asks the runtime to carry out after rendering.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
-pub enum Effect {
-    /// `$extensions.evictFromApiCache(typeName, fieldName, keys)`.
-    #[serde(rename_all = "camelCase")]
-    EvictFromApiCache {
-        type_name: String,
-        field_name: String,
-        /// Caching-key name (e.g. `"ctx.args.id"`) to value, in the order given.
-        keys: indexmap::IndexMap<String, Json>,
-    },
-    /// `$extensions.setSubscriptionFilter(filter)`.
-    SetSubscriptionFilter { filter: Json },
-    /// `$extensions.setSubscriptionInvalidationFilter(filter)`.
-    SetSubscriptionInvalidationFilter { filter: Json },
-    /// `$extensions.invalidateSubscriptions({subscriptionField, payload})`.
-    InvalidateSubscriptions { invalidation: Json },
-}
+// The error and effect types are the runtime seam's, shared with every
+// resolver runtime; VTL keeps its historical name for the error.
+pub use crate::runtime::{CodeError as TemplateError, Effect};
 
 /// Per-render state handed to `$util` helpers. Built fresh for each render.
 #[derive(Debug)]

@@ -3,7 +3,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::Deserialize;
 use serde_json::Value as Json;
 
 use crate::vtl::eval::{self, Names, Outcome, Program, Renderer, Vars};
@@ -91,27 +90,7 @@ impl fmt::Display for ParseError {
     }
 }
 
-/// The AppSync context object (`$ctx`), as JSON so it can cross `await`s.
-/// Deserializes from the `evaluate-mapping-template` context shape.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct Context {
-    pub arguments: Json,
-    pub source: Json,
-    pub result: Json,
-    pub identity: Json,
-    /// Shared by every template of one resolver run (pipeline included);
-    /// `render` writes the template's changes back.
-    pub stash: serde_json::Map<String, Json>,
-    /// `{ "result": ... }` in pipeline functions and the after template.
-    pub prev: Json,
-    /// `{ "headers": {...}, "domainName": ... }`.
-    pub request: Json,
-    /// `{ fieldName, parentTypeName, variables, selectionSetList, selectionSetGraphQL }`.
-    pub info: Json,
-    /// `{ "message": ..., "type": ... }` in response templates after a data-source error.
-    pub error: Json,
-}
+pub use crate::runtime::Context;
 
 /// The outcome of one render.
 #[derive(Debug)]
@@ -188,12 +167,21 @@ impl Template {
             let mut renderer = Renderer::new(&self.program, &mut host, vars);
             renderer.run()
         };
-        // The stash outlives this template (pipelines); write changes back.
-        if let Value::Map(m) = &ctx_map
-            && let Some(Value::Map(stash)) = m.borrow().get("stash")
-            && let Some(Json::Object(obj)) = eval::value_to_json(&Value::Map(stash.clone()))
-        {
-            ctx.stash = obj;
+        // The stash and the arguments outlive this template (pipelines):
+        // write changes back. AppSync carries `$ctx.args` changes from one
+        // pipeline function to the next, as it does the stash.
+        if let Value::Map(m) = &ctx_map {
+            let m = m.borrow();
+            if let Some(Value::Map(stash)) = m.get("stash")
+                && let Some(Json::Object(obj)) = eval::value_to_json(&Value::Map(stash.clone()))
+            {
+                ctx.stash = obj;
+            }
+            if let Some(args @ Value::Map(_)) = m.get("arguments")
+                && let Some(args) = eval::value_to_json(args)
+            {
+                ctx.arguments = args;
+            }
         }
         RenderOutput {
             result: match result {

@@ -1,10 +1,11 @@
 //! Loading a project directory: `appsync.yaml`, the schema, the templates,
 //! and every binding between them. [`Project::load`] collects all problems
 //! instead of stopping at the first, so `check` can list them at once.
-
-pub mod manifest;
-pub mod scalars;
-pub mod schema;
+//!
+//! The loader is the IO edge of the model: it reads the files, opens (and
+//! seeds) the stores, binds data sources, and builds the
+//! [`ExecutableSchema`](crate::execution::ExecutableSchema) that `execution`
+//! runs. `crate::model` itself does no IO.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -20,19 +21,19 @@ use crate::dynamodb::TableDefinition;
 use crate::execution::engine::Engine;
 use crate::execution::guards::Guards;
 use crate::execution::resolver::{
-    BoundDataSource, FunctionPlan, ResolverKindPlan, ResolverPlan, TemplateRef,
+    BoundDataSource, CodeRef, FunctionPlan, ResolverKindPlan, ResolverPlan,
 };
-use crate::execution::{Api, Limits};
+use crate::execution::{Api, ExecutableSchema, Limits};
 use crate::graphql::{ApiKey, AuthConfig, AuthType, GraphQLService};
 use crate::metrics::Metrics;
-use crate::opensearch::IndexDefinition;
-use crate::project::manifest::{
+use crate::model::manifest::{
     AuthenticationType, GuardsConfig, Manifest, ResolverKind, SubstitutionValue, locate,
 };
-use crate::project::schema::{SchemaModel, TypeDef};
+use crate::model::schema::{SchemaModel, TypeDef};
+use crate::opensearch::IndexDefinition;
 use crate::seed::SeedSpec;
 use crate::stores::{SeedSource, Stores, StoresError};
-use crate::vtl::Template;
+use crate::vtl::{Template, VtlCode};
 
 /// The manifest's file name inside a project directory.
 pub const MANIFEST_FILE: &str = "appsync.yaml";
@@ -253,13 +254,6 @@ impl Loader {
             return Err(self.fail());
         }
         settle_field_auth(&mut model, auth.modes.first().copied().unwrap_or_default());
-        for (type_name, field_name, plan) in plans {
-            if let Some(TypeDef::Object(obj)) = model.types.get_mut(&type_name)
-                && let Some(field) = obj.fields.get_mut(&field_name)
-            {
-                field.resolver = Some(Arc::new(plan));
-            }
-        }
         let engine = match Engine::build(&model) {
             Ok(e) => e,
             Err(message) => {
@@ -272,6 +266,11 @@ impl Loader {
             0 => 10_000,
             n => n as usize,
         };
+        let mut schema = ExecutableSchema::new(model);
+        for plan in plans {
+            // Bindings were checked above, so every plan finds its field.
+            schema.attach(plan);
+        }
         Ok(Api {
             name: manifest.name.clone(),
             auth,
@@ -282,7 +281,7 @@ impl Loader {
                 guards: guards(&manifest.guards),
             },
             introspection: manifest.introspection.as_ref().is_none_or(|i| i.enabled()),
-            model,
+            schema,
             manifest,
             stores,
             cache,
@@ -361,7 +360,7 @@ impl Loader {
             );
         }
         let model = if self.problems.is_empty() {
-            match schema::build(&schema_texts) {
+            match crate::model::schema::build(&schema_texts) {
                 Ok(m) => Some(m),
                 Err(problems) => {
                     for p in problems {
@@ -525,7 +524,7 @@ impl Loader {
                         },
                     );
                 }
-                Err(message) => ds_problems.push((name.clone(), message)),
+                Err(err) => ds_problems.push((name.clone(), err.to_string())),
             }
         }
         for (name, message) in ds_problems {
@@ -576,8 +575,7 @@ impl Loader {
                     Arc::new(FunctionPlan {
                         name: name.clone(),
                         data_source,
-                        request,
-                        response,
+                        code: vtl_code(Some(request), Some(response)),
                     }),
                 );
             }
@@ -593,8 +591,8 @@ impl Loader {
         data_sources: &HashMap<String, BoundDataSource>,
         functions: &HashMap<String, Arc<FunctionPlan>>,
         global_subs: &IndexMap<String, String>,
-    ) -> Vec<(String, String, ResolverPlan)> {
-        let mut plans: Vec<(String, String, ResolverPlan)> = Vec::new();
+    ) -> Vec<ResolverPlan> {
+        let mut plans: Vec<ResolverPlan> = Vec::new();
         for (key_name, config) in &manifest.resolvers {
             let key = ["resolvers", key_name.as_str()];
             let (type_name, field_name) = match (&config.type_name, &config.field) {
@@ -689,18 +687,13 @@ impl Loader {
                     if let (Some(data_source), Some(Some(request)), Some(Some(response))) =
                         (ds, request, response)
                     {
-                        plans.push((
-                            type_name.clone(),
-                            field_name.clone(),
-                            ResolverPlan::new(
-                                type_name,
-                                field_name,
-                                ResolverKindPlan::Unit {
-                                    data_source,
-                                    request,
-                                    response,
-                                },
-                            ),
+                        plans.push(ResolverPlan::new(
+                            type_name,
+                            field_name,
+                            ResolverKindPlan::Unit {
+                                data_source,
+                                code: vtl_code(Some(request), Some(response)),
+                            },
                         ));
                     }
                 }
@@ -750,18 +743,13 @@ impl Loader {
                     if let (Some(before), Some(after)) = (before, after)
                         && resolved.len() == config.functions.len()
                     {
-                        plans.push((
-                            type_name.clone(),
-                            field_name.clone(),
-                            ResolverPlan::new(
-                                type_name,
-                                field_name,
-                                ResolverKindPlan::Pipeline {
-                                    before,
-                                    functions: resolved,
-                                    after,
-                                },
-                            ),
+                        plans.push(ResolverPlan::new(
+                            type_name,
+                            field_name,
+                            ResolverKindPlan::Pipeline {
+                                code: vtl_code(before, after),
+                                functions: resolved,
+                            },
                         ));
                     }
                 }
@@ -898,21 +886,26 @@ impl Loader {
             check(
                 "dataSources",
                 name,
-                serde_norway::from_value::<manifest::DataSourceConfig>(v.clone()).map(drop),
+                serde_norway::from_value::<crate::model::manifest::DataSourceConfig>(v.clone())
+                    .map(drop),
             );
         }
         for (name, v) in &sections.resolvers {
             check(
                 "resolvers",
                 name,
-                serde_norway::from_value::<manifest::ResolverConfig>(v.clone()).map(drop),
+                serde_norway::from_value::<crate::model::manifest::ResolverConfig>(v.clone())
+                    .map(drop),
             );
         }
         for (name, v) in &sections.pipeline_functions {
             check(
                 "pipelineFunctions",
                 name,
-                serde_norway::from_value::<manifest::PipelineFunctionConfig>(v.clone()).map(drop),
+                serde_norway::from_value::<crate::model::manifest::PipelineFunctionConfig>(
+                    v.clone(),
+                )
+                .map(drop),
             );
         }
         for (section, name, field, message) in found {
@@ -934,7 +927,7 @@ impl Loader {
         default: &str,
         subs: &IndexMap<String, String>,
         required: bool,
-    ) -> Option<Option<TemplateRef>> {
+    ) -> Option<Option<Template>> {
         let path = configured.unwrap_or(default);
         let text = match std::fs::read_to_string(self.dir.join(path)) {
             Ok(t) => t,
@@ -969,13 +962,17 @@ impl Loader {
         }
         let text = substitute(&text, subs);
         match Template::parse(path, &text) {
-            Ok(t) => Some(Some(Arc::new(t) as TemplateRef)),
+            Ok(t) => Some(Some(t)),
             Err(e) => {
                 self.file_problem(path, format!("{e:#}"));
                 None
             }
         }
     }
+}
+
+fn vtl_code(request: Option<Template>, response: Option<Template>) -> CodeRef {
+    Arc::new(VtlCode { request, response })
 }
 
 /// Adds a hint to serde messages users are likely to meet.

@@ -3,7 +3,6 @@
 //! `execution::engine`.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
 use async_graphql::parser::types::{
     BaseType, ConstDirective, InputValueDefinition, ServiceDocument, Type, TypeKind,
@@ -13,9 +12,8 @@ use async_graphql::{Pos, Positioned};
 use async_graphql_value::ConstValue;
 use indexmap::IndexMap;
 
-use crate::execution::resolver::ResolverPlan;
 use crate::graphql::AuthType;
-use crate::project::scalars::ScalarKind;
+use crate::model::scalars::ScalarKind;
 
 /// A problem in a schema file, with its position.
 #[derive(Debug, Clone)]
@@ -34,6 +32,21 @@ pub struct SchemaModel {
     pub subscription: Option<String>,
     /// Interface or union name -> the object types it can resolve to.
     pub possible_types: HashMap<String, HashSet<String>>,
+    /// How many fields object and interface types have in all: every
+    /// [`FieldId`] is below it.
+    pub field_count: usize,
+}
+
+/// A field of an object or interface type, numbered at build so the
+/// executable schema can attach resolvers in a flat table without the model
+/// knowing what a resolver is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FieldId(pub u32);
+
+impl FieldId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
 }
 
 #[derive(Debug)]
@@ -89,8 +102,8 @@ pub struct FieldDef {
     pub ty: Type,
     pub args: IndexMap<String, InputValueDef>,
     pub deprecation: Option<String>,
-    /// Attached at load from the manifest's `resolvers`.
-    pub resolver: Option<Arc<ResolverPlan>>,
+    /// Numbered at the end of [`build`]; see [`FieldId`].
+    pub id: FieldId,
     /// Modes named by `@aws_*` directives on the field.
     pub auth_directives: Vec<AuthType>,
     /// The modes that may read this field, settled at load; empty means any.
@@ -460,6 +473,7 @@ pub fn build(sources: &[String]) -> Result<SchemaModel, Vec<SchemaProblem>> {
     // Types live in a hash map; sort so the report is stable.
     problems.sort_by_key(|p| (p.file, p.pos.map(|p| (p.line, p.column))));
     if problems.is_empty() {
+        number_fields(&mut model);
         Ok(model)
     } else {
         Err(problems)
@@ -506,7 +520,7 @@ fn object_def(
                     .map(|a| (a.node.name.node.to_string(), input_value(a)))
                     .collect(),
                 deprecation: deprecation(&f.node.directives),
-                resolver: None,
+                id: FieldId(u32::MAX),
                 auth_directives: auth_modes(&f.node.directives),
                 allowed_auth: Vec::new(),
                 pos: f.pos,
@@ -522,6 +536,19 @@ fn object_def(
         file,
         pos,
     }
+}
+
+fn number_fields(model: &mut SchemaModel) {
+    let mut next = 0u32;
+    for def in model.types.values_mut() {
+        if let TypeDef::Object(obj) | TypeDef::Interface(obj) = def {
+            for field in obj.fields.values_mut() {
+                field.id = FieldId(next);
+                next += 1;
+            }
+        }
+    }
+    model.field_count = next as usize;
 }
 
 fn check_references(model: &mut SchemaModel, problems: &mut Vec<SchemaProblem>) {
