@@ -18,7 +18,7 @@ fn sources(dir: &Path) -> Vec<(PathBuf, String)> {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
+            } else if path.extension().is_some_and(|e| e == "rs") && !is_test_module(&path) {
                 let text =
                     fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                 out.push((path, text));
@@ -29,10 +29,24 @@ fn sources(dir: &Path) -> Vec<(PathBuf, String)> {
     out
 }
 
-/// The text before the file's `#[cfg(test)] mod tests`, if any: unit tests
-/// may do what library code may not.
-fn library_part(text: &str) -> &str {
-    text.find("#[cfg(test)]\nmod ").map_or(text, |i| &text[..i])
+/// The code before the file's `#[cfg(test)] mod tests`, if any, without
+/// comment lines: unit tests may do what library code may not, and docs may
+/// name any module.
+fn library_part(text: &str) -> String {
+    let code = text.find("#[cfg(test)]\nmod ").map_or(text, |i| &text[..i]);
+    code.lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Files that are test modules as a whole (`#[cfg(test)] mod x;`).
+fn is_test_module(path: &Path) -> bool {
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy())
+        .unwrap_or_default();
+    name.ends_with("tests") || name.ends_with("fixtures")
 }
 
 fn relative(path: &Path) -> String {
