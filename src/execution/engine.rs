@@ -7,13 +7,14 @@
 //! and skips async-graphql's execution unless the operation asks for
 //! `__schema` or `__type`.
 
-use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use async_graphql::dynamic::{
     self, Enum, EnumItem, Field, FieldFuture, InputObject, InputValue, Interface, InterfaceField,
-    Object, Scalar, Subscription, SubscriptionField, SubscriptionFieldFuture, TypeRef, Union,
+    Object, Scalar, SchemaError, Subscription, SubscriptionField, SubscriptionFieldFuture, TypeRef,
+    Union,
 };
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
@@ -24,6 +25,8 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Response, ServerResult, Variables};
 use async_graphql_value::{ConstValue, Value};
+use moka::Equivalent;
+use moka::future::Cache;
 use serde_json::{Map, Value as Json};
 
 use crate::execution::errors;
@@ -35,18 +38,91 @@ use crate::model::schema::{InputValueDef, SchemaModel, TypeDef};
 /// validation and introspection only.
 pub struct Engine {
     schema: dynamic::Schema,
-    /// Documents that passed validation, by query text and operation name.
-    /// Validation does not depend on variable values here, because the
-    /// executor coerces and checks variables itself, so a hit skips
-    /// async-graphql entirely.
-    validated: RwLock<HashMap<String, DocumentsByOperation>>,
+    /// Documents that passed validation. Validation does not depend on
+    /// variable values here, because the executor coerces and checks
+    /// variables itself, so a hit skips async-graphql entirely.
+    validated: ValidatedDocuments,
 }
 
-/// Validated documents of one query text, by operation name.
-type DocumentsByOperation = HashMap<Option<String>, Arc<ExecutableDocument>>;
+/// The schema async-graphql cannot build from the model.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+}
 
-/// Bounds the validated-document cache; past it the cache starts over.
-const MAX_CACHED_DOCUMENTS: usize = 1024;
+/// Bounds the validated-document cache.
+const MAX_CACHED_DOCUMENTS: u64 = 1024;
+
+/// Validated documents by query text and operation name, at most
+/// `capacity` of them. When full, moka's TinyLFU admits a new document only
+/// if it is asked for more often than the one it would evict, so a stream of
+/// one-off queries cannot push out the ones clients repeat.
+struct ValidatedDocuments(Cache<DocumentKey, Arc<ExecutableDocument>>);
+
+#[derive(PartialEq, Eq)]
+struct DocumentKey {
+    query: String,
+    operation_name: Option<String>,
+}
+
+/// A [`DocumentKey`] made of the request's own strings, so a lookup
+/// allocates nothing.
+#[derive(Hash, PartialEq, Eq)]
+struct DocumentKeyRef<'a> {
+    query: &'a str,
+    operation_name: Option<&'a str>,
+}
+
+impl DocumentKey {
+    fn borrowed(&self) -> DocumentKeyRef<'_> {
+        DocumentKeyRef {
+            query: &self.query,
+            operation_name: self.operation_name.as_deref(),
+        }
+    }
+}
+
+// Hashed through the borrowed form, which moka's `Equivalent` lookups
+// require to hash alike.
+impl Hash for DocumentKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.borrowed().hash(state);
+    }
+}
+
+impl Equivalent<DocumentKey> for DocumentKeyRef<'_> {
+    fn equivalent(&self, key: &DocumentKey) -> bool {
+        *self == key.borrowed()
+    }
+}
+
+impl ValidatedDocuments {
+    fn new(capacity: u64) -> ValidatedDocuments {
+        ValidatedDocuments(Cache::new(capacity))
+    }
+
+    async fn get(
+        &self,
+        query: &str,
+        operation_name: Option<&str>,
+    ) -> Option<Arc<ExecutableDocument>> {
+        self.0
+            .get(&DocumentKeyRef {
+                query,
+                operation_name,
+            })
+            .await
+    }
+
+    async fn insert(&self, request: &GraphQLRequest, doc: Arc<ExecutableDocument>) {
+        let key = DocumentKey {
+            query: request.query.clone(),
+            operation_name: request.operation_name.clone(),
+        };
+        self.0.insert(key, doc).await;
+    }
+}
 
 /// A request that failed parsing or validation.
 pub struct Invalid {
@@ -301,7 +377,7 @@ fn validator(kind: ScalarKind) -> impl Fn(&ConstValue) -> bool + Send + Sync + '
 }
 
 impl Engine {
-    pub fn build(model: &SchemaModel) -> Result<Engine, String> {
+    pub fn build(model: &SchemaModel) -> Result<Engine, EngineError> {
         let mut builder = dynamic::Schema::build(
             &model.query,
             model.mutation.as_deref(),
@@ -434,22 +510,20 @@ impl Engine {
                 }
             };
         }
-        let schema = builder.finish().map_err(|e| e.0)?;
+        let schema = builder.finish()?;
         Ok(Engine {
             schema,
-            validated: RwLock::new(HashMap::new()),
+            validated: ValidatedDocuments::new(MAX_CACHED_DOCUMENTS),
         })
     }
 
     /// Parses and validates a request; on success also answers its
     /// introspection fields. Errors come back in AppSync's shape.
     pub async fn validate(&self, request: &GraphQLRequest) -> Result<Validated, Invalid> {
-        // Looked up by reference so a hit allocates nothing.
-        let cached = self.validated.read().ok().and_then(|c| {
-            c.get(request.query.as_str())
-                .and_then(|ops| ops.get(&request.operation_name))
-                .cloned()
-        });
+        let cached = self
+            .validated
+            .get(&request.query, request.operation_name.as_deref())
+            .await;
         if let Some(doc) = cached {
             return Ok(Validated {
                 doc,
@@ -513,16 +587,8 @@ impl Engine {
         let doc = Arc::new(doc);
         // Introspection answers come from async-graphql each time, so only
         // documents without them are cached.
-        if executed.is_none()
-            && let Ok(mut cache) = self.validated.write()
-        {
-            if cache.len() >= MAX_CACHED_DOCUMENTS {
-                cache.clear();
-            }
-            cache
-                .entry(request.query.clone())
-                .or_default()
-                .insert(request.operation_name.clone(), doc.clone());
+        if executed.is_none() {
+            self.validated.insert(request, doc.clone()).await;
         }
         if let Some(resp) = executed
             && let ConstValue::Object(data) = resp.data
@@ -535,5 +601,90 @@ impl Engine {
             }
         }
         Ok(Validated { doc, introspection })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::schema;
+
+    fn engine() -> Engine {
+        let sdl = "type Query { a: Int b(x: Int!): String }".to_owned();
+        let model = schema::build(&[sdl]).unwrap_or_else(|problems| panic!("{problems:?}"));
+        Engine::build(&model).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn request(query: &str, operation_name: Option<&str>) -> GraphQLRequest {
+        GraphQLRequest {
+            query: query.to_owned(),
+            operation_name: operation_name.map(str::to_owned),
+            ..GraphQLRequest::default()
+        }
+    }
+
+    async fn validated(engine: &Engine, request: &GraphQLRequest) -> Arc<ExecutableDocument> {
+        match engine.validate(request).await {
+            Ok(validated) => validated.doc,
+            Err(invalid) => panic!("{:?}", invalid.errors),
+        }
+    }
+
+    async fn cached_documents(engine: &Engine) -> u64 {
+        engine.validated.0.run_pending_tasks().await;
+        engine.validated.0.entry_count()
+    }
+
+    #[tokio::test]
+    async fn a_validated_document_is_served_again_by_text_and_operation() {
+        let engine = engine();
+        let text = "query A { a } query B { b(x: 1) }";
+        let a = validated(&engine, &request(text, Some("A"))).await;
+        let again = validated(&engine, &request(text, Some("A"))).await;
+        assert!(Arc::ptr_eq(&a, &again));
+        let b = validated(&engine, &request(text, Some("B"))).await;
+        assert!(!Arc::ptr_eq(&a, &b));
+        // The text alone never picks an operation of a document with two.
+        assert!(engine.validate(&request(text, None)).await.is_err());
+        assert_eq!(cached_documents(&engine).await, 2);
+    }
+
+    #[tokio::test]
+    async fn invalid_and_introspection_documents_are_not_kept() {
+        let engine = engine();
+        assert!(engine.validate(&request("{ a", None)).await.is_err());
+        assert!(engine.validate(&request("{ c }", None)).await.is_err());
+        let introspection = request("{ __schema { queryType { name } } }", None);
+        for _ in 0..2 {
+            let Ok(answer) = engine.validate(&introspection).await else {
+                panic!("introspection is valid");
+            };
+            assert!(answer.introspection.contains_key("__schema"));
+        }
+        assert_eq!(cached_documents(&engine).await, 0);
+    }
+
+    #[tokio::test]
+    async fn the_document_cache_is_bounded_and_keeps_its_hits() {
+        let cache = ValidatedDocuments::new(16);
+        let doc = |query: &str| match async_graphql::parser::parse_query(query) {
+            Ok(doc) => Arc::new(doc),
+            Err(e) => panic!("{e}"),
+        };
+        let hot = request("{ a }", None);
+        cache.insert(&hot, doc("{ a }")).await;
+        for i in 0..200 {
+            let query = format!("{{ a{i}: a }}");
+            cache.insert(&request(&query, None), doc(&query)).await;
+            assert!(cache.get("{ a }", None).await.is_some(), "lost at {i}");
+            cache.0.run_pending_tasks().await;
+            assert!(
+                cache.0.entry_count() <= 16,
+                "{} at {i}",
+                cache.0.entry_count()
+            );
+        }
+        assert!(cache.get("{ a }", Some("A")).await.is_none());
+        assert!(cache.get("{ b }", None).await.is_none());
     }
 }

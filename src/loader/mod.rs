@@ -256,9 +256,9 @@ impl Loader {
         settle_field_auth(&mut model, auth.modes.first().copied().unwrap_or_default());
         let engine = match Engine::build(&model) {
             Ok(e) => e,
-            Err(message) => {
+            Err(error) => {
                 let file = schema_files.first().cloned().unwrap_or_default();
-                self.file_problem(&file, message);
+                self.file_problem(&file, error.to_string());
                 return Err(self.fail());
             }
         };
