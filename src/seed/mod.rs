@@ -186,11 +186,8 @@ pub fn parse_fixture(body: &Json, format: FixtureFormat) -> Result<Vec<(String, 
                 return Err(format!("{table}[{i}]: an item must be a JSON object"));
             };
             let parsed = match format {
-                FixtureFormat::Plain => item_from_plain_json(fields),
-                FixtureFormat::DynamoDb => item_from_json(fields, false).map_err(|e| {
-                    e.trim_start_matches(crate::dynamodb::types::VALIDATION_MARKER)
-                        .to_owned()
-                }),
+                FixtureFormat::Plain => item_from_plain_json(fields).map_err(|e| e.to_string()),
+                FixtureFormat::DynamoDb => item_from_json(fields, false).map_err(|e| e.to_string()),
             };
             items.push((
                 table.clone(),
