@@ -548,7 +548,7 @@ fn typed_items(tables: &[(String, Vec<Json>)]) -> Result<Vec<(String, Item)>, St
     for (table, objects) in tables {
         for (i, object) in objects.iter().enumerate() {
             let item = match object {
-                Json::Object(fields) => item_from_plain_json(fields),
+                Json::Object(fields) => item_from_plain_json(fields).map_err(|e| e.to_string()),
                 _ => Err("an item must be a JSON object".to_owned()),
             }
             .map_err(|e| StoresError::Seed(format!("{table}[{i}]: {e}")))?;

@@ -36,23 +36,25 @@ fn template_error(message: impl Into<String>) -> AppSyncDynamoError {
     }
 }
 
-/// AppSync appends the AWS SDK's service details to DynamoDB messages. Its
-/// error type is the SDK's exception class: exceptions the SDK does not
-/// model (ValidationException among them) become `AmazonDynamoDBException`.
+/// AppSync calls DynamoDB through the AWS SDK for Java 2.x and shows that
+/// SDK's exception: the message ends with its service details, `(Service:
+/// DynamoDb, Status Code: 400, Request ID: ...)`, without the error code
+/// (aws/aws-appsync-community#343), and the error type is `DynamoDB:` and
+/// the exception class. Exceptions the SDK does not model
+/// (ValidationException among them) are its base class, `DynamoDbException`.
 fn dynamo_error(e: &Error) -> AppSyncDynamoError {
-    let name = e.type_name();
     let class = match e {
         Error::Validation(_) | Error::Serialization(_) | Error::UnknownOperation(_) => {
-            "AmazonDynamoDBException"
+            "DynamoDbException"
         }
         Error::Internal(_) => "InternalServerErrorException",
-        _ => name,
+        _ => e.type_name(),
     };
     let request_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
     AppSyncDynamoError {
         error_type: format!("DynamoDB:{class}"),
         message: format!(
-            "{e} (Service: AmazonDynamoDBv2; Status Code: {}; Error Code: {name}; Request ID: {request_id})",
+            "{e} (Service: DynamoDb, Status Code: {}, Request ID: {request_id})",
             e.status()
         ),
         data: None,
@@ -66,12 +68,9 @@ fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
 fn typed_item(v: Option<&Value>, what: &str) -> Result<Item> {
     match v {
         None => Ok(Item::new()),
-        Some(Value::Object(m)) => item_from_json(m, true).map_err(|e| {
-            template_error(format!(
-                "Invalid {what}: {}",
-                e.trim_start_matches(crate::dynamodb::types::VALIDATION_MARKER)
-            ))
-        }),
+        Some(Value::Object(m)) => {
+            item_from_json(m, true).map_err(|e| template_error(format!("Invalid {what}: {e}")))
+        }
         Some(_) => Err(template_error(format!("{what} must be an object"))),
     }
 }
@@ -608,5 +607,49 @@ fn transact_write_items(db: &Database, obj: &Map<String, Value>) -> Result<Value
             Err(err)
         }
         Err(e) => Err(dynamo_error(&e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The message without its random request ID, which must look like one.
+    fn without_request_id(message: &str) -> &str {
+        let (head, id) = message.rsplit_once(", Request ID: ").expect("a request ID");
+        let id = id.strip_suffix(')').expect("closing parenthesis");
+        assert!(
+            !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()),
+            "{id}"
+        );
+        head
+    }
+
+    #[test]
+    fn dynamodb_errors_read_as_the_java_sdk_v2_prints_them() {
+        let failed = dynamo_error(&Error::ConditionalCheckFailed { item: None });
+        assert_eq!(
+            failed.error_type,
+            "DynamoDB:ConditionalCheckFailedException"
+        );
+        assert_eq!(
+            without_request_id(&failed.message),
+            "The conditional request failed (Service: DynamoDb, Status Code: 400"
+        );
+        let invalid = dynamo_error(&Error::validation(
+            "The provided key element does not match the schema",
+        ));
+        assert_eq!(invalid.error_type, "DynamoDB:DynamoDbException");
+        assert_eq!(
+            without_request_id(&invalid.message),
+            "The provided key element does not match the schema (Service: DynamoDb, Status Code: 400"
+        );
+        let missing = dynamo_error(&Error::ResourceNotFound);
+        assert_eq!(missing.error_type, "DynamoDB:ResourceNotFoundException");
+        let internal = dynamo_error(&Error::Internal("disk".into()));
+        assert_eq!(
+            without_request_id(&internal.message),
+            "disk (Service: DynamoDb, Status Code: 500"
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::dynamodb::types::Item;
+use crate::dynamodb::types::{AttributeValueError, Item};
 
 /// Why one action of a transaction was cancelled, as in `CancellationReasons`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -88,6 +88,15 @@ impl Error {
         match self {
             Error::Internal(_) => 500,
             _ => 400,
+        }
+    }
+}
+
+impl From<AttributeValueError> for Error {
+    fn from(e: AttributeValueError) -> Self {
+        match e {
+            AttributeValueError::Validation(m) => Error::Validation(m),
+            AttributeValueError::Serialization(m) => Error::Serialization(m),
         }
     }
 }

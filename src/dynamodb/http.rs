@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::dynamodb::error::{Error, Result};
 use crate::dynamodb::store::Database;
-use crate::dynamodb::types::VALIDATION_MARKER;
+use crate::dynamodb::types::AttributeValueError;
 
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
 const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
@@ -102,8 +102,8 @@ fn error_response(e: &Error) -> Response {
 fn parse<T: DeserializeOwned>(v: Value) -> Result<T> {
     serde_json::from_value(v).map_err(|e| {
         let msg = e.to_string();
-        if let Some(pos) = msg.find(VALIDATION_MARKER) {
-            return Error::Validation(msg[pos + VALIDATION_MARKER.len()..].to_string());
+        if let Some(e) = AttributeValueError::from_serde_message(&msg) {
+            return e.into();
         }
         if let Some(field) = msg
             .strip_prefix("missing field `")

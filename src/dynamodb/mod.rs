@@ -46,9 +46,10 @@ pub mod types;
 
 pub use api::*;
 pub use store::{
-    Database, DatabaseConfig, GlobalSecondaryIndex, IndexProjection, KeyAttribute, MAX_ITEM_SIZE,
-    OpenError, ProjectionType, StreamConsumer, StreamRecord, TableDefinition, items_equal_ignoring,
+    Database, DatabaseConfig, DeclarationError, GlobalSecondaryIndex, IndexProjection,
+    KeyAttribute, MAX_ITEM_SIZE, OpenError, ProjectionType, StreamConsumer, StreamRecord,
+    TableDefinition, items_equal_ignoring,
 };
 
 pub use error::{CancellationReason, Error, Result};
-pub use types::{AttributeValue, Item, Number, NumberError};
+pub use types::{AttributeValue, AttributeValueError, Item, Number, NumberError, PlainValueError};

@@ -14,9 +14,53 @@ pub use crate::dynamodb::number::{Number, NumberError};
 /// An item: attribute name to value. Sorted, so output is deterministic.
 pub type Item = BTreeMap<String, AttributeValue>;
 
-/// Marks deserialization errors that DynamoDB reports as `ValidationException`
-/// rather than `SerializationException`.
-pub(crate) const VALIDATION_MARKER: &str = "\u{1}validation:";
+/// Marks, inside serde's error text, the attribute value errors that
+/// DynamoDB reports as `ValidationException` (see
+/// [`AttributeValueError::from_serde_message`]).
+const VALIDATION_MARKER: &str = "\u{1}validation:";
+
+/// An invalid DynamoDB-JSON attribute value, by the exception DynamoDB
+/// answers it with; the text is DynamoDB's message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AttributeValueError {
+    /// `ValidationException`: well-formed JSON, but not a valid value.
+    #[error("{0}")]
+    Validation(String),
+    /// `SerializationException`: JSON of the wrong shape.
+    #[error("{0}")]
+    Serialization(String),
+}
+
+impl AttributeValueError {
+    /// The text handed to serde when deserializing a request: serde errors
+    /// carry only text, so the kind travels as a marker in it.
+    fn to_serde_message(&self) -> String {
+        match self {
+            AttributeValueError::Validation(m) => format!("{VALIDATION_MARKER}{m}"),
+            AttributeValueError::Serialization(m) => m.clone(),
+        }
+    }
+
+    /// The validation error inside a serde error's text, if there is one.
+    pub(crate) fn from_serde_message(message: &str) -> Option<AttributeValueError> {
+        let pos = message.find(VALIDATION_MARKER)?;
+        Some(AttributeValueError::Validation(
+            message[pos + VALIDATION_MARKER.len()..].to_string(),
+        ))
+    }
+}
+
+/// A plain JSON value that has no DynamoDB counterpart.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlainValueError {
+    #[error("number {text}: {source}")]
+    Number { text: String, source: NumberError },
+    #[error("{name}: {source}")]
+    Attribute {
+        name: String,
+        source: Box<PlainValueError>,
+    },
+}
 
 /// One DynamoDB attribute value.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,7 +146,7 @@ impl AttributeValue {
 
     /// Parses one DynamoDB-JSON value. `lenient` accepts `{"N": 12}` (a JSON
     /// number), which AppSync templates produce.
-    pub fn from_json(value: &Value, lenient: bool) -> Result<Self, String> {
+    pub fn from_json(value: &Value, lenient: bool) -> Result<Self, AttributeValueError> {
         let obj = match value {
             Value::Object(o) => o,
             _ => return Err(serialization("Unexpected value type in payload")),
@@ -121,13 +165,13 @@ impl AttributeValue {
                 ));
             }
         };
-        let string = |v: &Value| -> Result<String, String> {
+        let string = |v: &Value| -> Result<String, AttributeValueError> {
             match v {
                 Value::String(s) => Ok(s.clone()),
                 _ => Err(serialization(&format!("Unexpected value for {tag}"))),
             }
         };
-        let number = |v: &Value| -> Result<Number, String> {
+        let number = |v: &Value| -> Result<Number, AttributeValueError> {
             match v {
                 Value::String(s) => Number::parse(s).map_err(|e| validation(&e.to_string())),
                 Value::Number(n) if lenient => {
@@ -136,13 +180,13 @@ impl AttributeValue {
                 _ => Err(serialization("NUMBER_VALUE cannot be converted to String")),
             }
         };
-        let binary = |v: &Value| -> Result<Vec<u8>, String> {
+        let binary = |v: &Value| -> Result<Vec<u8>, AttributeValueError> {
             let s = string(v)?;
             BASE64.decode(s.as_bytes()).map_err(|_| {
                 serialization("Base64 encoded length is expected a multiple of 4 bytes")
             })
         };
-        let array = |v: &Value| -> Result<Vec<Value>, String> {
+        let array = |v: &Value| -> Result<Vec<Value>, AttributeValueError> {
             match v {
                 Value::Array(a) => Ok(a.clone()),
                 _ => Err(serialization(&format!("Unexpected value for {tag}"))),
@@ -200,12 +244,17 @@ impl AttributeValue {
 
     /// Plain JSON as `$util.dynamodb.toDynamoDB` types it: strings `S`,
     /// numbers `N`, booleans `BOOL`, null `NULL`, arrays `L`, objects `M`.
-    pub fn from_plain_json(value: &Value) -> Result<Self, String> {
+    pub fn from_plain_json(value: &Value) -> Result<Self, PlainValueError> {
         Ok(match value {
             Value::String(s) => AttributeValue::S(s.clone()),
-            Value::Number(n) => AttributeValue::N(
-                Number::parse(&n.to_string()).map_err(|e| format!("number {n}: {e}"))?,
-            ),
+            Value::Number(n) => {
+                AttributeValue::N(Number::parse(&n.to_string()).map_err(|source| {
+                    PlainValueError::Number {
+                        text: n.to_string(),
+                        source,
+                    }
+                })?)
+            }
             Value::Bool(b) => AttributeValue::Bool(*b),
             Value::Null => AttributeValue::Null,
             Value::Array(items) => AttributeValue::L(
@@ -302,15 +351,19 @@ pub fn items_equal(a: &Item, b: &Item) -> bool {
             .all(|(k, v)| b.get(k).is_some_and(|w| v.same_as(w)))
 }
 
-fn validation(msg: &str) -> String {
-    format!("{VALIDATION_MARKER}{msg}")
+fn validation(msg: &str) -> AttributeValueError {
+    AttributeValueError::Validation(msg.to_string())
 }
 
-fn serialization(msg: &str) -> String {
-    msg.to_string()
+fn serialization(msg: &str) -> AttributeValueError {
+    AttributeValueError::Serialization(msg.to_string())
 }
 
-fn check_set<T, F: Fn(&T) -> String>(kind: &str, v: &[T], show: F) -> Result<(), String> {
+fn check_set<T, F: Fn(&T) -> String>(
+    kind: &str,
+    v: &[T],
+    show: F,
+) -> Result<(), AttributeValueError> {
     if v.is_empty() {
         return Err(validation(&format!(
             "One or more parameter values were invalid: An {kind} set  may not be empty"
@@ -329,19 +382,22 @@ fn check_set<T, F: Fn(&T) -> String>(kind: &str, v: &[T], show: F) -> Result<(),
 }
 
 /// Parses a DynamoDB-JSON item object.
-pub fn item_from_json(m: &Map<String, Value>, lenient: bool) -> Result<Item, String> {
+pub fn item_from_json(m: &Map<String, Value>, lenient: bool) -> Result<Item, AttributeValueError> {
     m.iter()
         .map(|(k, v)| Ok((k.clone(), AttributeValue::from_json(v, lenient)?)))
         .collect()
 }
 
 /// An item from plain JSON (see [`AttributeValue::from_plain_json`]).
-pub fn item_from_plain_json(m: &Map<String, Value>) -> Result<Item, String> {
+pub fn item_from_plain_json(m: &Map<String, Value>) -> Result<Item, PlainValueError> {
     m.iter()
         .map(|(k, v)| {
             AttributeValue::from_plain_json(v)
                 .map(|v| (k.clone(), v))
-                .map_err(|e| format!("{k}: {e}"))
+                .map_err(|e| PlainValueError::Attribute {
+                    name: k.clone(),
+                    source: Box::new(e),
+                })
         })
         .collect()
 }
@@ -372,7 +428,7 @@ impl Serialize for AttributeValue {
 impl<'de> Deserialize<'de> for AttributeValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = Value::deserialize(d)?;
-        AttributeValue::from_json(&v, false).map_err(D::Error::custom)
+        AttributeValue::from_json(&v, false).map_err(|e| D::Error::custom(e.to_serde_message()))
     }
 }
 
@@ -431,17 +487,72 @@ mod tests {
     #[test]
     fn invalid_values_are_validation_errors() {
         let err = |j: Value| AttributeValue::from_json(&j, false).unwrap_err();
-        assert!(err(serde_json::json!({})).contains("Supplied AttributeValue is empty"));
-        assert!(err(serde_json::json!({"SS": []})).ends_with("An string set  may not be empty"));
-        assert!(
-            err(serde_json::json!({"SS": ["a", "a"]}))
-                .ends_with("Input collection [a, a] contains duplicates.")
+        let validation = |m: &str| AttributeValueError::Validation(m.to_string());
+        assert_eq!(
+            err(serde_json::json!({})),
+            validation(
+                "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
+            )
         );
-        assert!(
-            err(serde_json::json!({"N": "x"}))
-                .ends_with("The parameter cannot be converted to a numeric value: x")
+        assert_eq!(
+            err(serde_json::json!({"SS": []})),
+            validation(
+                "One or more parameter values were invalid: An string set  may not be empty"
+            )
+        );
+        assert_eq!(
+            err(serde_json::json!({"SS": ["a", "a"]})),
+            validation(
+                "One or more parameter values were invalid: Input collection [a, a] contains duplicates."
+            )
+        );
+        assert!(matches!(
+            err(serde_json::json!({"N": "x"})),
+            AttributeValueError::Validation(m)
+                if m.ends_with("The parameter cannot be converted to a numeric value: x")
+        ));
+        assert_eq!(
+            err(serde_json::json!({"BOOL": "yes"})),
+            AttributeValueError::Serialization("Unexpected value for BOOL".into())
         );
         assert!(AttributeValue::from_json(&serde_json::json!({"N": 12}), true).is_ok());
+    }
+
+    #[test]
+    fn validation_errors_survive_serde() {
+        let err = serde_json::from_value::<Item>(serde_json::json!({"a": {"SS": []}}))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            AttributeValueError::from_serde_message(&err),
+            Some(AttributeValueError::Validation(
+                "One or more parameter values were invalid: An string set  may not be empty".into()
+            ))
+        );
+        let err = serde_json::from_value::<Item>(serde_json::json!({"a": {"BOOL": 1}}))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(AttributeValueError::from_serde_message(&err), None);
+    }
+
+    #[test]
+    fn plain_json_errors_name_the_attribute() {
+        let big = serde_json::json!(1e300);
+        let fields = serde_json::json!({"a": {"b": big}});
+        let err = item_from_plain_json(fields.as_object().expect("object"))
+            .expect_err("1e300 is out of DynamoDB's range");
+        assert!(
+            matches!(
+                &err,
+                PlainValueError::Attribute { name, source }
+                    if name == "a" && matches!(**source, PlainValueError::Attribute { .. })
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("a: b: number {big}: {}", NumberError::Overflow)
+        );
     }
 
     #[test]

@@ -401,8 +401,8 @@ impl Loader {
         let indexes: Vec<IndexDefinition> =
             self.store_section(manifest.indexes.as_ref(), "indexes", "name");
         for table in &tables {
-            if let Err(message) = table.validate() {
-                self.manifest_problem(&["tables"], message);
+            if let Err(e) = table.validate() {
+                self.manifest_problem(&["tables"], e.to_string());
             }
         }
         if let Some(source) = &seed {

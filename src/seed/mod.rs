@@ -212,11 +212,8 @@ pub fn parse_fixture(
                 });
             };
             let parsed = match format {
-                FixtureFormat::Plain => item_from_plain_json(fields),
-                FixtureFormat::DynamoDb => item_from_json(fields, false).map_err(|e| {
-                    e.trim_start_matches(crate::dynamodb::types::VALIDATION_MARKER)
-                        .to_owned()
-                }),
+                FixtureFormat::Plain => item_from_plain_json(fields).map_err(|e| e.to_string()),
+                FixtureFormat::DynamoDb => item_from_json(fields, false).map_err(|e| e.to_string()),
             };
             let item = parsed.map_err(|reason| FixtureError::BadItem {
                 table: table.clone(),
