@@ -3,7 +3,9 @@
 //! Run with `cargo bench --bench vtl -- --warm-up-time 1 --measurement-time 3`.
 
 use appsync_local::vtl::{Context, Template};
-use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 
 /// Amplify's generated GetItem request template.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use appsync_local::graphql::{
     AuthConfig, BoxFuture, GraphQLRequest, GraphQLResponse, GraphQLService, RequestContext,
 };
-use appsync_local::server::{AppState, BatchedWriter, app};
+use appsync_local::server::{AppState, app, stderr_writer};
 use axum::Router;
 use axum::body::Bytes;
 use axum::http::header;
@@ -42,7 +42,7 @@ impl GraphQLService for Hello {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     // As `serve` logs: batched lines to stderr.
-    let (writer, _flush) = BatchedWriter::stderr();
+    let (writer, _flush) = stderr_writer();
     if std::env::args().any(|arg| arg == "--log") {
         tracing_subscriber::fmt()
             .with_env_filter("warn,appsync_local=info")

@@ -4,74 +4,11 @@
 //! `GET /metrics`, the way a user would check that a hit never reached the
 //! data source.
 
-use std::path::PathBuf;
-use std::time::Duration;
+mod common;
 
-use appsync_local::testing::TestServer;
 use async_graphql::futures_util::future::join_all;
-use serde_json::{Value as Json, json};
-
-struct Client {
-    server: TestServer,
-    http: reqwest::Client,
-}
-
-async fn start(name: &str) -> Client {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/projects")
-        .join(name);
-    let server = match TestServer::start(&dir).await {
-        Ok(s) => s,
-        Err(e) => panic!("{name}: {e}"),
-    };
-    Client {
-        server,
-        http: reqwest::Client::new(),
-    }
-}
-
-impl Client {
-    async fn query_with(&self, query: &str, variables: Json, headers: &[(&str, &str)]) -> Json {
-        let mut request = self
-            .http
-            .post(self.server.graphql_url())
-            .header("x-api-key", self.server.api_key().unwrap_or_default())
-            .json(&json!({"query": query, "variables": variables}));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = request.send().await.expect("the server answers");
-        assert_eq!(response.status(), 200);
-        response.json().await.expect("a JSON body")
-    }
-
-    async fn query(&self, query: &str) -> Json {
-        self.query_with(query, json!({}), &[]).await
-    }
-
-    async fn metrics(&self) -> String {
-        let url = format!("http://{}/metrics", self.server.address());
-        let response = self.http.get(url).send().await.expect("metrics answer");
-        assert_eq!(response.status(), 200);
-        response.text().await.expect("metrics text")
-    }
-
-    /// A sample's value in the metrics text; 0 when absent.
-    async fn metric(&self, series: &str) -> u64 {
-        let text = self.metrics().await;
-        text.lines()
-            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-            .map(|v| v.trim().parse().expect("a number"))
-            .unwrap_or(0)
-    }
-
-    async fn calls(&self, field: &str, data_source: &str) -> u64 {
-        self.metric(&format!(
-            "appsync_resolver_invocations_total{{field=\"{field}\",data_source=\"{data_source}\"}}"
-        ))
-        .await
-    }
-}
+use common::{start, wait_until};
+use serde_json::json;
 
 #[tokio::test]
 async fn per_resolver_cache_hits_and_splits_by_argument() {
@@ -120,11 +57,16 @@ async fn ttl_expires_entries() {
     c.query(q).await;
     c.query(q).await;
     assert_eq!(c.calls("Query.shortItem", "none").await, 1);
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    assert_eq!(
-        c.query(q).await,
-        json!({"data": {"shortItem": {"id": "1"}}})
-    );
+    // The entry lives 1 s (AppSync's shortest TTL): each query until then
+    // is a hit, the first one after it runs the resolver once more.
+    wait_until("the entry to expire", async || {
+        assert_eq!(
+            c.query(q).await,
+            json!({"data": {"shortItem": {"id": "1"}}})
+        );
+        c.calls("Query.shortItem", "none").await == 2
+    })
+    .await;
     assert_eq!(c.calls("Query.shortItem", "none").await, 2);
 }
 
@@ -202,10 +144,10 @@ async fn flush_empties_the_cache() {
         1
     );
 
-    let url = format!("http://{}/v1/apis/anything/FlushCache", c.server.address());
-    let response = c.http.delete(url).send().await.expect("flush answers");
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.json::<Json>().await.ok(), Some(json!({})));
+    let flushed = c
+        .call(reqwest::Method::DELETE, "/v1/apis/anything/FlushCache", "")
+        .await;
+    assert_eq!(flushed, (200, json!({})));
     assert_eq!(
         c.metric("appsync_cache_entries{level=\"resolver\"}").await,
         0
@@ -213,9 +155,8 @@ async fn flush_empties_the_cache() {
     c.query(q).await;
     assert_eq!(c.calls("Query.item", "none").await, 2);
 
-    let url = format!("http://{}/admin/flush-cache", c.server.address());
-    let response = c.http.post(url).send().await.expect("flush answers");
-    assert_eq!(response.status(), 200);
+    let (status, _) = c.admin("/admin/flush-cache", "").await;
+    assert_eq!(status, 200);
     c.query(q).await;
     assert_eq!(c.calls("Query.item", "none").await, 3);
 }
@@ -230,7 +171,7 @@ async fn the_flush_cache_command_flushes_a_running_server() {
     );
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_appsync-local"))
         .args(["flush-cache", "--url"])
-        .arg(format!("http://{}", c.server.address()))
+        .arg(c.base_url())
         .output()
         .await
         .expect("the binary runs");

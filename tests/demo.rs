@@ -7,74 +7,34 @@
 //! needs through the DynamoDB API (airport codes and words no seed uses) or
 //! through the mutations, and reads only those back.
 
+mod common;
+
 use std::collections::HashSet;
+use std::ops::Deref;
 
 use appsync_local::testing::TestServer;
 use async_graphql::futures_util::future::join_all;
 use serde_json::{Map, Value as Json, json};
 
+/// The demo project's client, with helpers for its tables and mutations.
+struct Demo(common::Client);
+
 /// The one place the demo server is started: unseeded, since every test
 /// writes its own data (and seeding 70k items per test would be slow).
-async fn demo_server() -> TestServer {
-    match TestServer::builder(env!("CARGO_MANIFEST_DIR"))
-        .seed(false)
-        .start()
-        .await
-    {
-        Ok(server) => server,
-        Err(e) => panic!("the demo project: {e}"),
-    }
-}
-
-struct Demo {
-    server: TestServer,
-    http: reqwest::Client,
-}
-
 async fn demo() -> Demo {
-    Demo {
-        server: demo_server().await,
-        http: reqwest::Client::new(),
+    let builder = TestServer::builder(env!("CARGO_MANIFEST_DIR")).seed(false);
+    Demo(common::start_with(builder).await)
+}
+
+impl Deref for Demo {
+    type Target = common::Client;
+
+    fn deref(&self) -> &common::Client {
+        &self.0
     }
 }
 
 impl Demo {
-    async fn graphql(&self, query: &str, variables: Json) -> Json {
-        let response = self
-            .http
-            .post(self.server.graphql_url())
-            .header("x-api-key", self.server.api_key().unwrap_or_default())
-            .json(&json!({"query": query, "variables": variables}))
-            .send()
-            .await
-            .expect("the server answers");
-        assert_eq!(response.status(), 200);
-        response.json().await.expect("a JSON body")
-    }
-
-    /// The response's `data`, failing the test on any error.
-    async fn data(&self, query: &str, variables: Json) -> Json {
-        let response = self.graphql(query, variables).await;
-        assert!(response.get("errors").is_none(), "{response:#}");
-        response["data"].clone()
-    }
-
-    async fn dynamodb(&self, operation: &str, body: Json) -> Json {
-        let response = self
-            .http
-            .post(self.server.dynamodb_url())
-            .header("content-type", "application/x-amz-json-1.0")
-            .header("x-amz-target", format!("DynamoDB_20120810.{operation}"))
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("DynamoDB answers");
-        let status = response.status();
-        let body: Json = response.json().await.expect("a JSON body");
-        assert_eq!(status, 200, "{operation}: {body}");
-        body
-    }
-
     /// Writes plain JSON items with BatchWriteItem, 25 at a time.
     async fn put_items(&self, table: &str, items: &[Json]) {
         for chunk in items.chunks(25) {
@@ -83,7 +43,7 @@ impl Demo {
                 .map(|item| json!({"PutRequest": {"Item": typed(item)["M"]}}))
                 .collect();
             let out = self
-                .dynamodb("BatchWriteItem", json!({"RequestItems": {table: requests}}))
+                .dynamodb_ok("BatchWriteItem", json!({"RequestItems": {table: requests}}))
                 .await;
             assert_eq!(out["UnprocessedItems"], json!({}), "{out}");
         }
@@ -91,36 +51,12 @@ impl Demo {
 
     /// The stored flight, read consistently from the table.
     async fn stored_flight(&self, id: &str) -> Json {
-        self.dynamodb(
+        self.dynamodb_ok(
             "GetItem",
             json!({"TableName": "Flights", "Key": {"id": {"S": id}}, "ConsistentRead": true}),
         )
         .await["Item"]
             .clone()
-    }
-
-    async fn metric(&self, series: &str) -> u64 {
-        let url = format!("http://{}/metrics", self.server.address());
-        let text = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .expect("metrics answer")
-            .text()
-            .await
-            .expect("metrics text");
-        text.lines()
-            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-            .map(|v| v.trim().parse().expect("a number"))
-            .unwrap_or(0)
-    }
-
-    async fn calls(&self, field: &str, data_source: &str) -> u64 {
-        self.metric(&format!(
-            "appsync_resolver_invocations_total{{field=\"{field}\",data_source=\"{data_source}\"}}"
-        ))
-        .await
     }
 
     async fn create_booking(&self, flight: &str, customer: &str, description: &str) -> Json {
@@ -311,15 +247,7 @@ async fn create_booking_takes_a_seat_and_writes_the_booking() {
         d.stored_flight("T-BOOK-1").await["seatCapacity"],
         json!({"N": "9"})
     );
-    let doc = d
-        .http
-        .get(format!("{}/bookings/_doc/{id}", d.server.opensearch_url()))
-        .send()
-        .await
-        .expect("OpenSearch answers")
-        .json::<Json>()
-        .await
-        .expect("JSON");
+    let doc = d.opensearch_get(&format!("/bookings/_doc/{id}")).await;
     assert_eq!(
         doc["_source"]["orderDescription"],
         "Window seat, vegetarian meal"
@@ -366,7 +294,7 @@ async fn booking_description_comes_from_the_search_index() {
     )
     .await;
     // Rewrite the search document only: the table still says "Booking t-desc-b1".
-    let url = format!("{}/bookings/_doc/t-desc-b1", d.server.opensearch_url());
+    let url = format!("{}/bookings/_doc/t-desc-b1", d.opensearch_url());
     let put = d
         .http
         .put(url)
@@ -414,7 +342,7 @@ async fn get_flight_is_cached_per_id_and_bookings_evict_it() {
     );
 
     // A write behind the API's back is not seen while the entry lives.
-    d.dynamodb(
+    d.dynamodb_ok(
         "UpdateItem",
         json!({"TableName": "Flights", "Key": {"id": {"S": "T-CACHE-2"}},
                "UpdateExpression": "SET seatCapacity = :n",
@@ -621,7 +549,7 @@ async fn concurrent_bookings_never_overbook() {
         json!({"N": "0"})
     );
     let stored = d
-        .dynamodb(
+        .dynamodb_ok(
             "Query",
             json!({"TableName": "Bookings", "IndexName": "ByFlight",
                    "KeyConditionExpression": "outboundFlightId = :f",

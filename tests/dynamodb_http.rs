@@ -1,6 +1,8 @@
 //! The DynamoDB JSON endpoint over real HTTP, with requests shaped as the
 //! AWS SDKs send them (signed headers are accepted and ignored).
 
+mod common;
+
 use std::sync::Arc;
 
 use appsync_local::dynamodb::{Database, http::router};
@@ -14,13 +16,7 @@ struct Endpoint {
 impl Endpoint {
     async fn start() -> Endpoint {
         let db = Arc::new(Database::temporary(&[]).expect("db"));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            axum::serve(listener, router(db)).await.expect("serve");
-        });
+        let addr = common::serve(router(db)).await;
         Endpoint {
             url: format!("http://{addr}/"),
             client: reqwest::Client::new(),
@@ -43,15 +39,9 @@ impl Endpoint {
             .send()
             .await
             .expect("send");
-        let status = res.status().as_u16();
-        assert_eq!(
-            res.headers()
-                .get("content-type")
-                .and_then(|v| v.to_str().ok()),
-            Some("application/x-amz-json-1.0")
-        );
-        let text = res.text().await.expect("body");
-        (status, serde_json::from_str(&text).expect("json body"))
+        let raw = common::Raw::read(res).await;
+        assert_eq!(raw.content_type, "application/x-amz-json-1.0");
+        (raw.status, raw.json())
     }
 
     async fn call(&self, operation: &str, body: Value) -> (u16, Value) {

@@ -6,11 +6,12 @@
 //! cases test the executor rather than the template engine.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use appsync_local::graphql::{GraphQLRequest, GraphQLService, RequestContext};
 use appsync_local::loader::Project;
 use serde_json::{Value as Json, json};
+use tokio::time::Instant;
 
 fn project(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -190,29 +191,34 @@ async fn substitutions_are_applied_before_parsing() {
     );
 }
 
-#[tokio::test]
+/// The SLEEP data source waits 300 ms per call. These run on a paused
+/// clock that jumps to the next timer whenever every task waits, so the
+/// elapsed (virtual) time counts how many delays ran one after the other,
+/// however loaded the machine is.
+const SLEEP: Duration = Duration::from_millis(300);
+
+#[tokio::test(start_paused = true)]
 async fn nested_sibling_fields_resolve_concurrently() {
     let api = api("basic");
     let start = Instant::now();
     let res = run_on(&api, "{ slow { a b } }", Json::Null).await;
     let elapsed = start.elapsed();
     assert_eq!(res, json!({"data": {"slow": {"a": "slept", "b": "slept"}}}));
-    let delay = Duration::from_millis(300);
-    assert!(elapsed >= delay, "took {elapsed:?}");
+    assert!(elapsed >= SLEEP, "took {elapsed:?}");
     assert!(
-        elapsed < delay.mul_f64(1.6),
+        elapsed < SLEEP * 2,
         "two 300 ms siblings took {elapsed:?}: they ran serially"
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn mutation_root_fields_run_serially() {
     let api = api("basic");
     let start = Instant::now();
     let res = run_on(&api, "mutation { a: slowCreate b: slowCreate }", Json::Null).await;
     let elapsed = start.elapsed();
     assert_eq!(res, json!({"data": {"a": "slept", "b": "slept"}}));
-    assert!(elapsed >= Duration::from_millis(600), "took {elapsed:?}");
+    assert!(elapsed >= SLEEP * 2, "took {elapsed:?}: they overlapped");
 }
 
 #[tokio::test]

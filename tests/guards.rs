@@ -3,67 +3,24 @@
 //! `errorType`, guards off by default, and the request, resolver and limit
 //! series changing as requests arrive.
 
-use std::path::PathBuf;
+mod common;
 
-use appsync_local::testing::TestServer;
+use common::{Client, start};
 use serde_json::{Value as Json, json};
 
-struct Client {
-    server: TestServer,
-    http: reqwest::Client,
+/// A sample's value; panics when the series is missing, since every series
+/// asked for here is always exported.
+async fn exported(c: &Client, series: &str) -> f64 {
+    let text = c.metrics().await;
+    common::sample(&text, series).unwrap_or_else(|| panic!("no series {series} in\n{text}"))
 }
 
-async fn start(name: &str) -> Client {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/projects")
-        .join(name);
-    let server = match TestServer::start(&dir).await {
-        Ok(s) => s,
-        Err(e) => panic!("{name}: {e}"),
-    };
-    Client {
-        server,
-        http: reqwest::Client::new(),
-    }
-}
-
-impl Client {
-    async fn query(&self, query: &str) -> Json {
-        let response = self
-            .http
-            .post(self.server.graphql_url())
-            .header("x-api-key", self.server.api_key().unwrap_or_default())
-            .json(&json!({"query": query}))
-            .send()
-            .await
-            .expect("the server answers");
-        assert_eq!(response.status(), 200);
-        response.json().await.expect("a JSON body")
-    }
-
-    async fn metrics(&self) -> String {
-        let url = format!("http://{}/metrics", self.server.address());
-        let response = self.http.get(url).send().await.expect("metrics answer");
-        assert_eq!(response.status(), 200);
-        response.text().await.expect("metrics text")
-    }
-
-    /// A sample's value; panics when the series is missing, since every
-    /// series asked for here is always exported.
-    async fn metric(&self, series: &str) -> f64 {
-        let text = self.metrics().await;
-        text.lines()
-            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-            .map(|v| v.trim().parse().expect("a number"))
-            .unwrap_or_else(|| panic!("no series {series} in\n{text}"))
-    }
-
-    async fn rejections(&self, limit: &str) -> f64 {
-        self.metric(&format!(
-            "appsync_limit_rejections_total{{limit=\"{limit}\"}}"
-        ))
-        .await
-    }
+async fn rejections(c: &Client, limit: &str) -> f64 {
+    exported(
+        c,
+        &format!("appsync_limit_rejections_total{{limit=\"{limit}\"}}"),
+    )
+    .await
 }
 
 /// The request-level error a guard gives, at the operation's position when
@@ -102,7 +59,7 @@ async fn max_aliases_at_and_beyond_the_limit() {
             "The operation uses 3 aliases, more than the limit of 2.", true,
         )]})
     );
-    assert_eq!(c.rejections("maxAliases").await, 1.0);
+    assert_eq!(rejections(&c, "maxAliases").await, 1.0);
 }
 
 #[tokio::test]
@@ -121,7 +78,7 @@ async fn max_root_fields_at_and_beyond_the_limit() {
             "The operation selects 5 root fields, more than the limit of 4.", true,
         )]})
     );
-    assert_eq!(c.rejections("maxRootFields").await, 1.0);
+    assert_eq!(rejections(&c, "maxRootFields").await, 1.0);
 }
 
 #[tokio::test]
@@ -139,8 +96,8 @@ async fn max_query_bytes_at_and_beyond_the_limit() {
             "The query is 301 bytes long, more than the limit of 300 bytes.", false,
         )]})
     );
-    assert_eq!(c.rejections("maxQueryBytes").await, 1.0);
-    assert_eq!(c.rejections("maxQueryTokens").await, 0.0);
+    assert_eq!(rejections(&c, "maxQueryBytes").await, 1.0);
+    assert_eq!(rejections(&c, "maxQueryTokens").await, 0.0);
 }
 
 #[tokio::test]
@@ -157,7 +114,7 @@ async fn max_query_tokens_at_and_beyond_the_limit() {
             "The query has 61 tokens, more than the limit of 60 tokens.", false,
         )]})
     );
-    assert_eq!(c.rejections("maxQueryTokens").await, 1.0);
+    assert_eq!(rejections(&c, "maxQueryTokens").await, 1.0);
 }
 
 #[tokio::test]
@@ -186,7 +143,8 @@ async fn max_list_fan_out_nulls_the_list_and_skips_its_items() {
     );
     // The rejected list's items never ran their resolvers.
     assert_eq!(
-        c.metric(
+        exported(
+            &c,
             "appsync_resolver_invocations_total{field=\"Item.children\",data_source=\"none\"}"
         )
         .await,
@@ -197,7 +155,7 @@ async fn max_list_fan_out_nulls_the_list_and_skips_its_items() {
     assert_eq!(res["data"], json!({"numbers": null}));
     assert_eq!(res["errors"][0]["errorType"], "ListFanOutLimitReached");
     assert_eq!(res["errors"][0]["path"], json!(["numbers"]));
-    assert_eq!(c.rejections("maxListFanOut").await, 2.0);
+    assert_eq!(rejections(&c, "maxListFanOut").await, 2.0);
 }
 
 #[tokio::test]
@@ -229,7 +187,7 @@ async fn guards_are_off_by_default() {
         "maxQueryBytes",
         "maxQueryTokens",
     ] {
-        assert_eq!(c.rejections(limit).await, 0.0, "{limit}");
+        assert_eq!(rejections(&c, limit).await, 0.0, "{limit}");
     }
 }
 
@@ -238,7 +196,7 @@ async fn metrics_count_requests_by_operation_type() {
     let c = start("guards").await;
     let series = |op: &str| format!("appsync_requests_total{{operation=\"{op}\"}}");
     for op in ["query", "mutation", "subscription", "unknown"] {
-        assert_eq!(c.metric(&series(op)).await, 0.0, "{op}");
+        assert_eq!(exported(&c, &series(op)).await, 0.0, "{op}");
     }
     c.query("{ items(n: 2) { id } }").await;
     c.query("{ a }").await;
@@ -249,17 +207,17 @@ async fn metrics_count_requests_by_operation_type() {
     // A parse error and a size guard fail before an operation is chosen.
     c.query("{ a ").await;
     c.query(&format!("{{ a }}#{}", "x".repeat(400))).await;
-    assert_eq!(c.metric(&series("query")).await, 2.0);
-    assert_eq!(c.metric(&series("mutation")).await, 1.0);
-    assert_eq!(c.metric(&series("unknown")).await, 2.0);
-    assert_eq!(c.metric(&series("subscription")).await, 0.0);
+    assert_eq!(exported(&c, &series("query")).await, 2.0);
+    assert_eq!(exported(&c, &series("mutation")).await, 1.0);
+    assert_eq!(exported(&c, &series("unknown")).await, 2.0);
+    assert_eq!(exported(&c, &series("subscription")).await, 0.0);
 
     let hist = |suffix: &str, labels: &str| {
         format!("appsync_request_duration_seconds_{suffix}{{operation=\"query\"{labels}}}")
     };
-    assert_eq!(c.metric(&hist("count", "")).await, 2.0);
-    assert_eq!(c.metric(&hist("bucket", ",le=\"+Inf\"")).await, 2.0);
-    let sum = c.metric(&hist("sum", "")).await;
+    assert_eq!(exported(&c, &hist("count", "")).await, 2.0);
+    assert_eq!(exported(&c, &hist("bucket", ",le=\"+Inf\"")).await, 2.0);
+    let sum = exported(&c, &hist("sum", "")).await;
     assert!(sum > 0.0 && sum < 10.0, "{sum}");
     // Buckets are cumulative.
     let text = c.metrics().await;
@@ -281,38 +239,29 @@ async fn metrics_time_resolvers_by_field_and_data_source() {
     };
     c.query("{ items(n: 3) { id children { id } } }").await;
     assert_eq!(
-        c.metric(&series("invocations_total", "Query.items", ""))
-            .await,
+        exported(&c, &series("invocations_total", "Query.items", "")).await,
         1.0
     );
     assert_eq!(
-        c.metric(&series("invocations_total", "Item.children", ""))
-            .await,
+        exported(&c, &series("invocations_total", "Item.children", "")).await,
         3.0
     );
     assert_eq!(
-        c.metric(&series("duration_seconds_count", "Item.children", ""))
-            .await,
+        exported(&c, &series("duration_seconds_count", "Item.children", "")).await,
         3.0
     );
     assert_eq!(
-        c.metric(&series(
-            "duration_seconds_bucket",
-            "Item.children",
-            ",le=\"+Inf\""
-        ))
+        exported(
+            &c,
+            &series("duration_seconds_bucket", "Item.children", ",le=\"+Inf\"")
+        )
         .await,
         3.0
     );
-    assert!(
-        c.metric(&series("duration_seconds_sum", "Query.items", ""))
-            .await
-            > 0.0
-    );
+    assert!(exported(&c, &series("duration_seconds_sum", "Query.items", "")).await > 0.0);
     // A resolver that never ran is exported at zero.
     assert_eq!(
-        c.metric(&series("invocations_total", "Mutation.touch", ""))
-            .await,
+        exported(&c, &series("invocations_total", "Mutation.touch", "")).await,
         0.0
     );
 }
@@ -323,7 +272,7 @@ async fn metrics_count_limit_rejections_by_kind() {
     // Depth 4 under a queryDepthLimit of 3: one field fails.
     c.query("{ items(n: 1) { children { children { id } } } }")
         .await;
-    assert_eq!(c.rejections("queryDepthLimit").await, 1.0);
+    assert_eq!(rejections(&c, "queryDepthLimit").await, 1.0);
     // Six resolvers under a resolverCountLimit of 5: one does not run.
     let res = c
         .query("{ items(n: 3) { children { id } } numbers(n: 1) requiredItems(n: 1) { id } }")
@@ -332,14 +281,14 @@ async fn metrics_count_limit_rejections_by_kind() {
         res["errors"][0]["errorType"],
         "ResolverExecutionLimitReached"
     );
-    assert_eq!(c.rejections("resolverCountLimit").await, 1.0);
+    assert_eq!(rejections(&c, "resolverCountLimit").await, 1.0);
     let res = c.query("{ __schema { queryType { name } } }").await;
     assert!(
         res["errors"][0]["message"]
             .as_str()
             .is_some_and(|m| m.contains("FieldUndefined"))
     );
-    assert_eq!(c.rejections("introspection").await, 1.0);
+    assert_eq!(rejections(&c, "introspection").await, 1.0);
     for limit in [
         "maxAliases",
         "maxRootFields",
@@ -347,6 +296,6 @@ async fn metrics_count_limit_rejections_by_kind() {
         "maxQueryTokens",
         "maxListFanOut",
     ] {
-        assert_eq!(c.rejections(limit).await, 0.0, "{limit}");
+        assert_eq!(rejections(&c, limit).await, 0.0, "{limit}");
     }
 }

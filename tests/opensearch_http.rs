@@ -1,20 +1,16 @@
 //! The REST subset over real HTTP: each `tests/opensearch/http/*.json` file is a list of
 //! requests sent in order to a fresh server; the statuses and bodies are snapshotted.
 
+mod common;
+
 use std::sync::Arc;
 
 use appsync_local::opensearch::{Engine, router};
 use serde_json::{Value, json};
 
 async fn serve(engine: Arc<Engine>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        axum::serve(listener, router(engine)).await.expect("serve");
-    });
-    format!("http://{addr}/opensearch")
+    let address = common::serve(router(engine)).await;
+    format!("http://{address}/opensearch")
 }
 
 /// Values that change from run to run.
@@ -57,15 +53,11 @@ async fn run_script(steps: &[Value]) -> Value {
         } else if let Some(raw) = step.get("raw").and_then(Value::as_str) {
             req = req.body(raw.to_string());
         }
-        let res = req.send().await.expect("request");
-        let status = res.status().as_u16();
-        let content_type = res
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        let text = res.text().await.expect("body");
+        let common::Raw {
+            status,
+            content_type,
+            body: text,
+        } = common::Raw::read(req.send().await.expect("request")).await;
         let mut body = if text.is_empty() {
             Value::Null
         } else {

@@ -7,107 +7,19 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
-
 use appsync_local::graphql::{Answer, GraphQLRequest, RequestContext};
 use appsync_local::loader::Project;
-use appsync_local::testing::TestServer;
+use common::{Client, project, start, start_at, wait_until};
 use serde_json::{Value as Json, json};
 
-fn project(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/projects")
-        .join(name)
+/// Resolver calls of a field over the NONE data source.
+async fn calls(c: &Client, field: &str) -> u64 {
+    c.calls(field, "none").await
 }
 
-struct Client {
-    server: TestServer,
-    http: reqwest::Client,
-}
-
-async fn start(name: &str) -> Client {
-    start_at(&project(name)).await
-}
-
-async fn start_at(dir: &Path) -> Client {
-    let server = match TestServer::start(dir).await {
-        Ok(s) => s,
-        Err(e) => panic!("{}: {e}", dir.display()),
-    };
-    Client {
-        server,
-        http: reqwest::Client::new(),
-    }
-}
-
-/// Status, content type and body text of one response.
-struct Raw {
-    status: u16,
-    content_type: String,
-    body: String,
-}
-
-impl Client {
-    async fn post(&self, body: Json, headers: &[(&str, &str)]) -> Raw {
-        let mut request = self
-            .http
-            .post(self.server.graphql_url())
-            .header("x-api-key", self.server.api_key().unwrap_or_default())
-            .json(&body);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = request.send().await.expect("the server answers");
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let body = response.text().await.expect("a body");
-        Raw {
-            status,
-            content_type,
-            body,
-        }
-    }
-
-    async fn query_with(&self, query: &str, variables: Json, headers: &[(&str, &str)]) -> Json {
-        let raw = self
-            .post(json!({"query": query, "variables": variables}), headers)
-            .await;
-        assert_eq!(raw.status, 200, "{}", raw.body);
-        serde_json::from_str(&raw.body).expect("a JSON body")
-    }
-
-    async fn query(&self, query: &str) -> Json {
-        self.query_with(query, json!({}), &[]).await
-    }
-
-    /// A sample's value in the metrics text; 0 when absent.
-    async fn metric(&self, series: &str) -> u64 {
-        let url = format!("http://{}/metrics", self.server.address());
-        let response = self.http.get(url).send().await.expect("metrics answer");
-        let text = response.text().await.expect("metrics text");
-        text.lines()
-            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-            .map(|v| v.trim().parse().expect("a number"))
-            .unwrap_or(0)
-    }
-
-    async fn calls(&self, field: &str) -> u64 {
-        self.metric(&format!(
-            "appsync_resolver_invocations_total{{field=\"{field}\",data_source=\"none\"}}"
-        ))
+async fn hits(c: &Client) -> u64 {
+    c.metric("appsync_cache_hits_total{level=\"operation\"}")
         .await
-    }
-
-    async fn hits(&self) -> u64 {
-        self.metric("appsync_cache_hits_total{level=\"operation\"}")
-            .await
-    }
 }
 
 #[tokio::test]
@@ -126,8 +38,8 @@ async fn spellings_share_one_entry_and_hits_send_the_same_bytes() {
         assert_eq!(hit.content_type, first.content_type);
         assert_eq!(hit.body, first.body);
     }
-    assert_eq!(c.calls("Query.item").await, 1);
-    assert_eq!(c.hits().await, 4);
+    assert_eq!(calls(&c, "Query.item").await, 1);
+    assert_eq!(hits(&c).await, 4);
     assert_eq!(
         c.metric("appsync_cache_misses_total{level=\"operation\"}")
             .await,
@@ -158,8 +70,8 @@ async fn spellings_share_one_entry_and_hits_send_the_same_bytes() {
         );
         assert_eq!(negotiated.body, first.body);
     }
-    assert_eq!(c.calls("Query.item").await, 1);
-    assert_eq!(c.hits().await, 6);
+    assert_eq!(calls(&c, "Query.item").await, 1);
+    assert_eq!(hits(&c).await, 6);
 }
 
 #[tokio::test]
@@ -191,12 +103,12 @@ async fn other_variables_headers_and_operation_names_are_other_entries() {
         }
     }
     // Six entries, each computed once; the second round only hit.
-    assert_eq!(c.calls("Query.item").await, 6);
-    assert_eq!(c.hits().await, 6);
+    assert_eq!(calls(&c, "Query.item").await, 6);
+    assert_eq!(hits(&c).await, 6);
     // Reserved headers are not part of the key.
     c.query_with(q, json!({"id": "1"}), &[("x-forwarded-for", "10.0.0.9")])
         .await;
-    assert_eq!(c.calls("Query.item").await, 6);
+    assert_eq!(calls(&c, "Query.item").await, 6);
 }
 
 #[tokio::test]
@@ -209,14 +121,14 @@ async fn mutations_and_errors_never_come_from_the_fast_path() {
             json!({"data": {"updateItem": {"id": "1"}}})
         );
     }
-    assert_eq!(c.calls("Mutation.updateItem").await, 3);
+    assert_eq!(calls(&c, "Mutation.updateItem").await, 3);
     let failing = r#"{ failing(id: "1") { id } }"#;
     for _ in 0..3 {
         let response = c.query(failing).await;
         assert_eq!(response["errors"][0]["errorType"], "Failure");
     }
-    assert_eq!(c.calls("Query.failing").await, 3);
-    assert_eq!(c.hits().await, 0);
+    assert_eq!(calls(&c, "Query.failing").await, 3);
+    assert_eq!(hits(&c).await, 0);
     assert_eq!(
         c.metric("appsync_requests_total{operation=\"mutation\"}")
             .await,
@@ -231,41 +143,34 @@ async fn a_flush_ends_the_fast_path() {
     for _ in 0..3 {
         c.query(q).await;
     }
-    assert_eq!(c.calls("Query.item").await, 1);
-    let url = format!("http://{}/admin/flush-cache", c.server.address());
-    let response = c.http.post(url).send().await.expect("flush answers");
-    assert_eq!(response.status(), 200);
+    assert_eq!(calls(&c, "Query.item").await, 1);
+    let (status, _) = c.admin("/admin/flush-cache", "").await;
+    assert_eq!(status, 200);
     assert_eq!(
         c.metric("appsync_cache_entries{level=\"operation\"}").await,
         0
     );
     c.query(q).await;
     c.query(q).await;
-    assert_eq!(c.calls("Query.item").await, 2);
-}
-
-/// A copy of `caching_operation` whose entries live one second.
-fn short_ttl_project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    common::copy_dir(&project("caching_operation"), dir.path());
-    let manifest = dir.path().join("appsync.yaml");
-    let text = std::fs::read_to_string(&manifest).expect("the manifest");
-    assert!(text.contains("\n  ttl: 60\n"));
-    std::fs::write(&manifest, text.replace("\n  ttl: 60\n", "\n  ttl: 1\n")).expect("written");
-    dir
+    assert_eq!(calls(&c, "Query.item").await, 2);
 }
 
 #[tokio::test]
 async fn entries_expire_on_the_fast_path() {
-    let dir = short_ttl_project();
+    // Entries live one second, AppSync's shortest TTL.
+    let dir = common::edited_project("caching_operation", "\n  ttl: 60\n", "\n  ttl: 1\n");
     let c = start_at(dir.path()).await;
     let q = r#"{ item(id: "1") { id } }"#;
     c.query(q).await;
     c.query(q).await;
-    assert_eq!(c.calls("Query.item").await, 1);
-    tokio::time::sleep(Duration::from_millis(1300)).await;
-    assert_eq!(c.query(q).await, json!({"data": {"item": {"id": "1"}}}));
-    assert_eq!(c.calls("Query.item").await, 2);
+    assert_eq!(calls(&c, "Query.item").await, 1);
+    // Hits until the entry expires; the first query after that computes it.
+    wait_until("the entry to expire", async || {
+        assert_eq!(c.query(q).await, json!({"data": {"item": {"id": "1"}}}));
+        calls(&c, "Query.item").await == 2
+    })
+    .await;
+    assert_eq!(calls(&c, "Query.item").await, 2);
 }
 
 #[tokio::test]
@@ -286,8 +191,8 @@ async fn get_requests_hit_too() {
         response.text().await.ok().as_deref(),
         Some(r#"{"data":{"item":{"id":"3"}}}"#)
     );
-    assert_eq!(c.calls("Query.item").await, 1);
-    assert_eq!(c.hits().await, 1);
+    assert_eq!(calls(&c, "Query.item").await, 1);
+    assert_eq!(hits(&c).await, 1);
 }
 
 fn urlencode(text: &str) -> String {

@@ -2,7 +2,8 @@
 //! project, gives the output the README shows next to it; so do the
 //! `curl .../metrics | grep -F -e ...` examples that prove a cache hit.
 
-use appsync_local::testing::TestServer;
+mod common;
+
 use serde_json::Value;
 
 #[derive(Debug)]
@@ -77,35 +78,17 @@ async fn readme_graphql_examples_give_the_output_shown() {
             .any(|e| matches!(e, Example::Metrics { .. })),
         "no metrics example"
     );
-    let server = TestServer::start(".").await.expect("demo project");
-    let client = reqwest::Client::new();
+    let server = common::start_at(env!("CARGO_MANIFEST_DIR")).await;
     for example in examples {
         match example {
             Example::GraphQL { body, expected } => {
-                let got: Value = client
-                    .post(server.graphql_url())
-                    .header("x-api-key", server.api_key().unwrap_or_default())
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .expect("request")
-                    .json()
-                    .await
-                    .expect("JSON");
+                let request: Value = serde_json::from_str(&body).expect("README request JSON");
+                let got = server.post(request, &[]).await.json();
                 let expected: Value = serde_json::from_str(&expected).expect("README JSON");
                 assert_eq!(got, expected, "README example {body}");
             }
             Example::Metrics { patterns, expected } => {
-                let url = server.graphql_url().replace("/graphql", "/metrics");
-                let text = client
-                    .get(url)
-                    .send()
-                    .await
-                    .expect("metrics")
-                    .text()
-                    .await
-                    .expect("text");
+                let text = server.metrics().await;
                 let got: Vec<&str> = text
                     .lines()
                     .filter(|line| patterns.iter().any(|p| line.contains(p.as_str())))

@@ -7,68 +7,8 @@ mod common;
 
 use appsync_local::seed::FixtureFormat;
 use appsync_local::testing::TestServer;
-use serde_json::{Value as Json, json};
-
-const ORDERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/projects/orders");
-
-async fn post(url: String, body: &str) -> (u16, Json) {
-    let response = reqwest::Client::new()
-        .post(url)
-        .body(body.to_owned())
-        .send()
-        .await
-        .expect("the server answers");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("a JSON body"))
-}
-
-async fn graphql(server: &TestServer, query: &str) -> Json {
-    reqwest::Client::new()
-        .post(server.graphql_url())
-        .header("x-api-key", server.api_key().unwrap_or_default())
-        .json(&json!({ "query": query }))
-        .send()
-        .await
-        .expect("the server answers")
-        .json()
-        .await
-        .expect("a JSON body")
-}
-
-async fn dynamodb(server: &TestServer, operation: &str, body: Json) -> Json {
-    reqwest::Client::new()
-        .post(server.dynamodb_url())
-        .header("x-amz-target", format!("DynamoDB_20120810.{operation}"))
-        .header("content-type", "application/x-amz-json-1.0")
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("DynamoDB answers")
-        .json()
-        .await
-        .expect("a JSON body")
-}
-
-async fn count(server: &TestServer, table: &str) -> u64 {
-    let out = dynamodb(
-        server,
-        "Scan",
-        json!({"TableName": table, "Select": "COUNT"}),
-    )
-    .await;
-    out["Count"].as_u64().unwrap_or_else(|| panic!("{out}"))
-}
-
-async fn search_total(server: &TestServer, index: &str) -> u64 {
-    let url = format!("{}/{index}/_count", server.opensearch_url());
-    let out: Json = reqwest::get(url)
-        .await
-        .expect("count")
-        .json()
-        .await
-        .expect("JSON");
-    out["count"].as_u64().unwrap_or_else(|| panic!("{out}"))
-}
+use common::Client;
+use serde_json::json;
 
 #[tokio::test]
 async fn first_start_seeds_once_and_restarts_keep_the_data() {
@@ -81,12 +21,12 @@ async fn first_start_seeds_once_and_restarts_keep_the_data() {
             .start()
     };
 
-    let server = start().await.expect("first start");
-    assert_eq!(count(&server, "Flights").await, 300);
-    assert_eq!(count(&server, "Bookings").await, 700);
-    assert_eq!(search_total(&server, "flights").await, 300);
-    assert_eq!(search_total(&server, "bookings").await, 700);
-    let first = graphql(&server, r#"{ getBooking(id: "BK000001") { id customer bookingDescription outboundFlight { id arrivalCity } } }"#).await;
+    let server = Client::new(start().await.expect("first start"));
+    assert_eq!(server.count("Flights").await, 300);
+    assert_eq!(server.count("Bookings").await, 700);
+    assert_eq!(server.search_total("flights").await, 300);
+    assert_eq!(server.search_total("bookings").await, 700);
+    let first = server.query(r#"{ getBooking(id: "BK000001") { id customer bookingDescription outboundFlight { id arrivalCity } } }"#).await;
     let booking = &first["data"]["getBooking"];
     let city = booking["outboundFlight"]["arrivalCity"]
         .as_str()
@@ -98,27 +38,27 @@ async fn first_start_seeds_once_and_restarts_keep_the_data() {
         "{first}"
     );
     // The user's changes after seeding.
-    dynamodb(
-        &server,
-        "DeleteItem",
-        json!({"TableName": "Bookings", "Key": {"id": {"S": "BK000001"}}}),
-    )
-    .await;
+    server
+        .dynamodb_ok(
+            "DeleteItem",
+            json!({"TableName": "Bookings", "Key": {"id": {"S": "BK000001"}}}),
+        )
+        .await;
     drop(server);
 
-    let server = start().await.expect("restart");
-    assert_eq!(count(&server, "Bookings").await, 699, "not reseeded");
-    assert_eq!(count(&server, "Flights").await, 300, "not duplicated");
-    assert_eq!(search_total(&server, "bookings").await, 699);
+    let server = Client::new(start().await.expect("restart"));
+    assert_eq!(server.count("Bookings").await, 699, "not reseeded");
+    assert_eq!(server.count("Flights").await, 300, "not duplicated");
+    assert_eq!(server.search_total("bookings").await, 699);
     let marker = std::fs::read_to_string(data.path().join("seed.json")).expect("marker");
     assert!(marker.contains(r#""state":"done""#), "{marker}");
     drop(server);
 
     // A seed cut short (the marker still says loading) is done again.
     std::fs::write(data.path().join("seed.json"), r#"{"state":"loading"}"#).expect("marker");
-    let server = start().await.expect("after a crash");
-    assert_eq!(count(&server, "Bookings").await, 700);
-    assert_eq!(search_total(&server, "bookings").await, 700);
+    let server = Client::new(start().await.expect("after a crash"));
+    assert_eq!(server.count("Bookings").await, 700);
+    assert_eq!(server.search_total("bookings").await, 700);
 }
 
 #[tokio::test]
@@ -137,53 +77,50 @@ async fn an_existing_data_dir_without_marker_is_left_alone() {
         .await
         .expect("fixture");
     drop(server);
-    let server = TestServer::builder(project.path())
-        .data_dir(data.path())
-        .start()
-        .await
-        .expect("seeding start");
-    assert_eq!(count(&server, "Flights").await, 1, "the user's data stays");
-    assert_eq!(count(&server, "Bookings").await, 0);
+    let server =
+        common::start_with(TestServer::builder(project.path()).data_dir(data.path())).await;
+    assert_eq!(server.count("Flights").await, 1, "the user's data stays");
+    assert_eq!(server.count("Bookings").await, 0);
 }
 
 #[tokio::test]
 async fn admin_reset_reseeds_and_never_serves_stale_cached_results() {
     let project = tempfile::tempdir().expect("temp dir");
     common::small_demo(project.path(), 30, 40);
-    let server = TestServer::start(project.path()).await.expect("server");
+    let server = common::start_at(project.path()).await;
     // getFlight is cached per id for 60 s.
     let query = r#"{ getFlight(id: "FL00001") { id seatCapacity } }"#;
-    let seeded = graphql(&server, query).await;
+    let seeded = server.query(query).await;
     assert_eq!(seeded["data"]["getFlight"]["id"], "FL00001", "{seeded}");
 
-    let (status, body) = post(format!("{}/admin/reset?seed=false", server.base_url()), "").await;
+    let (status, body) = server.admin("/admin/reset?seed=false", "").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
         json!({"cleared": {"Bookings": 40, "Flights": 30}, "seeded": null})
     );
     assert_eq!(
-        graphql(&server, query).await,
+        server.query(query).await,
         json!({"data": {"getFlight": null}})
     );
-    assert_eq!(search_total(&server, "bookings").await, 0);
+    assert_eq!(server.search_total("bookings").await, 0);
 
-    let (status, body) = post(format!("{}/admin/seed", server.base_url()), "").await;
+    let (status, body) = server.admin("/admin/seed", "").await;
     assert_eq!(
         (status, body),
         (200, json!({"seeded": {"Bookings": 40, "Flights": 30}}))
     );
-    assert_eq!(graphql(&server, query).await, seeded, "the same data again");
+    assert_eq!(server.query(query).await, seeded, "the same data again");
 
-    let (status, body) = post(format!("{}/admin/reset", server.base_url()), "").await;
+    let (status, body) = server.admin("/admin/reset", "").await;
     assert_eq!(status, 200);
     assert_eq!(body["seeded"], json!({"Bookings": 40, "Flights": 30}));
-    assert_eq!(search_total(&server, "flights").await, 30);
+    assert_eq!(server.search_total("flights").await, 30);
 
-    let (status, body) = post(format!("{}/admin/reset?seed=maybe", server.base_url()), "").await;
+    let (status, body) = server.admin("/admin/reset?seed=maybe", "").await;
     assert_eq!(status, 400);
     assert_eq!(body["errorType"], "BadRequestException");
-    let (status, body) = post(format!("{}/admin/reset?sed=false", server.base_url()), "").await;
+    let (status, body) = server.admin("/admin/reset?sed=false", "").await;
     assert_eq!(status, 400, "{body}");
     assert!(
         body["message"]
@@ -195,30 +132,25 @@ async fn admin_reset_reseeds_and_never_serves_stale_cached_results() {
 
 #[tokio::test]
 async fn admin_fixtures_write_through_to_the_indexes_in_either_format() {
-    let server = TestServer::start(ORDERS).await.expect("orders project");
-    let url = format!("{}/admin/fixtures", server.base_url());
+    let server = common::start("orders").await;
+    let url = "/admin/fixtures";
     let plain = json!({"Orders": [
         {"id": "o1", "customer": "c1", "createdAt": "2026-01-01T00:00:00Z", "status": "NEW", "orderDescription": "blue bicycle with a basket"},
         {"id": "o2", "customer": "c1", "createdAt": "2026-01-02T00:00:00Z", "status": "NEW", "orderDescription": "red kite"}
     ]});
-    let (status, body) = post(url.clone(), &plain.to_string()).await;
+    let (status, body) = server.admin(url, &plain.to_string()).await;
     assert_eq!((status, body), (200, json!({"loaded": {"Orders": 2}})));
     let typed = json!({"Orders": [
         {"id": {"S": "o3"}, "customer": {"S": "c2"}, "createdAt": {"S": "2026-01-03T00:00:00Z"}, "status": {"S": "NEW"}, "orderDescription": {"S": "green bicycle bell"}}
     ]});
-    let (status, body) = post(format!("{url}?format=dynamodb"), &typed.to_string()).await;
+    let (status, body) = server
+        .admin(&format!("{url}?format=dynamodb"), &typed.to_string())
+        .await;
     assert_eq!((status, body), (200, json!({"loaded": {"Orders": 1}})));
-    assert_eq!(count(&server, "Orders").await, 3);
-    let search = format!(
-        "{}/orders/_search?q=orderDescription:bicycle",
-        server.opensearch_url()
-    );
-    let hits: Json = reqwest::get(search)
-        .await
-        .expect("search")
-        .json()
-        .await
-        .expect("JSON");
+    assert_eq!(server.count("Orders").await, 3);
+    let hits = server
+        .opensearch_get("/orders/_search?q=orderDescription:bicycle")
+        .await;
     assert_eq!(hits["hits"]["total"]["value"], 2, "{hits}");
 
     // Bad input: a clear 4xx, and nothing written.
@@ -256,13 +188,15 @@ async fn admin_fixtures_write_through_to_the_indexes_in_either_format() {
         ),
     ];
     for (body, message, code, error_type) in cases {
-        let (status, answer) = post(url.clone(), body).await;
+        let (status, answer) = server.admin(url, body).await;
         assert_eq!(status, code, "{body}: {answer}");
         assert_eq!(answer["errorType"], error_type, "{body}: {answer}");
         let text = answer["message"].as_str().unwrap_or_default();
         assert!(text.contains(message), "{body}: {text}");
     }
-    let (status, answer) = post(format!("{url}?format=dynamodb"), &plain.to_string()).await;
+    let (status, answer) = server
+        .admin(&format!("{url}?format=dynamodb"), &plain.to_string())
+        .await;
     assert_eq!(status, 400, "plain items are not DynamoDB JSON: {answer}");
     assert!(
         answer["message"]
@@ -270,20 +204,20 @@ async fn admin_fixtures_write_through_to_the_indexes_in_either_format() {
             .is_some_and(|m| m.starts_with("Orders[0]")),
         "{answer}"
     );
-    let (status, _) = post(format!("{url}?format=xml"), "{}").await;
+    let (status, _) = server.admin(&format!("{url}?format=xml"), "{}").await;
     assert_eq!(status, 400);
     // Past the 64 MiB limit: the same JSON error shape, not a plain-text 413.
     let huge = format!(
         r#"{{"Orders": [{{"id": "big", "blob": "{}"}}]}}"#,
         "x".repeat(65 << 20)
     );
-    let (status, answer) = post(url.clone(), &huge).await;
+    let (status, answer) = server.admin(url, &huge).await;
     assert_eq!(status, 413, "{answer}");
     assert_eq!(answer["errorType"], "PayloadTooLargeException", "{answer}");
-    assert_eq!(count(&server, "Orders").await, 3, "no partial write");
+    assert_eq!(server.count("Orders").await, 3, "no partial write");
 
     // The orders project has no seed.
-    let (status, answer) = post(format!("{}/admin/seed", server.base_url()), "").await;
+    let (status, answer) = server.admin("/admin/seed", "").await;
     assert_eq!(status, 400);
     assert!(
         answer["message"]
@@ -297,20 +231,16 @@ async fn admin_fixtures_write_through_to_the_indexes_in_either_format() {
 async fn the_harness_resets_seeds_and_loads_fixtures() {
     let project = tempfile::tempdir().expect("temp dir");
     common::small_demo(project.path(), 12, 20);
-    let server = TestServer::builder(project.path())
-        .seed(false)
-        .temp_data_dir()
-        .start()
-        .await
-        .expect("server");
-    assert_eq!(
-        count(&server, "Flights").await,
-        0,
-        "seed(false) starts empty"
-    );
+    let server = common::start_with(
+        TestServer::builder(project.path())
+            .seed(false)
+            .temp_data_dir(),
+    )
+    .await;
+    assert_eq!(server.count("Flights").await, 0, "seed(false) starts empty");
     let seeded = server.seed().await.expect("seed");
     assert_eq!(seeded.get("Flights"), Some(&12));
-    assert_eq!(count(&server, "Bookings").await, 20);
+    assert_eq!(server.count("Bookings").await, 20);
 
     let loaded = server
         .load_fixture_as(
@@ -320,19 +250,17 @@ async fn the_harness_resets_seeds_and_loads_fixtures() {
         .await
         .expect("fixture");
     assert_eq!(loaded.get("Flights"), Some(&1));
-    let found = graphql(
-        &server,
-        r#"{ searchFlights(text: "fjords", limit: 1) { id } }"#,
-    )
-    .await;
+    let found = server
+        .query(r#"{ searchFlights(text: "fjords", limit: 1) { id } }"#)
+        .await;
     assert_eq!(found, json!({"data": {"searchFlights": [{"id": "T1"}]}}));
     assert!(server.load_fixture(r#"{"Flights": [{}]}"#).await.is_err());
 
     let report = server.reset().await.expect("reset");
     assert_eq!(report.cleared.get("Flights"), Some(&13));
-    assert_eq!(count(&server, "Flights").await, 12, "reseeded");
+    assert_eq!(server.count("Flights").await, 12, "reseeded");
     server.clear().await.expect("clear");
-    assert_eq!(count(&server, "Flights").await, 0);
+    assert_eq!(server.count("Flights").await, 0);
     assert!(server.base_url().starts_with("http://127.0.0.1:"));
 }
 
@@ -353,7 +281,11 @@ async fn seed_problems_point_at_the_manifest() {
 
     let orders = tempfile::tempdir().expect("temp dir");
     for file in ["appsync.yaml", "schema.graphql"] {
-        std::fs::copy(format!("{ORDERS}/{file}"), orders.path().join(file)).expect("copy");
+        std::fs::copy(
+            common::project("orders").join(file),
+            orders.path().join(file),
+        )
+        .expect("copy");
     }
     let manifest = std::fs::read_to_string(orders.path().join("appsync.yaml")).expect("manifest");
     std::fs::write(

@@ -52,11 +52,7 @@ fn seed_and_reset_work_offline_on_a_data_directory() {
 async fn seed_and_reset_go_through_a_running_server() {
     let project = tempfile::tempdir().expect("temp dir");
     common::small_demo(project.path(), 10, 15);
-    let server = TestServer::builder(project.path())
-        .seed(false)
-        .start()
-        .await
-        .expect("server");
+    let server = common::start_with(TestServer::builder(project.path()).seed(false)).await;
     let url = server.base_url();
     let cli = |args: Vec<String>| {
         tokio::task::spawn_blocking(move || {
@@ -84,12 +80,7 @@ async fn seed_and_reset_go_through_a_running_server() {
         json!({"cleared": {"Bookings": 15, "Flights": 10}, "seeded": null})
     );
 
-    let orders = TestServer::start(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/projects/orders"
-    ))
-    .await
-    .expect("orders");
+    let orders = common::start("orders").await;
     let failed = cli(vec!["seed".into(), "--url".into(), orders.base_url()])
         .await
         .expect("joined");

@@ -1,8 +1,9 @@
 //! The HTTP layer against a fake GraphQL service, over a real socket.
 
+mod common;
+
 use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use appsync_local::graphql::{
@@ -96,13 +97,7 @@ fn api_key_auth() -> AuthConfig {
 }
 
 async fn start(state: AppState) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("local address");
-    let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{address}")
+    format!("http://{}", common::serve(app(state)).await)
 }
 
 /// A client that neither sends `Accept-Encoding` nor decompresses, so tests

@@ -4,31 +4,13 @@
 //! and `$ctx.prev.result`. The executor's own suite (tests/execution.rs)
 //! covers the rest in-process.
 
-use appsync_local::testing::TestServer;
-use serde_json::{Value, json};
+mod common;
 
-const PROJECT: &str = "tests/projects/vtl_resolvers";
-
-async fn post(server: &TestServer, query: &str, headers: &[(&str, &str)]) -> Value {
-    let mut request = reqwest::Client::new()
-        .post(server.graphql_url())
-        .header("x-api-key", server.api_key().unwrap_or_default())
-        .json(&json!({ "query": query }));
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    request
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("JSON")
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn resolvers_render_real_templates() {
-    let server = TestServer::start(PROJECT).await.expect("server");
+    let server = common::start("vtl_resolvers").await;
     let cases = [
         (r#"{ echo(msg: "hi") }"#, json!({"data": {"echo": "hi x3"}})),
         (
@@ -69,22 +51,23 @@ async fn resolvers_render_real_templates() {
         ),
     ];
     for (query, expected) in cases {
-        assert_eq!(post(&server, query, &[]).await, expected, "{query}");
+        assert_eq!(server.query(query).await, expected, "{query}");
     }
 }
 
 #[tokio::test]
 async fn templates_see_request_headers() {
-    let server = TestServer::start(PROJECT).await.expect("server");
-    let res = post(
-        &server,
-        "{ trace }",
-        &[
-            ("x-trace", "one"),
-            ("x-trace", "two"),
-            ("cookie", "secret=1"),
-        ],
-    )
-    .await;
+    let server = common::start("vtl_resolvers").await;
+    let res = server
+        .query_with(
+            "{ trace }",
+            json!({}),
+            &[
+                ("x-trace", "one"),
+                ("x-trace", "two"),
+                ("cookie", "secret=1"),
+            ],
+        )
+        .await;
     assert_eq!(res, json!({"data": {"trace": "[one, two] cookie=true"}}));
 }

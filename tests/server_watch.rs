@@ -1,14 +1,17 @@
 //! `serve --watch` machinery: a fake loader over temporary project files.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use appsync_local::graphql::{
     AuthConfig, BoxFuture, GraphQLRequest, GraphQLResponse, GraphQLService, RequestContext,
 };
 use appsync_local::server::{ProjectLoader, ProjectWatcher, ServiceCell, WatchOptions};
+use common::wait_until;
 use serde_json::json;
 
 /// Serves the schema text it was loaded from, so tests can tell versions apart.
@@ -57,12 +60,14 @@ async fn served(cell: &ServiceCell) -> String {
         .unwrap_or_default()
 }
 
-async fn wait_until(what: &str, mut condition: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !condition().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// Waits until the watcher has scanned the files twice after now and
+/// acted on what it saw: a watched change made before this call has been
+/// loaded by then, however slow the machine.
+async fn settled(watcher: &ProjectWatcher) {
+    // The scan under way may have missed the change; the next one sees it
+    // and the one after it loads it, before a third one begins.
+    let seen = watcher.scans() + 3;
+    wait_until("two more scans", async || watcher.scans() >= seen).await;
 }
 
 #[tokio::test]
@@ -86,7 +91,7 @@ async fn reload_keeps_the_last_good_service_on_a_broken_change() {
         interval: Duration::from_millis(25),
         ..WatchOptions::default()
     };
-    let _watcher = ProjectWatcher::spawn(dir, cell.clone(), loader, options).expect("watch");
+    let watcher = ProjectWatcher::spawn(dir, cell.clone(), loader, options).expect("watch");
 
     std::fs::write(dir.join("schema.graphql"), "type Query { version2: Int }").expect("write");
     wait_until("version 2", async || {
@@ -102,7 +107,7 @@ async fn reload_keeps_the_last_good_service_on_a_broken_change() {
         attempts.load(Ordering::SeqCst) > after_good
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    settled(&watcher).await;
     assert_eq!(attempts.load(Ordering::SeqCst), after_good + 1);
     assert_eq!(served(&cell).await, "type Query { version2: Int }");
 
@@ -118,8 +123,15 @@ async fn reload_keeps_the_last_good_service_on_a_broken_change() {
     let before = attempts.load(Ordering::SeqCst);
     std::fs::write(dir.join("notes.txt"), "hello").expect("write");
     std::fs::write(dir.join(".appsync-local/data.yaml"), "a: 1").expect("write");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    settled(&watcher).await;
     assert_eq!(attempts.load(Ordering::SeqCst), before);
+    // The watcher still reloads on the next real change, once.
+    std::fs::write(dir.join("schema.graphql"), "type Query { v4: Int }").expect("write");
+    wait_until("version 4", async || {
+        served(&cell).await == "type Query { v4: Int }"
+    })
+    .await;
+    assert_eq!(attempts.load(Ordering::SeqCst), before + 1);
 }
 
 #[tokio::test]
@@ -132,9 +144,14 @@ async fn dropping_the_watcher_stops_reloads() {
         interval: Duration::from_millis(25),
         ..WatchOptions::default()
     };
-    let watcher = ProjectWatcher::spawn(dir, cell.clone(), Arc::new(load), options).expect("watch");
+    let loader: ProjectLoader = Arc::new(load);
+    let watcher =
+        ProjectWatcher::spawn(dir, cell.clone(), Arc::clone(&loader), options).expect("watch");
+    assert_eq!(Arc::strong_count(&loader), 2);
     drop(watcher);
+    // The watcher's thread has ended and let go of the loader: nothing can
+    // reload any more.
+    assert_eq!(Arc::strong_count(&loader), 1);
     std::fs::write(dir.join("schema.graphql"), "two!").expect("write");
-    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(served(&cell).await, "one");
 }

@@ -4,73 +4,60 @@
 //! the index, GSI queries, transactions, and reconciliation after a crash
 //! between a table write and its index write.
 
+mod common;
+
 use appsync_local::dynamodb::{
     Database, DatabaseConfig, DeleteItemRequest, PutItemRequest, TableDefinition,
 };
 use appsync_local::opensearch::IndexDefinition;
 use appsync_local::stores::Stores;
-use appsync_local::testing::TestServer;
+use common::Client;
 use serde_json::{Value, json};
 
-const PROJECT: &str = "tests/projects/orders";
-
-async fn graphql(server: &TestServer, query: &str, variables: Value) -> Value {
-    reqwest::Client::new()
-        .post(server.graphql_url())
-        .header("x-api-key", server.api_key().unwrap_or_default())
-        .json(&json!({"query": query, "variables": variables}))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("JSON body")
-}
-
-async fn put_order(server: &TestServer, id: &str, customer: &str, created: &str, text: &str) {
-    let res = graphql(
-        server,
-        "mutation($i: OrderInput!) { putOrder(input: $i) { id } }",
-        json!({"i": {"id": id, "customer": customer, "status": "NEW", "total": 12.5,
+async fn put_order(server: &Client, id: &str, customer: &str, created: &str, text: &str) {
+    let res = server
+        .graphql(
+            "mutation($i: OrderInput!) { putOrder(input: $i) { id } }",
+            json!({"i": {"id": id, "customer": customer, "status": "NEW", "total": 12.5,
                      "createdAt": created, "orderDescription": text}}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(res, json!({"data": {"putOrder": {"id": id}}}), "{res}");
 }
 
 #[tokio::test]
 async fn search_field_beside_table_fields() {
-    let server = TestServer::start(PROJECT).await.expect("server");
+    let server = common::start("orders").await;
     put_order(&server, "o1", "ann", "2026-01-01", "Two blue umbrellas").await;
     put_order(&server, "o2", "ann", "2026-01-02", "A red kettle and cups").await;
 
     // `orderDescription` comes from the index, its siblings from the table.
-    let res = graphql(
-        &server,
-        "{ getOrder(id: \"o2\") { id customer total orderDescription } }",
-        json!({}),
-    )
-    .await;
+    let res = server
+        .graphql(
+            "{ getOrder(id: \"o2\") { id customer total orderDescription } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(
         res,
         json!({"data": {"getOrder": {"id": "o2", "customer": "ann", "total": 12.5,
                                      "orderDescription": "A red kettle and cups"}}})
     );
 
-    let res = graphql(
-        &server,
-        "{ searchOrders(text: \"umbrella\") { id highlight } }",
-        json!({}),
-    )
-    .await;
+    let res = server
+        .graphql(
+            "{ searchOrders(text: \"umbrella\") { id highlight } }",
+            json!({}),
+        )
+        .await;
     // The standard analyzer does not stem: "umbrella" does not match "umbrellas".
     assert_eq!(res, json!({"data": {"searchOrders": []}}));
-    let res = graphql(
-        &server,
-        "{ searchOrders(text: \"BLUE kettle\") { id highlight } }",
-        json!({}),
-    )
-    .await;
+    let res = server
+        .graphql(
+            "{ searchOrders(text: \"BLUE kettle\") { id highlight } }",
+            json!({}),
+        )
+        .await;
     let hits = res["data"]["searchOrders"].as_array().expect("hits");
     let mut ids: Vec<&str> = hits.iter().map(|h| h["id"].as_str().unwrap()).collect();
     ids.sort();
@@ -79,12 +66,12 @@ async fn search_field_beside_table_fields() {
     assert_eq!(o1["highlight"], json!(["Two <em>blue</em> umbrellas"]));
 
     // GSI query, newest first.
-    let res = graphql(
-        &server,
-        "{ ordersByCustomer(customer: \"ann\") { items { id createdAt } nextToken } }",
-        json!({}),
-    )
-    .await;
+    let res = server
+        .graphql(
+            "{ ordersByCustomer(customer: \"ann\") { items { id createdAt } nextToken } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(
         res,
         json!({"data": {"ordersByCustomer": {"items": [
@@ -93,25 +80,19 @@ async fn search_field_beside_table_fields() {
     );
 
     // A delete leaves the index too.
-    let res = graphql(
-        &server,
-        "mutation { deleteOrder(id: \"o1\") { id } }",
-        json!({}),
-    )
-    .await;
+    let res = server
+        .graphql("mutation { deleteOrder(id: \"o1\") { id } }", json!({}))
+        .await;
     assert_eq!(res, json!({"data": {"deleteOrder": {"id": "o1"}}}));
-    let res = graphql(
-        &server,
-        "{ searchOrders(text: \"blue\") { id } }",
-        json!({}),
-    )
-    .await;
+    let res = server
+        .graphql("{ searchOrders(text: \"blue\") { id } }", json!({}))
+        .await;
     assert_eq!(res, json!({"data": {"searchOrders": []}}));
 }
 
 #[tokio::test]
 async fn paginates_with_opaque_next_token() {
-    let server = TestServer::start(PROJECT).await.expect("server");
+    let server = common::start("orders").await;
     for day in 1..=5 {
         let id = format!("p{day}");
         put_order(&server, &id, "bob", &format!("2026-02-0{day}"), "pens").await;
@@ -120,7 +101,7 @@ async fn paginates_with_opaque_next_token() {
     let mut seen = Vec::new();
     let mut token = Value::Null;
     for _ in 0..5 {
-        let res = graphql(&server, query, json!({"t": token})).await;
+        let res = server.graphql(query, json!({"t": token})).await;
         let page = &res["data"]["ordersByCustomer"];
         for item in page["items"].as_array().expect("items") {
             seen.push(item["id"].as_str().unwrap().to_owned());
@@ -135,48 +116,38 @@ async fn paginates_with_opaque_next_token() {
 
 #[tokio::test]
 async fn dynamodb_api_writes_reach_the_index_and_graphql() {
-    let server = TestServer::start(PROJECT).await.expect("server");
+    let server = common::start("orders").await;
     // Shaped as the AWS SDKs send it.
-    let res = reqwest::Client::new()
-        .post(server.dynamodb_url())
-        .header("x-amz-target", "DynamoDB_20120810.PutItem")
-        .header("content-type", "application/x-amz-json-1.0")
-        .body(
+    let (status, _) = server
+        .dynamodb(
+            "PutItem",
             json!({"TableName": "Orders", "Item": {
                 "id": {"S": "d1"}, "customer": {"S": "cy"}, "status": {"S": "NEW"},
-                "createdAt": {"S": "2026-03-01"}, "orderDescription": {"S": "Garden hose"}}})
-            .to_string(),
+                "createdAt": {"S": "2026-03-01"}, "orderDescription": {"S": "Garden hose"}}}),
         )
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(res.status(), 200);
+        .await;
+    assert_eq!(status, 200);
 
-    let res = graphql(
-        &server,
-        "{ getOrder(id: \"d1\") { customer orderDescription } }",
-        json!({}),
-    )
-    .await;
+    let res = server
+        .graphql(
+            "{ getOrder(id: \"d1\") { customer orderDescription } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(
         res,
         json!({"data": {"getOrder": {"customer": "cy", "orderDescription": "Garden hose"}}})
     );
 
     // The OpenSearch REST API sees the streamed document under the item's key.
-    let doc: Value = reqwest::get(format!("{}/orders/_doc/d1", server.opensearch_url()))
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("JSON");
+    let doc = server.opensearch_get("/orders/_doc/d1").await;
     assert_eq!(doc["found"], json!(true));
     assert_eq!(doc["_source"]["orderDescription"], json!("Garden hose"));
 }
 
 #[tokio::test]
 async fn transactions_are_all_or_nothing() {
-    let server = TestServer::start(PROJECT).await.expect("server");
+    let server = common::start("orders").await;
     put_order(&server, "t1", "dee", "2026-04-01", "first").await;
     let order = |id: &str| {
         json!({"id": id, "customer": "dee", "status": "NEW", "createdAt": "2026-04-02",
@@ -184,7 +155,9 @@ async fn transactions_are_all_or_nothing() {
     };
     let mutation = "mutation($o: [OrderInput!]!) { placeOrders(inputs: $o) }";
 
-    let res = graphql(&server, mutation, json!({"o": [order("t2"), order("t1")]})).await;
+    let res = server
+        .graphql(mutation, json!({"o": [order("t2"), order("t1")]}))
+        .await;
     assert_eq!(res["data"], json!({"placeOrders": null}), "{res}");
     let error = &res["errors"][0];
     assert_eq!(error["errorType"], "DynamoDB:TransactionCanceledException");
@@ -197,17 +170,18 @@ async fn transactions_are_all_or_nothing() {
     // AppSync spells the reason `ConditionCheckFailed`, unlike DynamoDB's own
     // `ConditionalCheckFailed` (AppSync's TransactWriteItems reference).
     assert_eq!(reasons, ["None", "ConditionCheckFailed"]);
-    let res = graphql(&server, "{ getOrder(id: \"t2\") { id } }", json!({})).await;
+    let res = server
+        .graphql("{ getOrder(id: \"t2\") { id } }", json!({}))
+        .await;
     assert_eq!(res, json!({"data": {"getOrder": null}}));
 
-    let res = graphql(&server, mutation, json!({"o": [order("t2"), order("t3")]})).await;
+    let res = server
+        .graphql(mutation, json!({"o": [order("t2"), order("t3")]}))
+        .await;
     assert_eq!(res, json!({"data": {"placeOrders": ["t2", "t3"]}}));
-    let res = graphql(
-        &server,
-        "{ searchOrders(text: \"batch\") { id } }",
-        json!({}),
-    )
-    .await;
+    let res = server
+        .graphql("{ searchOrders(text: \"batch\") { id } }", json!({}))
+        .await;
     assert_eq!(
         res["data"]["searchOrders"].as_array().map(Vec::len),
         Some(2)
@@ -250,27 +224,70 @@ fn indexed_ids(stores: &Stores) -> Vec<String> {
         .collect()
 }
 
-/// Writes the table alone, as a crash between a table write and its index
-/// write would leave it.
-fn put_behind_the_index(dir: &std::path::Path, tables: &[TableDefinition], id: &str) {
-    let db = Database::open(
-        &DatabaseConfig {
-            path: Some(dir.join("tables")),
+/// A data directory of the Orders table and the `orders` index it feeds.
+struct DataDir {
+    dir: tempfile::TempDir,
+    tables: Vec<TableDefinition>,
+    indexes: Vec<IndexDefinition>,
+}
+
+impl DataDir {
+    fn new(indexes: Vec<IndexDefinition>) -> DataDir {
+        DataDir {
+            dir: tempfile::tempdir().expect("temp dir"),
+            tables: orders_table(),
+            indexes,
+        }
+    }
+
+    /// Fed from the whole Orders table.
+    fn orders() -> DataDir {
+        DataDir::new(orders_index(json!({"table": "Orders"})))
+    }
+
+    fn open(&self) -> Stores {
+        self.open_with(&self.indexes)
+    }
+
+    fn open_with(&self, indexes: &[IndexDefinition]) -> Stores {
+        match Stores::open(Some(self.dir.path()), &self.tables, indexes) {
+            Ok(stores) => stores,
+            Err(err) => panic!("opening the stores failed: {err}"),
+        }
+    }
+
+    /// The table alone, as a crash between a table write and its index
+    /// write leaves it.
+    fn table_only(&self) -> Database {
+        let config = DatabaseConfig {
+            path: Some(self.dir.path().join("tables")),
             durable: true,
-        },
-        tables,
-    )
-    .expect("database");
-    db.put_item(&put(id, "table only")).expect("put");
+        };
+        Database::open(&config, &self.tables).expect("database")
+    }
+
+    fn put_behind_the_index(&self, id: &str) {
+        self.table_only()
+            .put_item(&put(id, "table only"))
+            .expect("put");
+    }
+
+    /// The clean-close record.
+    fn record(&self) -> std::path::PathBuf {
+        self.dir.path().join("closed-cleanly.json")
+    }
+
+    fn read_record(&self) -> Value {
+        let text = std::fs::read_to_string(self.record()).expect("record");
+        serde_json::from_str(&text).expect("JSON")
+    }
 }
 
 #[test]
 fn reconciles_index_after_a_crash_between_table_and_index_writes() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let tables = orders_table();
-    let indexes = orders_index(json!({"table": "Orders"}));
+    let data = DataDir::orders();
     {
-        let stores = Stores::open(Some(dir.path()), &tables, &indexes).expect("stores");
+        let stores = data.open();
         stores
             .dynamodb
             .put_item(&put("kept", "stays"))
@@ -282,14 +299,7 @@ fn reconciles_index_after_a_crash_between_table_and_index_writes() {
     }
     // The "crash": table writes committed while nothing fed the index.
     {
-        let db = Database::open(
-            &DatabaseConfig {
-                path: Some(dir.path().join("tables")),
-                durable: true,
-            },
-            &tables,
-        )
-        .expect("database");
+        let db = data.table_only();
         db.put_item(&put("new", "written before the crash"))
             .expect("put");
         let delete: DeleteItemRequest =
@@ -297,11 +307,7 @@ fn reconciles_index_after_a_crash_between_table_and_index_writes() {
                 .expect("request");
         db.delete_item(&delete).expect("delete");
     }
-    let stores = match Stores::open(Some(dir.path()), &tables, &indexes) {
-        Ok(stores) => stores,
-        Err(err) => panic!("reopening the stores failed: {err}"),
-    };
-    assert_eq!(indexed_ids(&stores), ["kept", "new"]);
+    assert_eq!(indexed_ids(&data.open()), ["kept", "new"]);
 }
 
 /// A clean close records that the indexes are in step, so the next open
@@ -309,33 +315,30 @@ fn reconciles_index_after_a_crash_between_table_and_index_writes() {
 /// changed index declaration is reconciled whatever it says.
 #[test]
 fn a_clean_close_skips_the_reconciliation_once() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let tables = orders_table();
-    let indexes = orders_index(json!({"table": "Orders"}));
-    let record = dir.path().join("closed-cleanly.json");
+    let data = DataDir::orders();
     {
-        let stores = Stores::open(Some(dir.path()), &tables, &indexes).expect("stores");
+        let stores = data.open();
         stores.dynamodb.put_item(&put("a", "first")).expect("put");
         stores.close().expect("close");
     }
-    assert!(record.exists());
+    assert!(data.record().exists());
     // Only something outside the stores can put the table ahead of a
     // cleanly closed index: it shows which opens reconcile.
-    put_behind_the_index(dir.path(), &tables, "b");
+    data.put_behind_the_index("b");
     {
-        let stores = Stores::open(Some(dir.path()), &tables, &indexes).expect("stores");
-        assert!(!record.exists(), "the record is consumed at open");
+        let stores = data.open();
+        assert!(!data.record().exists(), "the record is consumed at open");
         assert_eq!(indexed_ids(&stores), ["a"], "no reconciliation");
         // Dropped without close, as a crash would.
     }
     {
-        let stores = Stores::open(Some(dir.path()), &tables, &indexes).expect("stores");
+        let stores = data.open();
         assert_eq!(indexed_ids(&stores), ["a", "b"], "reconciled");
         stores.close().expect("close");
     }
-    put_behind_the_index(dir.path(), &tables, "c");
+    data.put_behind_the_index("c");
     let narrowed = orders_index(json!({"table": "Orders", "fields": ["text"]}));
-    let stores = Stores::open(Some(dir.path()), &tables, &narrowed).expect("stores");
+    let stores = data.open_with(&narrowed);
     assert_eq!(indexed_ids(&stores), ["a", "b", "c"], "new declaration");
 }
 
@@ -344,18 +347,16 @@ fn a_clean_close_skips_the_reconciliation_once() {
 /// other items, nor a start.
 #[test]
 fn items_the_mapping_refuses_stop_neither_the_stream_nor_a_start() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let tables = orders_table();
-    let indexes: Vec<IndexDefinition> = vec![
+    let data = DataDir::new(vec![
         serde_json::from_value(json!({"name": "orders", "source": {"table": "Orders"},
             "mappings": {"properties": {"total": {"type": "long"}}}}))
         .expect("index"),
-    ];
+    ]);
     let refused: PutItemRequest = serde_json::from_value(json!({"TableName": "Orders",
         "Item": {"id": {"S": "b"}, "total": {"S": "not a number"}}}))
     .expect("request");
     {
-        let stores = Stores::open(Some(dir.path()), &tables, &indexes).expect("stores");
+        let stores = data.open();
         stores.dynamodb.put_item(&put("a", "fine")).expect("put");
         stores
             .dynamodb
@@ -364,38 +365,30 @@ fn items_the_mapping_refuses_stop_neither_the_stream_nor_a_start() {
         assert_eq!(indexed_ids(&stores), ["a"]);
     }
     // A crash (no clean close): the next open reconciles, item `b` included.
-    put_behind_the_index(dir.path(), &tables, "c");
-    let stores = Stores::open(Some(dir.path()), &tables, &indexes).expect("a start");
-    assert_eq!(indexed_ids(&stores), ["a", "c"]);
+    data.put_behind_the_index("c");
+    assert_eq!(indexed_ids(&data.open()), ["a", "c"]);
 }
 
 /// An index the engine failed to write (here its files vanished) is left
 /// out of the clean-close record, so the next open reconciles it.
 #[test]
 fn an_index_that_missed_a_write_is_reconciled_after_a_clean_close() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let tables = orders_table();
-    let indexes = orders_index(json!({"table": "Orders"}));
-    let record = dir.path().join("closed-cleanly.json");
-    let read_record = || -> Value {
-        let text = std::fs::read_to_string(&record).expect("record");
-        serde_json::from_str(&text).expect("JSON")
-    };
+    let data = DataDir::orders();
     {
-        let stores = Stores::open(Some(dir.path()), &tables, &indexes).expect("stores");
+        let stores = data.open();
         stores.dynamodb.put_item(&put("a", "first")).expect("put");
-        std::fs::remove_dir_all(dir.path().join("indexes").join("orders")).expect("rm");
+        std::fs::remove_dir_all(data.dir.path().join("indexes").join("orders")).expect("rm");
         stores
             .dynamodb
             .put_item(&put("b", "the index cannot take it"))
             .expect("the table takes it");
         stores.close().expect("close");
-        assert_eq!(read_record()["indexes"], json!({}));
+        assert_eq!(data.read_record()["indexes"], json!({}));
     }
-    let stores = Stores::open(Some(dir.path()), &tables, &indexes).expect("stores");
+    let stores = data.open();
     assert_eq!(indexed_ids(&stores), ["a", "b"], "reconciled");
     stores.close().expect("close");
-    assert!(read_record()["indexes"]["orders"].is_object());
+    assert!(data.read_record()["indexes"]["orders"].is_object());
 }
 
 /// Concurrent writers share index commits, and each one finds its own
@@ -432,48 +425,35 @@ fn concurrent_writers_read_their_writes_in_the_index() {
 
 #[tokio::test]
 async fn updates_and_batches_from_the_dynamodb_api_reach_the_index() {
-    let server = TestServer::start(PROJECT).await.expect("server");
-    let client = reqwest::Client::new();
-    let call = |target: &str, body: Value| {
-        client
-            .post(server.dynamodb_url())
-            .header("x-amz-target", format!("DynamoDB_20120810.{target}"))
-            .header("content-type", "application/x-amz-json-1.0")
-            .body(body.to_string())
-            .send()
-    };
+    let server = common::start("orders").await;
     let item = |id: &str, text: &str| {
         json!({"PutRequest": {"Item": {"id": {"S": id}, "customer": {"S": "eve"},
             "status": {"S": "NEW"}, "createdAt": {"S": "2026-05-01"},
             "orderDescription": {"S": text}}}})
     };
-    let res = call(
-        "BatchWriteItem",
-        json!({"RequestItems": {"Orders": [item("b1", "Copper pans"), item("b2", "Linen towels")]}}),
-    )
-    .await
-    .expect("batch");
-    assert_eq!(res.status(), 200);
-    let res = call(
-        "UpdateItem",
-        json!({"TableName": "Orders", "Key": {"id": {"S": "b1"}},
-               "UpdateExpression": "SET orderDescription = :d",
-               "ExpressionAttributeValues": {":d": {"S": "Cast iron skillet"}}}),
-    )
-    .await
-    .expect("update");
-    assert_eq!(res.status(), 200);
-    let res = call(
-        "BatchWriteItem",
-        json!({"RequestItems": {"Orders": [{"DeleteRequest": {"Key": {"id": {"S": "b2"}}}}]}}),
-    )
-    .await
-    .expect("batch delete");
-    assert_eq!(res.status(), 200);
+    server
+        .dynamodb_ok(
+            "BatchWriteItem",
+            json!({"RequestItems": {"Orders": [item("b1", "Copper pans"), item("b2", "Linen towels")]}}),
+        )
+        .await;
+    server
+        .dynamodb_ok(
+            "UpdateItem",
+            json!({"TableName": "Orders", "Key": {"id": {"S": "b1"}},
+                   "UpdateExpression": "SET orderDescription = :d",
+                   "ExpressionAttributeValues": {":d": {"S": "Cast iron skillet"}}}),
+        )
+        .await;
+    server
+        .dynamodb_ok(
+            "BatchWriteItem",
+            json!({"RequestItems": {"Orders": [{"DeleteRequest": {"Key": {"id": {"S": "b2"}}}}]}}),
+        )
+        .await;
 
     let search = |text: &'static str| {
-        graphql(
-            &server,
+        server.graphql(
             "query($t: String!) { searchOrders(text: $t) { id } }",
             json!({"t": text}),
         )

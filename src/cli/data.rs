@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
+use axum::http::Method;
 use serde_json::json;
 
-use super::flush_cache::{authority_of, request};
+use super::http;
 use crate::loader::{LoadOptions, Project};
 use crate::stores::Stores;
 
@@ -25,6 +26,10 @@ pub struct Target {
     /// Offline: the data directory [default: PROJECT/.appsync-local].
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// With --url: seconds to wait for the server's answer (a seed of many
+    /// items takes a while).
+    #[arg(long, default_value_t = 600.0, requires = "url")]
+    pub timeout: f64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -44,7 +49,7 @@ pub struct ResetArgs {
 
 pub fn seed(args: SeedArgs) -> anyhow::Result<ExitCode> {
     match &args.target.url {
-        Some(url) => remote(url, "/admin/seed"),
+        Some(url) => remote(url, "/admin/seed", args.target.timeout),
         None => offline(&args.target, |stores| {
             Ok(json!({ "seeded": stores.seed()? }))
         }),
@@ -54,8 +59,8 @@ pub fn seed(args: SeedArgs) -> anyhow::Result<ExitCode> {
 pub fn reset(args: ResetArgs) -> anyhow::Result<ExitCode> {
     let reseed = !args.no_seed;
     match &args.target.url {
-        Some(url) if reseed => remote(url, "/admin/reset"),
-        Some(url) => remote(url, "/admin/reset?seed=false"),
+        Some(url) if reseed => remote(url, "/admin/reset", args.target.timeout),
+        Some(url) => remote(url, "/admin/reset?seed=false", args.target.timeout),
         None => offline(&args.target, |stores| {
             let report = stores.reset(reseed)?;
             Ok(json!({ "cleared": report.cleared, "seeded": report.seeded }))
@@ -64,12 +69,9 @@ pub fn reset(args: ResetArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// POSTs to an admin route and prints its JSON answer.
-fn remote(url: &str, path: &str) -> anyhow::Result<ExitCode> {
-    let authority = authority_of(url)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let (status, body) = runtime.block_on(request(&authority, "POST", path))?;
+fn remote(url: &str, path: &str, timeout: f64) -> anyhow::Result<ExitCode> {
+    let url = http::on_server(&http::parse_url(url)?, path)?;
+    let http::Answer { status, body } = http::send(Method::POST, &url, http::seconds(timeout)?)?;
     if status != 200 {
         let message = serde_json::from_str::<serde_json::Value>(&body)
             .ok()

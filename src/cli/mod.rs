@@ -7,6 +7,7 @@ mod data;
 mod evaluate;
 mod flush_cache;
 mod healthcheck;
+mod http;
 mod serve;
 
 #[derive(Debug, Parser)]

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::server::{
-    AppState, BatchedWriter, CorsOrigins, DEFAULT_BODY_LIMIT, FlushGuard, ProjectLoader,
-    ProjectWatcher, ServerOptions, WatchOptions, app,
+    AppState, CorsOrigins, DEFAULT_BODY_LIMIT, LogGuard, ProjectLoader, ProjectWatcher,
+    ServerOptions, WatchOptions, app, stderr_writer,
 };
 use anyhow::Context as _;
 use axum::http::HeaderValue;
@@ -201,7 +201,7 @@ fn cors_origins(origins: &[String]) -> anyhow::Result<CorsOrigins> {
 /// `appsync_local::resolver`. `RUST_LOG` overrides the default filter.
 /// Lines are batched (see `BatchedWriter`): a request appends its line to a
 /// buffer instead of writing to stderr itself.
-fn init_tracing(verbose: bool) -> FlushGuard {
+fn init_tracing(verbose: bool) -> LogGuard {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("warn,appsync_local=info"));
     let filter = if verbose {
@@ -212,7 +212,7 @@ fn init_tracing(verbose: bool) -> FlushGuard {
     } else {
         filter
     };
-    let (writer, guard) = BatchedWriter::stderr();
+    let (writer, guard) = stderr_writer();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

@@ -109,6 +109,40 @@ impl BatchedWriter {
     }
 }
 
+/// Keeps a log writer's lines flowing; writes what is left when dropped.
+pub enum LogGuard {
+    Batched(FlushGuard),
+    Appender(tracing_appender::non_blocking::WorkerGuard),
+}
+
+/// TEMPORARY (measurement): the access log's writer to stderr, chosen by
+/// `APPSYNC_LOG_WRITER` = `batched` (default), `appender` or
+/// `appender-buffered`.
+pub fn stderr_writer() -> (tracing_subscriber::fmt::writer::BoxMakeWriter, LogGuard) {
+    use tracing_subscriber::fmt::writer::BoxMakeWriter;
+    let choice = std::env::var("APPSYNC_LOG_WRITER").unwrap_or_default();
+    let appender = || {
+        tracing_appender::non_blocking::NonBlockingBuilder::default()
+            .lossy(true)
+            .thread_name("log-writer")
+    };
+    match choice.as_str() {
+        "appender" => {
+            let (writer, guard) = appender().finish(io::stderr());
+            (BoxMakeWriter::new(writer), LogGuard::Appender(guard))
+        }
+        "appender-buffered" => {
+            let out = io::BufWriter::with_capacity(FLUSH_AT, io::stderr());
+            let (writer, guard) = appender().finish(out);
+            (BoxMakeWriter::new(writer), LogGuard::Appender(guard))
+        }
+        _ => {
+            let (writer, guard) = BatchedWriter::stderr();
+            (BoxMakeWriter::new(writer), LogGuard::Batched(guard))
+        }
+    }
+}
+
 /// One event's writer; `urgent` ones flush when dropped.
 pub struct EventWriter<'a> {
     shared: &'a Shared,

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
@@ -51,6 +52,7 @@ impl Default for WatchOptions {
 pub struct ProjectWatcher {
     stop: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    scans: Arc<AtomicU64>,
 }
 
 impl ProjectWatcher {
@@ -75,15 +77,33 @@ impl ProjectWatcher {
         // Scanned before returning, so a change made right after `spawn` counts.
         let loaded = scanner.scan();
         let (stop, stopped) = mpsc::channel();
+        let scans = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&scans);
         let thread = std::thread::Builder::new()
             .name("project-watcher".to_owned())
             .spawn(move || {
-                watch_loop(&scanner, loaded, &cell, &loader, options.interval, &stopped)
+                watch_loop(
+                    &scanner,
+                    loaded,
+                    &cell,
+                    &loader,
+                    options.interval,
+                    &stopped,
+                    &counter,
+                )
             })?;
         Ok(Self {
             stop: Some(stop),
             thread: Some(thread),
+            scans,
         })
+    }
+
+    /// How many scans the watcher has begun. A scan begins only after the
+    /// previous one, and the reload it started, has finished: tests wait on
+    /// this to know that a change was looked at, instead of sleeping.
+    pub fn scans(&self) -> u64 {
+        self.scans.load(Ordering::Acquire)
     }
 }
 
@@ -106,6 +126,7 @@ fn watch_loop(
     loader: &ProjectLoader,
     interval: Duration,
     stopped: &mpsc::Receiver<()>,
+    scans: &AtomicU64,
 ) {
     let mut pending: Option<Snapshot> = None;
     loop {
@@ -113,6 +134,7 @@ fn watch_loop(
             Err(RecvTimeoutError::Timeout) => {}
             Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
         }
+        scans.fetch_add(1, Ordering::Release);
         let current = scanner.scan();
         if current == loaded {
             pending = None;
