@@ -43,54 +43,52 @@ impl<'a> ExpressionContext<'a> {
     /// Fails when names or values were supplied but not used by any
     /// expression of the request, as DynamoDB does.
     pub fn check_unused(&self, any_expression: bool) -> Result<()> {
-        if let Some(names) = self.names {
-            if !any_expression {
-                return Err(Error::validation(
-                    "ExpressionAttributeNames can only be specified when using expressions",
-                ));
-            }
-            if names.is_empty() {
-                return Err(Error::validation(
-                    "ExpressionAttributeNames must not be empty",
-                ));
-            }
-            let used = self.used_names.borrow();
-            let unused: Vec<&str> = names
-                .keys()
-                .filter(|k| !used.contains(*k))
-                .map(|k| k.as_str())
-                .collect();
-            if !unused.is_empty() {
-                return Err(Error::validation(format!(
-                    "Value provided in ExpressionAttributeNames unused in expressions: keys: {{{}}}",
-                    unused.join(", ")
-                )));
-            }
-        }
-        if let Some(values) = self.values {
-            if !any_expression {
-                return Err(Error::validation(
-                    "ExpressionAttributeValues can only be specified when using expressions",
-                ));
-            }
-            if values.is_empty() {
-                return Err(Error::validation(
-                    "ExpressionAttributeValues must not be empty",
-                ));
-            }
-            let used = self.used_values.borrow();
-            let unused: Vec<&str> = values
-                .keys()
-                .filter(|k| !used.contains(*k))
-                .map(|k| k.as_str())
-                .collect();
-            if !unused.is_empty() {
-                return Err(Error::validation(format!(
-                    "Value provided in ExpressionAttributeValues unused in expressions: keys: {{{}}}",
-                    unused.join(", ")
-                )));
-            }
-        }
-        Ok(())
+        let names = self.names.map(|n| n.keys());
+        check_all_used(
+            "ExpressionAttributeNames",
+            names,
+            &self.used_names,
+            any_expression,
+        )?;
+        let values = self.values.map(|v| v.keys());
+        check_all_used(
+            "ExpressionAttributeValues",
+            values,
+            &self.used_values,
+            any_expression,
+        )
     }
+}
+
+/// One parameter's part of [`ExpressionContext::check_unused`]; `parameter`
+/// names it in DynamoDB's messages.
+fn check_all_used<'k>(
+    parameter: &str,
+    supplied: Option<impl ExactSizeIterator<Item = &'k String>>,
+    used: &RefCell<BTreeSet<String>>,
+    any_expression: bool,
+) -> Result<()> {
+    let Some(keys) = supplied else {
+        return Ok(());
+    };
+    if !any_expression {
+        return Err(Error::validation(format!(
+            "{parameter} can only be specified when using expressions"
+        )));
+    }
+    if keys.len() == 0 {
+        return Err(Error::validation(format!("{parameter} must not be empty")));
+    }
+    let used = used.borrow();
+    let unused: Vec<&str> = keys
+        .filter(|k| !used.contains(*k))
+        .map(|k| k.as_str())
+        .collect();
+    if !unused.is_empty() {
+        return Err(Error::validation(format!(
+            "Value provided in {parameter} unused in expressions: keys: {{{}}}",
+            unused.join(", ")
+        )));
+    }
+    Ok(())
 }

@@ -45,12 +45,8 @@ impl Database {
         let select = parse_select(&req.select, req.projection_expression.is_some())?;
         check_limit(req.limit)?;
         let table = self.table(&req.table_name)?;
-        let schema = match &req.index_name {
-            Some(name) => table.index_schema(name)?,
-            None => table.schema(),
-        };
-        check_index_read(
-            &schema,
+        let schema = read_schema(
+            &table,
             req.index_name.as_deref(),
             req.consistent_read,
             &req.select,
@@ -156,12 +152,8 @@ impl Database {
             }
         };
         let table = self.table(&req.table_name)?;
-        let schema = match &req.index_name {
-            Some(name) => table.index_schema(name)?,
-            None => table.schema(),
-        };
-        check_index_read(
-            &schema,
+        let schema = read_schema(
+            &table,
             req.index_name.as_deref(),
             req.consistent_read,
             &req.select,
@@ -290,16 +282,21 @@ impl Database {
     }
 }
 
-/// Global secondary indexes are eventually consistent and may not hold
-/// every attribute.
-pub(super) fn check_index_read(
-    schema: &KeySchema<'_>,
+/// The key schema a Query or Scan reads: the table's or its index's. Global
+/// secondary indexes are eventually consistent and may not hold every
+/// attribute.
+fn read_schema<'t>(
+    table: &'t Table,
     index_name: Option<&str>,
     consistent_read: Option<bool>,
     select: &Option<String>,
-) -> Result<()> {
-    let (Some(name), Some(projection)) = (index_name, schema.projection) else {
-        return Ok(());
+) -> Result<KeySchema<'t>> {
+    let Some(name) = index_name else {
+        return Ok(table.schema());
+    };
+    let schema = table.index_schema(name)?;
+    let Some(projection) = schema.projection else {
+        return Ok(schema);
     };
     if consistent_read == Some(true) {
         return Err(Error::validation(
@@ -313,7 +310,7 @@ pub(super) fn check_index_read(
             "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global secondary index {name} because its projection type is not ALL"
         )));
     }
-    Ok(())
+    Ok(schema)
 }
 
 /// Filters cannot refer to key attributes of the queried index.

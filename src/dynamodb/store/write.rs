@@ -27,6 +27,22 @@ struct ItemWrite<'a> {
     return_values_on_condition_check_failure: &'a Option<String>,
 }
 
+/// The [`ItemWrite`] of a PutItem or DeleteItem request: the two share
+/// these fields, by name.
+macro_rules! item_write {
+    ($req:expr) => {
+        ItemWrite {
+            table_name: &$req.table_name,
+            names: $req.expression_attribute_names.as_ref(),
+            values: $req.expression_attribute_values.as_ref(),
+            condition_expression: &$req.condition_expression,
+            return_values: &$req.return_values,
+            return_values_on_condition_check_failure: &$req
+                .return_values_on_condition_check_failure,
+        }
+    };
+}
+
 /// What one item write does: its storage key, key attributes and mutation.
 type ItemMutation = (Vec<u8>, Item, Mutation);
 
@@ -55,33 +71,11 @@ enum TransactKind {
 
 impl Database {
     pub fn put_item(&self, req: &PutItemRequest) -> Result<PutItemOutput> {
-        self.write_item(
-            ItemWrite {
-                table_name: &req.table_name,
-                names: req.expression_attribute_names.as_ref(),
-                values: req.expression_attribute_values.as_ref(),
-                condition_expression: &req.condition_expression,
-                return_values: &req.return_values,
-                return_values_on_condition_check_failure: &req
-                    .return_values_on_condition_check_failure,
-            },
-            |table| put_of(table, &req.item),
-        )
+        self.write_item(item_write!(req), |table| put_of(table, &req.item))
     }
 
     pub fn delete_item(&self, req: &DeleteItemRequest) -> Result<DeleteItemOutput> {
-        self.write_item(
-            ItemWrite {
-                table_name: &req.table_name,
-                names: req.expression_attribute_names.as_ref(),
-                values: req.expression_attribute_values.as_ref(),
-                condition_expression: &req.condition_expression,
-                return_values: &req.return_values,
-                return_values_on_condition_check_failure: &req
-                    .return_values_on_condition_check_failure,
-            },
-            |table| delete_of(table, &req.key),
-        )
+        self.write_item(item_write!(req), |table| delete_of(table, &req.key))
     }
 
     /// PutItem and DeleteItem: the parameters are checked in DynamoDB's

@@ -4,6 +4,7 @@
 use super::{Diags, PResult, Parser, Raw, note};
 use crate::dynamodb::expression::ast::{Operand, Path, PathElement, UpdateAction};
 use crate::dynamodb::expression::lexer::Tok;
+use crate::dynamodb::expression::update::updated_attributes;
 use crate::dynamodb::types::AttributeValue;
 
 impl Parser<'_, '_> {
@@ -76,16 +77,7 @@ impl Parser<'_, '_> {
                 break;
             }
         }
-        let paths: Vec<&Path> = actions
-            .iter()
-            .map(|a| match a {
-                UpdateAction::Set(p, _)
-                | UpdateAction::Remove(p)
-                | UpdateAction::Add(p, _)
-                | UpdateAction::Delete(p, _) => p,
-            })
-            .collect();
-        check_overlaps(&paths, &mut self.diags);
+        check_overlaps(&updated_attributes(&actions), &mut self.diags);
         Ok(actions)
     }
 
