@@ -3,7 +3,7 @@
 //!
 //! Prints `graphql URL` and `static URL` lines, then serves until killed.
 //! `--static-body TEXT` sets the static endpoint's body. `--log` turns on the default access log (one line per request, to stderr,
-//! batched as `serve` does).
+//! through the background writer `serve` uses).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -41,7 +41,7 @@ impl GraphQLService for Hello {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    // As `serve` logs: batched lines to stderr.
+    // As `serve` logs: lines queued for a thread that writes them to stderr.
     let (writer, _flush) = stderr_writer();
     if std::env::args().any(|arg| arg == "--log") {
         tracing_subscriber::fmt()

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::server::{
-    AppState, CorsOrigins, DEFAULT_BODY_LIMIT, LogGuard, ProjectLoader, ProjectWatcher,
-    ServerOptions, WatchOptions, app, stderr_writer,
+    AppState, CorsOrigins, DEFAULT_BODY_LIMIT, ProjectLoader, ProjectWatcher, ServerOptions,
+    WatchOptions, app, stderr_writer,
 };
 use anyhow::Context as _;
 use axum::http::HeaderValue;
@@ -199,9 +199,9 @@ fn cors_origins(origins: &[String]) -> anyhow::Result<CorsOrigins> {
 /// One access-log line per request by default; `--verbose` adds the debug
 /// events of the crate, among them the resolver logs under
 /// `appsync_local::resolver`. `RUST_LOG` overrides the default filter.
-/// Lines are batched (see `BatchedWriter`): a request appends its line to a
-/// buffer instead of writing to stderr itself.
-fn init_tracing(verbose: bool) -> LogGuard {
+/// A background thread writes the lines (see `stderr_writer`): a request
+/// queues its line instead of writing to stderr itself.
+fn init_tracing(verbose: bool) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("warn,appsync_local=info"));
     let filter = if verbose {

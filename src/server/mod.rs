@@ -19,7 +19,7 @@ mod watch;
 
 pub(crate) use admin::change_stores;
 pub use graphql_http::RequestError;
-pub use log_writer::{BatchedWriter, FlushGuard, LogGuard, stderr_writer};
+pub use log_writer::stderr_writer;
 pub use state::{AppState, CorsOrigins, DEFAULT_BODY_LIMIT, ServerOptions, ServiceCell};
 pub use watch::{ProjectLoader, ProjectWatcher, WatchOptions};
 

@@ -131,17 +131,13 @@ impl Client {
 
     /// One DynamoDB call shaped as the AWS SDKs send it; status and body.
     pub async fn dynamodb(&self, operation: &str, body: Json) -> (u16, Json) {
-        let response = self
+        let request = self
             .http
             .post(self.dynamodb_url())
             .header("content-type", "application/x-amz-json-1.0")
             .header("x-amz-target", format!("DynamoDB_20120810.{operation}"))
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("DynamoDB answers");
-        let raw = Raw::read(response).await;
-        (raw.status, raw.json())
+            .body(body.to_string());
+        send(request).await
     }
 
     /// A DynamoDB call that must succeed; its body.
@@ -176,15 +172,7 @@ impl Client {
     /// flush), without API key; status and JSON body.
     pub async fn call(&self, method: reqwest::Method, path: &str, body: &str) -> (u16, Json) {
         let url = format!("{}{path}", self.base_url());
-        let response = self
-            .http
-            .request(method, url)
-            .body(body.to_owned())
-            .send()
-            .await
-            .expect("the server answers");
-        let raw = Raw::read(response).await;
-        (raw.status, raw.json())
+        send(self.http.request(method, url).body(body.to_owned())).await
     }
 
     /// `POST {base}{path}`; status and JSON body.
@@ -218,6 +206,12 @@ impl Client {
         ))
         .await
     }
+}
+
+/// Sends `request`; the answer's status and JSON body.
+async fn send(request: reqwest::RequestBuilder) -> (u16, Json) {
+    let raw = Raw::read(request.send().await.expect("the server answers")).await;
+    (raw.status, raw.json())
 }
 
 /// The value of `series` (name and labels, exactly) in metrics text.
