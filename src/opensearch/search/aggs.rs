@@ -1,6 +1,7 @@
 //! Aggregations: tantivy's Elasticsearch-compatible ones, with the request and the
 //! result adjusted where OpenSearch differs.
 
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard};
@@ -16,7 +17,8 @@ pub(super) fn run(generation: &Generation, query: &dyn Query, aggs: &Value) -> R
     let mut aggs = aggs.clone();
     calendar_to_fixed(&mut aggs);
     name_numeric_ranges(generation, &mut aggs);
-    let aggs: Aggregations = serde_json::from_value(aggs)
+    let request = aggs;
+    let aggs = Aggregations::deserialize(&request)
         .map_err(|e| Error::parsing(format!("failed to parse aggregations: {e}")))?;
     let context = AggContextParams::new(
         AggregationLimitsGuard::default(),
@@ -29,6 +31,7 @@ pub(super) fn run(generation: &Generation, query: &dyn Query, aggs: &Value) -> R
         .map_err(|e| Error::illegal(e.to_string()))?;
     let mut value = serde_json::to_value(result).map_err(|e| Error::Internal(e.to_string()))?;
     integral_date_keys(&mut value);
+    drop_gap_buckets(&request, &mut value);
     Ok(value)
 }
 
@@ -134,6 +137,53 @@ fn name_numeric_ranges(generation: &Generation, aggs: &mut Value) {
             if let Some(sub) = def.get_mut(sub) {
                 name_numeric_ranges(generation, sub);
             }
+        }
+    }
+}
+
+/// tantivy adds a bucket for each gap between the requested ranges (`*-0`, `2-*`);
+/// OpenSearch answers only the ranges asked for. Once every range of an aggregation has a
+/// key (numeric ranges are named by [`name_numeric_ranges`]), a bucket whose key was not
+/// asked for is such a gap.
+fn drop_gap_buckets(request: &Value, result: &mut Value) {
+    let (Value::Object(request), Value::Object(result)) = (request, result) else {
+        return;
+    };
+    for (name, def) in request {
+        let Some(out) = result.get_mut(name) else {
+            continue;
+        };
+        if let Some(Value::Array(ranges)) = def.get("range").and_then(|r| r.get("ranges")) {
+            let keys: Vec<&str> = ranges
+                .iter()
+                .filter_map(|r| r.get("key").and_then(Value::as_str))
+                .collect();
+            if keys.len() == ranges.len() {
+                match out.get_mut("buckets") {
+                    Some(Value::Array(buckets)) => buckets.retain(|b| {
+                        b.get("key")
+                            .and_then(Value::as_str)
+                            .is_some_and(|k| keys.contains(&k))
+                    }),
+                    Some(Value::Object(buckets)) => {
+                        buckets.retain(|k, _| keys.contains(&k.as_str()))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let Some(sub) = def.get("aggs").or_else(|| def.get("aggregations")) else {
+            continue;
+        };
+        // Sub-aggregations sit in each bucket, or beside the count of a one-bucket agg.
+        match out.get_mut("buckets") {
+            Some(Value::Array(buckets)) => {
+                buckets.iter_mut().for_each(|b| drop_gap_buckets(sub, b))
+            }
+            Some(Value::Object(buckets)) => {
+                buckets.values_mut().for_each(|b| drop_gap_buckets(sub, b))
+            }
+            _ => drop_gap_buckets(sub, out),
         }
     }
 }

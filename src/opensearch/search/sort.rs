@@ -353,7 +353,6 @@ pub(super) fn sorted_top(
     let limit = req.from + req.size;
     let mut hits = Vec::new();
     let mut max_score = None;
-    let total_count;
     let mut sort = req.sort.clone();
     if sort.is_empty() {
         sort.push(SortSpec {
@@ -468,7 +467,7 @@ pub(super) fn sorted_top(
         searcher.search(query, &(top, Count))?
     };
     // Totals count what the query matched, not what search_after skipped.
-    total_count = if req.min_score.is_some() {
+    let total_count = if req.min_score.is_some() {
         top.iter().filter(|(k, _)| !k.excluded).count()
     } else {
         matched
