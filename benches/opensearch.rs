@@ -197,7 +197,7 @@ fn direct_search(engine: &Engine, (a, b): (&str, &str)) -> usize {
     let query = BooleanQuery::new(subs);
     let searcher = generation.searcher();
     let (top, count) = searcher
-        .search(&query, &(TopDocs::with_limit(10), Count))
+        .search(&query, &(TopDocs::with_limit(10).order_by_score(), Count))
         .expect("search");
     for (_, addr) in &top {
         let doc: TantivyDocument = searcher.doc(*addr).expect("doc");

@@ -53,9 +53,7 @@ impl DataSource for OpenSearchDataSource {
 
 /// `GET /{index}/_doc/{id}`.
 fn is_document_get(request: &OpenSearchRequest) -> bool {
-    let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
-    request.operation.eq_ignore_ascii_case("GET")
-        && matches!(segments.as_slice(), [index, "_doc", id] if !index.is_empty() && !id.is_empty())
+    request.is_document_get()
 }
 
 #[cfg(test)]

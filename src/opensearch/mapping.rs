@@ -96,6 +96,18 @@ impl FieldType {
         })
     }
 
+    /// OpenSearch's name of the type, as its error messages print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldType::Text => "text",
+            FieldType::Keyword => "keyword",
+            FieldType::Long => "long",
+            FieldType::Double => "double",
+            FieldType::Date => "date",
+            FieldType::Boolean => "boolean",
+        }
+    }
+
     pub fn is_numeric(self) -> bool {
         matches!(self, FieldType::Long | FieldType::Double | FieldType::Date)
     }
@@ -263,7 +275,7 @@ impl Mapping {
                                     .set_tokenizer("raw")
                                     .set_index_option(IndexRecordOption::WithFreqs),
                             )
-                            .set_fast(None),
+                            .set_fast(tantivy::tokenizer::RAW_TOKENIZER_NAME),
                     ),
                     FieldType::Long => builder
                         .add_i64_field(&path, NumericOptions::default().set_indexed().set_fast()),
@@ -745,14 +757,7 @@ impl CompiledMapping {
         id: &str,
     ) -> Result<bool> {
         let bad = || {
-            let type_name = match field.ty {
-                FieldType::Text => "text",
-                FieldType::Keyword => "keyword",
-                FieldType::Long => "long",
-                FieldType::Double => "double",
-                FieldType::Date => "date",
-                FieldType::Boolean => "boolean",
-            };
+            let type_name = field.ty.name();
             Error::mapper(format!(
                 "failed to parse field [{}] of type [{type_name}] in document with id '{id}'. Preview of field's value: '{}'",
                 field.path,

@@ -33,14 +33,19 @@
 //! - One `IndexWriter` per index behind a mutex. Every write call ends with a commit and a
 //!   reader reload (`ReloadPolicy::Manual`): read-your-writes whatever `?refresh` says.
 //!   `_bulk`, `reconcile` and `_delete_by_query` commit once per batch.
-//! - The query DSL compiles straight from JSON to tantivy queries (`dsl.rs`), with
-//!   OpenSearch's error wording.
+//! - `_seq_no` counts writes per index and never goes back, across deletes and restarts:
+//!   each commit carries the next one as its payload, so opening an index reads it from
+//!   the last commit instead of from the documents.
+//! - Paths are routed by one `matchit` table (`endpoints/routes.rs`), for HTTP and the
+//!   data source alike; each API family has its module under `endpoints/`.
+//! - The query DSL compiles straight from JSON to tantivy queries (`dsl/`), with
+//!   OpenSearch's error wording; `search/` runs them and shapes the response.
 //!
 //! # Differences from OpenSearch (deliberate simplifications)
 //!
 //! - One shard, no replicas, no aliases, no scripts (`_update` with `script` is rejected),
 //!   no `_msearch`, no optimistic concurrency (`if_seq_no`). Searches over several indexes
-//!   (`a,b`, `logs-*`, `_all`) merge per-index results; aggregations need a single index. `_seq_no` restarts from the stored documents after a restart.
+//!   (`a,b`, `logs-*`, `_all`) merge per-index results; aggregations need a single index.
 //! - Scores are tantivy's BM25 on one shard: close to, not equal to, OpenSearch's. Fuzzy
 //!   and prefix-style queries score a constant, like OpenSearch's rewritten constant-score
 //!   queries.
@@ -48,8 +53,8 @@
 //!   words and Porter stemming), `whitespace`, `keyword`. No custom analysis settings.
 //! - `query_string` and `simple_query_string` are parsed with tantivy's query grammar
 //!   (fields, AND/OR/NOT, `+`/`-`, phrases with slop, `"phrase"*`, wildcards, ranges, `IN`
-//!   sets, boosts, `field:*`) and translated to the DSL above; no fuzzy `term~2` or
-//!   `/regex/` terms.
+//!   sets, boosts, `field:*`, `/regex/`) and translated to the DSL above; no fuzzy
+//!   `term~2` terms.
 //! - `nested` fields are flattened like objects; `nested` queries apply their inner query.
 //! - Aggregations are tantivy's Elasticsearch-compatible ones: `date_histogram` accepts
 //!   `fixed_interval` and the calendar units minute, hour and day, not weeks, months or
@@ -60,6 +65,7 @@
 //! feed indexes through [`Engine::apply_change`] and [`Engine::reconcile`].
 
 mod dsl;
+mod endpoints;
 mod engine;
 mod error;
 mod index;
@@ -67,9 +73,8 @@ mod mapping;
 mod rest;
 mod search;
 
-pub use engine::{
-    Body, Engine, OPENSEARCH_VERSION, OpenSearchParams, OpenSearchRequest, ReconcileReport,
-};
+pub use endpoints::{Body, OPENSEARCH_VERSION, OpenSearchParams, OpenSearchRequest};
+pub use engine::{Engine, ReconcileReport};
 pub use error::{Error, Result};
 pub use index::{Generation, SearchIndex, StoredDoc, WriteOp, WriteResult};
 pub use mapping::{FieldType, IndexDefinition, IndexSource, Mapping, Property};
