@@ -27,9 +27,10 @@ use crate::execution::{Api, ExecutableSchema, Limits};
 use crate::graphql::{ApiKey, AuthConfig, AuthType, GraphQLService};
 use crate::metrics::Metrics;
 use crate::model::manifest::{
-    AuthenticationType, GuardsConfig, Manifest, ResolverKind, SubstitutionValue, locate,
+    AuthenticationType, GuardsConfig, Manifest, ResolverKind, SubstitutionValue,
 };
 use crate::model::schema::{SchemaModel, TypeDef};
+use crate::model::source::{KeyIndex, line_of};
 use crate::opensearch::IndexDefinition;
 use crate::seed::SeedSpec;
 use crate::stores::{SeedSource, Stores, StoresError};
@@ -145,11 +146,8 @@ struct Loader {
     dir: PathBuf,
     options: LoadOptions,
     manifest_text: String,
+    manifest_keys: KeyIndex,
     problems: Vec<Problem>,
-}
-
-fn line_of(text: &str, line: usize) -> Option<String> {
-    text.lines().nth(line.checked_sub(1)?).map(str::to_owned)
 }
 
 /// Replaces `${Name}` for the names given; other `${...}` are VTL references.
@@ -181,19 +179,20 @@ impl Loader {
             dir: dir.to_path_buf(),
             options,
             manifest_text: String::new(),
+            manifest_keys: KeyIndex::default(),
             problems: Vec::new(),
         }
     }
 
     fn manifest_problem(&mut self, path: &[&str], message: impl Into<String>) {
-        let pos = locate(&self.manifest_text, path);
+        let pos = self.manifest_keys.locate(path);
         self.problems.push(Problem {
             file: MANIFEST_FILE.to_owned(),
-            line: pos.map(|p| p.0),
-            column: pos.map(|p| p.1),
+            line: pos.map(|p| p.line),
+            column: pos.map(|p| p.column),
             key_path: Some(path.join(".")),
             message: message.into(),
-            snippet: pos.and_then(|p| line_of(&self.manifest_text, p.0)),
+            snippet: pos.and_then(|p| line_of(&self.manifest_text, p.line)),
         });
     }
 
@@ -298,31 +297,22 @@ impl Loader {
                 return None;
             }
         };
-        let manifest: Manifest = match serde_norway::from_str(&self.manifest_text) {
+        self.manifest_keys = KeyIndex::parse(&self.manifest_text);
+        let manifest = match Manifest::parse(&self.manifest_text, &self.manifest_keys) {
             Ok(m) => m,
-            Err(e) => {
-                let loc = e.location();
-                let mut message = e.to_string();
-                // The position is shown separately.
-                if let Some(idx) = message.find(" at line ") {
-                    message.truncate(idx);
+            Err(errors) => {
+                for e in errors {
+                    self.problems.push(Problem {
+                        file: MANIFEST_FILE.to_owned(),
+                        line: e.position.map(|p| p.line),
+                        column: e.position.map(|p| p.column),
+                        snippet: e
+                            .position
+                            .and_then(|p| line_of(&self.manifest_text, p.line)),
+                        key_path: e.key_path,
+                        message: e.kind.to_string(),
+                    });
                 }
-                let (key_path, message) = match message.split_once(": ") {
-                    Some((path, rest)) if !path.contains(' ') && !path.is_empty() => {
-                        (Some(path.to_owned()), explain(rest))
-                    }
-                    _ => (None, explain(&message)),
-                };
-                let first_path = key_path.clone().unwrap_or_default();
-                self.problems.push(Problem {
-                    file: MANIFEST_FILE.to_owned(),
-                    line: loc.as_ref().map(|l| l.line()),
-                    column: loc.as_ref().map(|l| l.column()),
-                    key_path,
-                    message,
-                    snippet: loc.and_then(|l| line_of(&self.manifest_text, l.line())),
-                });
-                self.more_manifest_problems(&first_path);
                 return None;
             }
         };
@@ -841,81 +831,6 @@ impl Loader {
         AuthConfig { modes, api_keys }
     }
 
-    /// After the first manifest error, checks every data source, resolver
-    /// and function entry on its own, so one run reports all broken entries.
-    fn more_manifest_problems(&mut self, first_path: &str) {
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Sections {
-            #[serde(default)]
-            data_sources: IndexMap<String, serde_norway::Value>,
-            #[serde(default)]
-            resolvers: IndexMap<String, serde_norway::Value>,
-            #[serde(default)]
-            pipeline_functions: IndexMap<String, serde_norway::Value>,
-        }
-        let Ok(sections) = serde_norway::from_str::<Sections>(&self.manifest_text) else {
-            return;
-        };
-        let mut found = Vec::new();
-        let mut check = |section: &str, name: &str, result: Result<(), serde_norway::Error>| {
-            let Err(e) = result else {
-                return;
-            };
-            let entry = format!("{section}.{name}");
-            if first_path == entry || first_path.starts_with(&format!("{entry}.")) {
-                return;
-            }
-            let mut message = e.to_string();
-            if let Some(idx) = message.find(" at line ") {
-                message.truncate(idx);
-            }
-            // Point at the offending key when serde names it.
-            let field = message
-                .strip_prefix("unknown field `")
-                .and_then(|r| r.split('`').next())
-                .map(str::to_owned);
-            found.push((
-                section.to_owned(),
-                name.to_owned(),
-                field,
-                explain(&message),
-            ));
-        };
-        for (name, v) in &sections.data_sources {
-            check(
-                "dataSources",
-                name,
-                serde_norway::from_value::<crate::model::manifest::DataSourceConfig>(v.clone())
-                    .map(drop),
-            );
-        }
-        for (name, v) in &sections.resolvers {
-            check(
-                "resolvers",
-                name,
-                serde_norway::from_value::<crate::model::manifest::ResolverConfig>(v.clone())
-                    .map(drop),
-            );
-        }
-        for (name, v) in &sections.pipeline_functions {
-            check(
-                "pipelineFunctions",
-                name,
-                serde_norway::from_value::<crate::model::manifest::PipelineFunctionConfig>(
-                    v.clone(),
-                )
-                .map(drop),
-            );
-        }
-        for (section, name, field, message) in found {
-            match &field {
-                Some(f) => self.manifest_problem(&[&section, &name, f], message),
-                None => self.manifest_problem(&[&section, &name], message),
-            }
-        }
-    }
-
     /// Reads, substitutes and parses one template. `Some(None)` means "not
     /// configured and no default file" (allowed when `required` is false);
     /// `None` means a problem was recorded.
@@ -973,16 +888,6 @@ impl Loader {
 
 fn vtl_code(request: Option<Template>, response: Option<Template>) -> CodeRef {
     Arc::new(VtlCode { request, response })
-}
-
-/// Adds a hint to serde messages users are likely to meet.
-fn explain(message: &str) -> String {
-    if message.starts_with("unknown field `code`") {
-        return "unknown field `code`: JavaScript (APPSYNC_JS) resolvers are not supported; \
-                use VTL `request` and `response` templates"
-            .to_owned();
-    }
-    message.to_owned()
 }
 
 /// Field-level authorization: a field's `@aws_*` directives win over its

@@ -43,9 +43,17 @@
 //! An API key without `value` uses its `name` as the key string, since AWS
 //! would generate one and a local server needs a known value.
 
+use std::fmt;
+use std::marker::PhantomData;
+
 use indexmap::IndexMap;
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value as Json;
+use serde_path_to_error::Segment;
+use serde_saphyr::{DefaultMessageFormatter, MessageFormatter};
+
+use crate::model::source::{KeyIndex, Position};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -373,60 +381,363 @@ impl SubstitutionValue {
     }
 }
 
-/// Finds the 1-based line and column of a key path (`resolvers`, `Query.getPost`,
-/// `dataSource`) in block-style YAML, so binding errors found after parsing can
-/// still point at the file. Falls back to the deepest key found.
-pub fn locate(text: &str, path: &[&str]) -> Option<(usize, usize)> {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut start = 0usize;
-    let mut min_indent: Option<usize> = None;
-    let mut found = None;
-    for seg in path {
-        let mut hit = None;
-        for (idx, line) in lines.iter().enumerate().skip(start) {
-            let trimmed = line.trim_start();
-            let indent = line.len() - trimmed.len();
-            if trimmed.is_empty() || trimmed.starts_with('#') {
-                continue;
+/// A problem that stops the manifest from being read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{kind}")]
+pub struct ManifestError {
+    pub kind: ManifestErrorKind,
+    pub position: Option<Position>,
+    /// The key path, e.g. `resolvers.Query.getPost`; for an unknown or
+    /// duplicate key, the map that holds it.
+    pub key_path: Option<String>,
+}
+
+/// What is wrong, worded as serde words it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ManifestErrorKind {
+    #[error(
+        "unknown field `code`: JavaScript (APPSYNC_JS) resolvers are not supported; \
+         use VTL `request` and `response` templates"
+    )]
+    JavaScriptCode,
+    #[error("unknown field `{field}`, {}", OneOf(expected, "fields"))]
+    UnknownField {
+        field: String,
+        expected: Vec<&'static str>,
+    },
+    #[error("unknown variant `{variant}`, {}", OneOf(expected, "variants"))]
+    UnknownVariant {
+        variant: String,
+        expected: Vec<&'static str>,
+    },
+    #[error("invalid type: {unexpected}, expected {expected}")]
+    InvalidType {
+        unexpected: String,
+        expected: String,
+    },
+    #[error("invalid value: {unexpected}, expected {expected}")]
+    InvalidValue {
+        unexpected: String,
+        expected: String,
+    },
+    #[error("missing field `{0}`")]
+    MissingField(&'static str),
+    #[error("duplicate key `{0}`")]
+    DuplicateKey(String),
+    /// Anything else the YAML parser refuses, in its words.
+    #[error("{0}")]
+    Yaml(String),
+}
+
+/// serde's "expected one of" list.
+struct OneOf<'a>(&'a [&'static str], &'static str);
+
+impl fmt::Display for OneOf<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            [] => write!(f, "there are no {}", self.1),
+            [one] => write!(f, "expected `{one}`"),
+            [a, b] => write!(f, "expected `{a}` or `{b}`"),
+            names => {
+                f.write_str("expected one of ")?;
+                for (idx, name) in names.iter().enumerate() {
+                    if idx > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "`{name}`")?;
+                }
+                Ok(())
             }
-            if let Some(min) = min_indent
-                && indent <= min
-                && idx > start
-            {
-                break;
-            }
-            let key = trimmed.strip_prefix("- ").unwrap_or(trimmed);
-            let key_col = indent + (trimmed.len() - key.len());
-            let bare = key.split(':').next().unwrap_or("").trim();
-            let bare = bare.trim_matches(|c| c == '"' || c == '\'');
-            if bare == *seg && key.contains(':') {
-                hit = Some((idx, indent, key_col));
-                break;
-            }
-        }
-        match hit {
-            Some((idx, indent, col)) => {
-                found = Some((idx + 1, col + 1));
-                start = idx + 1;
-                min_indent = Some(indent);
-            }
-            None => break,
         }
     }
-    found
+}
+
+/// The sections whose entries are checked one by one after the first error.
+const ENTRY_SECTIONS: [&str; 3] = ["dataSources", "resolvers", "pipelineFunctions"];
+
+impl Manifest {
+    /// Reads `appsync.yaml`. On failure returns the first problem, then one
+    /// for each other broken data source, resolver or function, so one run
+    /// lists them all. `keys` is the index of the same text.
+    pub fn parse(text: &str, keys: &KeyIndex) -> Result<Manifest, Vec<ManifestError>> {
+        let first = match from_yaml::<Manifest>(text, &[]) {
+            Ok(manifest) => return Ok(manifest),
+            Err(err) => ManifestError::new(err, keys),
+        };
+        let first_path = first.key_path.clone().unwrap_or_default();
+        let mut errors = vec![first];
+        for section in ENTRY_SECTIONS {
+            for name in keys.keys(&[section]) {
+                let entry = format!("{section}.{name}");
+                if first_path == entry || first_path.starts_with(&format!("{entry}.")) {
+                    continue;
+                }
+                let path = [section, name];
+                let result = match section {
+                    "dataSources" => from_yaml::<DataSourceConfig>(text, &path).map(drop),
+                    "resolvers" => from_yaml::<ResolverConfig>(text, &path).map(drop),
+                    _ => from_yaml::<PipelineFunctionConfig>(text, &path).map(drop),
+                };
+                if let Err(err) = result {
+                    errors.push(ManifestError::in_entry(err, keys, &path));
+                }
+            }
+        }
+        Err(errors)
+    }
+}
+
+/// The error and the key path where it happened.
+struct YamlError {
+    error: serde_saphyr::Error,
+    path: Option<serde_path_to_error::Path>,
+}
+
+/// Deserializes the value at `at` (map keys from the root) as `T`.
+fn from_yaml<T: de::DeserializeOwned>(text: &str, at: &[&str]) -> Result<T, YamlError> {
+    let mut path = None;
+    let result = serde_saphyr::with_deserializer_from_str(text, |de| {
+        let mut track = serde_path_to_error::Track::new();
+        let seed = At {
+            path: at,
+            target: PhantomData::<T>,
+        };
+        let result = seed.deserialize(serde_path_to_error::Deserializer::new(de, &mut track));
+        if result.is_err() {
+            path = Some(track.path());
+        }
+        result
+    });
+    match result {
+        Ok(Some(value)) => Ok(value),
+        // Callers only ask for keys the index found.
+        Ok(None) => Err(YamlError {
+            error: serde_saphyr::Error::Message {
+                msg: format!("no value at `{}`", at.join(".")),
+                location: serde_saphyr::Location::UNKNOWN,
+            },
+            path,
+        }),
+        Err(error) => Err(YamlError { error, path }),
+    }
+}
+
+/// Walks down map keys and deserializes what is there, skipping the rest.
+struct At<'a, T> {
+    path: &'a [&'a str],
+    target: PhantomData<T>,
+}
+
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for At<'_, T> {
+    type Value = Option<T>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Option<T>, D::Error> {
+        if self.path.is_empty() {
+            return T::deserialize(deserializer).map(Some);
+        }
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for At<'_, T> {
+    type Value = Option<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "a map with `{}`", self.path.first().unwrap_or(&""))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<T>, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if found.is_none() && key == self.path[0] {
+                found = map.next_value_seed(At {
+                    path: &self.path[1..],
+                    target: PhantomData::<T>,
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+impl ManifestError {
+    fn new(err: YamlError, keys: &KeyIndex) -> ManifestError {
+        let position = err
+            .error
+            .location()
+            .as_ref()
+            .and_then(Position::from_location);
+        let kind = kind_of(&err.error, position, keys);
+        // serde names the map an unknown or duplicate key is in.
+        let in_map = matches!(
+            kind,
+            ManifestErrorKind::UnknownField { .. }
+                | ManifestErrorKind::JavaScriptCode
+                | ManifestErrorKind::DuplicateKey(_)
+        );
+        ManifestError {
+            kind,
+            position,
+            key_path: err.path.as_ref().and_then(|path| key_path(path, in_map)),
+        }
+    }
+
+    /// An error in one entry, found after the first: it points at the entry,
+    /// or at the key when the key is unknown.
+    fn in_entry(err: YamlError, keys: &KeyIndex, entry: &[&str; 2]) -> ManifestError {
+        let at = err
+            .error
+            .location()
+            .as_ref()
+            .and_then(Position::from_location);
+        let kind = kind_of(&err.error, at, keys);
+        let mut path = entry.to_vec();
+        match &kind {
+            ManifestErrorKind::UnknownField { field, .. } => path.push(field),
+            ManifestErrorKind::JavaScriptCode => path.push("code"),
+            _ => {}
+        }
+        let position = keys.locate(&path);
+        let key_path = Some(path.join("."));
+        ManifestError {
+            kind,
+            position,
+            key_path,
+        }
+    }
+}
+
+fn kind_of(err: &serde_saphyr::Error, at: Option<Position>, keys: &KeyIndex) -> ManifestErrorKind {
+    use serde_saphyr::Error as E;
+    match err {
+        E::WithSnippet { error, .. } => kind_of(error, at, keys),
+        E::SerdeUnknownField { field, .. } if field == "code" => ManifestErrorKind::JavaScriptCode,
+        E::SerdeUnknownField {
+            field, expected, ..
+        } => ManifestErrorKind::UnknownField {
+            field: field.clone(),
+            expected: expected.clone(),
+        },
+        E::SerdeUnknownVariant {
+            variant, expected, ..
+        } => ManifestErrorKind::UnknownVariant {
+            variant: variant.clone(),
+            expected: expected.clone(),
+        },
+        E::SerdeInvalidType {
+            unexpected,
+            expected,
+            ..
+        } => ManifestErrorKind::InvalidType {
+            unexpected: unexpected.clone(),
+            expected: expected.clone(),
+        },
+        E::SerdeInvalidValue {
+            unexpected,
+            expected,
+            ..
+        } => ManifestErrorKind::InvalidValue {
+            unexpected: unexpected.clone(),
+            expected: expected.clone(),
+        },
+        E::SerdeMissingField { field, .. } => ManifestErrorKind::MissingField(*field),
+        E::DuplicateMappingKey { key, .. } => {
+            ManifestErrorKind::DuplicateKey(key.clone().unwrap_or_default())
+        }
+        // The parser names only the type it wanted; the index knows what was there.
+        E::InvalidScalar { ty, .. } => match at.and_then(|at| keys.scalar_at(at)) {
+            Some(found) => ManifestErrorKind::InvalidType {
+                unexpected: found.unexpected().to_string(),
+                expected: (*ty).to_owned(),
+            },
+            None => ManifestErrorKind::Yaml(DefaultMessageFormatter.format_message(err).into()),
+        },
+        other => ManifestErrorKind::Yaml(DefaultMessageFormatter.format_message(other).into()),
+    }
+}
+
+/// `resolvers.Query.getPost`, `apiKeys[0].name`; without the last key when
+/// `parent` is set. `None` at the root.
+fn key_path(path: &serde_path_to_error::Path, parent: bool) -> Option<String> {
+    let mut segments: Vec<&Segment> = path.iter().collect();
+    if parent {
+        segments.pop();
+    }
+    let mut out = String::new();
+    for segment in segments {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Unknown => break,
+        }
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::locate;
+    use super::{Manifest, ManifestErrorKind};
+    use crate::model::source::{KeyIndex, Position};
+
+    fn errors(text: &str) -> Vec<(ManifestErrorKind, Option<(usize, usize)>, Option<String>)> {
+        let keys = KeyIndex::parse(text);
+        match Manifest::parse(text, &keys) {
+            Ok(_) => panic!("parsed: {text}"),
+            Err(errors) => errors
+                .into_iter()
+                .map(|e| {
+                    (
+                        e.kind,
+                        e.position.map(|Position { line, column }| (line, column)),
+                        e.key_path,
+                    )
+                })
+                .collect(),
+        }
+    }
 
     #[test]
-    fn locates_nested_keys() {
-        let text = "name: x\nresolvers:\n  Query.a:\n    dataSource: none\n  Query.b:\n    dataSource: other\n";
-        assert_eq!(
-            locate(text, &["resolvers", "Query.b", "dataSource"]),
-            Some((6, 5))
+    fn flow_style_mistakes_point_at_the_value() {
+        let found = errors("name: x\nauthentication: { type: API_KEYY }\n");
+        assert_eq!(found.len(), 1);
+        assert!(
+            matches!(&found[0].0, ManifestErrorKind::UnknownVariant { variant, .. } if variant == "API_KEYY")
         );
-        assert_eq!(locate(text, &["resolvers", "Query.a"]), Some((3, 3)));
+        assert_eq!(found[0].1, Some((2, 25)));
+        assert_eq!(found[0].2.as_deref(), Some("authentication.type"));
+    }
+
+    #[test]
+    fn unknown_keys_name_their_map() {
+        let found = errors("name: x\nguards: { maxAlias: 5 }\n");
+        assert!(
+            matches!(&found[0].0, ManifestErrorKind::UnknownField { field, .. } if field == "maxAlias")
+        );
+        assert_eq!(found[0].1, Some((2, 11)));
+        assert_eq!(found[0].2.as_deref(), Some("guards"));
+    }
+
+    #[test]
+    fn negative_numbers_are_named_like_serde_names_them() {
+        let found = errors("name: x\nqueryDepthLimit: -3\n");
+        assert_eq!(
+            found[0].0.to_string(),
+            "invalid type: integer `-3`, expected u32"
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused() {
+        let found = errors("name: x\ndataSources:\n  a: { type: NONE }\n  a: { type: NONE }\n");
+        assert_eq!(found[0].0, ManifestErrorKind::DuplicateKey("a".to_owned()));
+        assert_eq!(found[0].1, Some((4, 3)));
+        assert_eq!(found[0].2.as_deref(), Some("dataSources"));
     }
 }

@@ -9,3 +9,4 @@
 pub mod manifest;
 pub mod scalars;
 pub mod schema;
+pub mod source;
