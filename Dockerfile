@@ -23,6 +23,8 @@ RUN mkdir src \
     && rm -rf src
 
 COPY src src
+# GraphiQL's files, embedded in the binary.
+COPY assets assets
 # COPY keeps the context's timestamps, which can be older than the stubs'.
 RUN touch src/main.rs src/lib.rs \
     && cargo build --release --locked \

@@ -27,7 +27,7 @@ use axum::Router;
 use axum::routing::get;
 
 /// Builds the server's router: `/graphql`, `/health`, GraphiQL on `GET /` and
-/// `/graphiql`, `POST /` for the `X-Amz-Target` router, the cache flush and
+/// `/graphiql` with its assets under `/graphiql/`, `POST /` for the `X-Amz-Target` router, the cache flush and
 /// `/metrics`, plus the extra routers.
 pub fn app(state: AppState) -> Router {
     let AppState { service, options } = state;
@@ -56,6 +56,7 @@ pub fn app(state: AppState) -> Router {
             get(graphiql::graphiql_page).post(graphql_http::root_post),
         )
         .route("/graphiql", get(graphiql::graphiql_page))
+        .route("/graphiql/{file}", get(graphiql::graphiql_asset))
         .route("/health", get(health))
         .with_state(shared)
         .merge(admin);
