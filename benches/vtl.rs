@@ -2,7 +2,7 @@
 //!
 //! Run with `cargo bench --bench vtl -- --warm-up-time 1 --measurement-time 3`.
 
-use appsync_local::vtl::{Context, Template};
+use appsync_local::vtl::{Context, Host, Template};
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -87,10 +87,11 @@ fn bench(c: &mut Criterion) {
         ("update_item_foreach", UPDATE_ITEM, &update_ctx),
     ] {
         let template = Template::parse(name, src).expect("benchmark template parses");
+        let mut host = Host::seeded(0, 0);
         c.bench_function(&format!("render/{name}"), |b| {
             b.iter(|| {
                 let mut ctx = ctx.clone();
-                black_box(template.render_at(&mut ctx, 0))
+                black_box(template.render_with(&mut ctx, &mut host))
             })
         });
     }

@@ -8,11 +8,16 @@
 use std::fmt::Write as _;
 use std::process::Command;
 
-use appsync_local::vtl::{Context, Rendered, Template, parse_json_output};
+use appsync_local::vtl::{Context, Host, Rendered, Template, parse_json_output};
 use proptest::prelude::*;
 
 /// A fixed clock so `$util.time` output is reproducible.
 const NOW: i64 = 1_700_000_000_000;
+
+/// A fixed clock and a seeded generator: every render is reproducible.
+fn host() -> Host {
+    Host::seeded(NOW, 7)
+}
 
 fn render_fixture(name: &str, contents: &str) -> String {
     let (ctx_json, template) = contents
@@ -23,7 +28,7 @@ fn render_fixture(name: &str, contents: &str) -> String {
         Ok(t) => t,
         Err(err) => return format!("!!!ERROR!!!\n\n{err:#}\n"),
     };
-    let out = template.render_at(&mut ctx, NOW);
+    let out = template.render_with(&mut ctx, &mut host());
     let mut s = match out.result {
         Ok(Rendered::Text(text)) if name.starts_with("json_") => {
             match parse_json_output(name, &text) {
@@ -115,10 +120,10 @@ fn templates_are_reusable_and_stash_is_shared() {
         Template::parse("a.vtl", r#"#set($ctx.stash.n = 1)#set($ctx.stash.m = "x")"#).unwrap();
     let second = Template::parse("b.vtl", "$ctx.stash.n $ctx.stash.m").unwrap();
     let mut ctx = Context::default();
-    first.render_at(&mut ctx, NOW);
-    let out = second.render_at(&mut ctx, NOW);
+    first.render_with(&mut ctx, &mut host());
+    let out = second.render_with(&mut ctx, &mut host());
     assert_eq!(out.result, Ok(Rendered::Text("1 x".into())));
-    let again = second.render_at(&mut ctx, NOW);
+    let again = second.render_with(&mut ctx, &mut host());
     assert_eq!(again.result, Ok(Rendered::Text("1 x".into())));
 }
 
@@ -145,6 +150,10 @@ fn json_output_errors_match_appsync() {
 }
 
 fn evaluate(template: &str, context: &str) -> (serde_json::Value, bool) {
+    evaluate_with(template, context, &[])
+}
+
+fn evaluate_with(template: &str, context: &str, extra: &[&str]) -> (serde_json::Value, bool) {
     let dir = tempfile::tempdir().unwrap();
     let tpl = dir.path().join("Query.getPost.req.vtl");
     let ctx = dir.path().join("context.json");
@@ -156,6 +165,7 @@ fn evaluate(template: &str, context: &str) -> (serde_json::Value, bool) {
         .arg(&tpl)
         .arg("--context")
         .arg(&ctx)
+        .args(extra)
         .output()
         .unwrap();
     let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -179,6 +189,23 @@ fn evaluate_command_prints_the_aws_response_shape() {
         json,
         serde_json::json!({"evaluationResult": "{\"id\": \"p1\", \"n\": 123}", "logs": []})
     );
+}
+
+#[test]
+fn evaluate_command_takes_a_fixed_clock_and_seed() {
+    let template = "$util.time.nowEpochMilliSeconds() $util.autoId() $util.autoUlid()";
+    let run = |seed: &str| {
+        let (json, ok) = evaluate_with(template, "{}", &["--now", "1700000000000", "--seed", seed]);
+        assert!(ok, "{json}");
+        json["evaluationResult"]
+            .as_str()
+            .expect("a result")
+            .to_owned()
+    };
+    let first = run("1");
+    assert!(first.starts_with("1700000000000 "), "{first}");
+    assert_eq!(first, run("1"));
+    assert_ne!(first, run("2"));
 }
 
 #[test]
@@ -216,7 +243,7 @@ proptest! {
     fn random_templates_never_panic(src in "[-$#!{}()\\[\\]a-z0-9 .,=\"'*\\\\\n:+<>&|%/é😀\t\r]{0,80}") {
         if let Ok(t) = Template::parse("fuzz.vtl", &src) {
             let mut ctx = Context::default();
-            let _ = t.render_at(&mut ctx, NOW);
+            let _ = t.render_with(&mut ctx, &mut host());
         }
     }
 
@@ -238,7 +265,7 @@ proptest! {
         let src: String = parts.concat();
         if let Ok(t) = Template::parse("soup.vtl", &src) {
             let mut ctx = Context::default();
-            let _ = t.render_at(&mut ctx, NOW);
+            let _ = t.render_with(&mut ctx, &mut host());
         }
     }
 }
@@ -285,7 +312,7 @@ $util.qr($ctx.stash.put("createdAt", $util.time.nowISO8601()))
         "identity": {"sub": "cust-1"}
     }))
     .expect("context");
-    let out = template.render_at(&mut ctx, NOW);
+    let out = template.render_with(&mut ctx, &mut host());
     let Ok(Rendered::Text(text)) = out.result else {
         panic!("rendered {:?}", out.result);
     };
@@ -319,4 +346,36 @@ fn regex_lite_uuid(s: &str) -> bool {
     parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
         && parts[2].starts_with('4')
         && s.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
+}
+
+/// The host is the only source of time and randomness: two renders with
+/// equally seeded hosts agree on every id and random number, and a
+/// differently seeded host gives other ids at the same instant.
+#[test]
+fn renders_with_equal_hosts_are_identical() {
+    let source = r#"$util.autoId() $util.autoUlid() $util.autoKsuid() $util.math.randomDouble() $util.math.randomWithinRange(1, 1000000) $util.time.nowISO8601()"#;
+    let template = Template::parse("ids.vtl", source).expect("parses");
+    let render = |host: &mut Host| {
+        let out = template.render_with(&mut Context::default(), host);
+        match out.result {
+            Ok(Rendered::Text(text)) => text,
+            other => panic!("rendered {other:?}"),
+        }
+    };
+    let first = render(&mut Host::seeded(NOW, 42));
+    assert_eq!(first, render(&mut Host::seeded(NOW, 42)));
+    let other = render(&mut Host::seeded(NOW, 43));
+    assert_ne!(first, other);
+    let words: Vec<&str> = first.split(' ').collect();
+    assert_eq!(words.len(), 6, "{first}");
+    assert!(regex_lite_uuid(words[0]), "{first}");
+    assert_eq!(words[1].len(), 26, "{first}");
+    assert_eq!(words[2].len(), 27, "{first}");
+    assert_eq!(words[5], "2023-11-14T22:13:20.000Z");
+    // Both ids carry the host's instant, so they match across seeds.
+    assert_eq!(&words[1][..10], &other.split(' ').nth(1).unwrap()[..10]);
+
+    // One host serves many renders, each with fresh random values.
+    let mut host = Host::seeded(NOW, 42);
+    assert_ne!(render(&mut host), render(&mut host));
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use serde_json::{Value as Json, json};
 
-use crate::vtl::{Context, Rendered, Template};
+use crate::vtl::{Context, Host, Rendered, Template};
 
 #[derive(Debug, Default, clap::Args)]
 pub struct Args {
@@ -18,6 +18,14 @@ pub struct Args {
     /// `stash`, `prev`, `request`, `info`, `error`); `{}` when omitted.
     #[arg(long)]
     pub context: Option<PathBuf>,
+    /// Pin the clock (`$util.time.now*`, `autoUlid`) at these milliseconds
+    /// since the Unix epoch, instead of the real time.
+    #[arg(long, value_name = "EPOCH_MILLIS")]
+    pub now: Option<i64>,
+    /// Seed the generator behind `autoId`, `autoUlid`, `autoKsuid` and
+    /// `$util.math.random*`, so runs repeat.
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -42,7 +50,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "logs": [],
         }),
         Ok(template) => {
-            let out = template.render(&mut ctx);
+            let mut host = Host::system();
+            if let Some(now) = args.now {
+                host = host.with_fixed_clock(now);
+            }
+            if let Some(seed) = args.seed {
+                host = host.with_seed(seed);
+            }
+            let out = template.render_with(&mut ctx, &mut host);
             let mut response = serde_json::Map::new();
             match out.result {
                 Ok(Rendered::Text(text)) => {

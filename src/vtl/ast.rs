@@ -107,6 +107,8 @@ pub enum Expr {
     Int(i64),
     Float(f64),
     Bool(bool),
+    /// AppSync's `null` literal: Java `null`.
+    Null,
     List(Vec<Expr>),
     Map(Vec<(Expr, Expr)>),
     Range(Box<Expr>, Box<Expr>),

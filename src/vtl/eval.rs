@@ -4,16 +4,16 @@
 //! shared between threads.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use serde_json::Value as Json;
 
 use crate::vtl::ast::{BinOp, Expr, Macros, Node, Part, Reference, Span};
 use crate::vtl::methods::{self, TooDeep, as_f64, java_class, velocity_equals, write_java};
-use crate::vtl::runtime::{Host, TemplateError};
+use crate::vtl::runtime::{RenderState, TemplateError};
 use crate::vtl::util::{self, CallError};
-use crate::vtl::value::{Map, Value};
+use crate::vtl::value::{ForeachScope, Map, Value};
 
 /// AppSync: "evaluated template 5 MB".
 pub const MAX_OUTPUT_BYTES: usize = 5 * 1024 * 1024;
@@ -23,16 +23,10 @@ pub const MAX_FOREACH_ITERATIONS: usize = 1000;
 pub const MAX_MACRO_DEPTH: u32 = 20;
 /// Nested blocks (including macro and `#define` bodies) per render.
 const MAX_RENDER_DEPTH: u32 = 200;
-/// Native stack a render may use (measured, so it holds in debug builds too,
-/// whose frames are several times larger). Tokio workers have 2 MB.
-const STACK_BUDGET: usize = 512 * 1024;
-
-/// The address of a local: how deep the native stack is right now.
-#[inline(never)]
-pub fn stack_addr() -> usize {
-    let marker = 0u8;
-    std::hint::black_box(&marker) as *const u8 as usize
-}
+/// Stack left when a nested render moves to a fresh segment, and that
+/// segment's size (debug builds have large frames; tokio workers have 2 MB).
+const STACK_RED_ZONE: usize = 64 * 1024;
+const STACK_GROWTH: usize = 1024 * 1024;
 /// Total loop iterations and macro calls per render. Our own guard against
 /// nested loops that would run for minutes (AppSync stops them at 30 s).
 const MAX_STEPS: u64 = 2_000_000;
@@ -41,29 +35,7 @@ const MAX_RANGE: u64 = 1_000_000;
 
 /// FxHash: variable names are short, trusted (they come from the template)
 /// and hashed on every reference, so SipHash's DoS resistance buys nothing.
-#[derive(Default, Clone, Copy)]
-pub struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
-                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-pub type Vars<V> = HashMap<Arc<str>, V, BuildHasherDefault<FxHasher>>;
+pub type Vars<V> = HashMap<Arc<str>, V, rustc_hash::FxBuildHasher>;
 
 /// Names the renderer binds itself, allocated once per template.
 #[derive(Debug)]
@@ -140,7 +112,7 @@ struct Frame<'t> {
 
 pub struct Renderer<'t> {
     prog: &'t Program,
-    pub host: &'t mut Host,
+    pub state: RenderState<'t>,
     pub vars: Vars<Value>,
     /// Macro scopes, innermost last.
     frames: Vec<Frame<'t>>,
@@ -148,7 +120,6 @@ pub struct Renderer<'t> {
     depth: u32,
     macro_depth: u32,
     steps: u64,
-    stack_base: usize,
 }
 
 fn too_large() -> Flow {
@@ -165,17 +136,16 @@ fn value_error(e: TooDeep) -> Flow {
 }
 
 impl<'t> Renderer<'t> {
-    pub fn new(prog: &'t Program, host: &'t mut Host, vars: Vars<Value>) -> Self {
+    pub fn new(prog: &'t Program, state: RenderState<'t>, vars: Vars<Value>) -> Self {
         Renderer {
             prog,
-            host,
+            state,
             vars,
             frames: Vec::new(),
             defines: Vars::default(),
             depth: 0,
             macro_depth: 0,
             steps: 0,
-            stack_base: stack_addr(),
         }
     }
 
@@ -254,17 +224,13 @@ impl<'t> Renderer<'t> {
         Ok(())
     }
 
-    fn check_stack(&self) -> R<()> {
-        if self.stack_base.abs_diff(stack_addr()) > STACK_BUDGET {
-            return Err(fail(TemplateError::mapping_template(
-                "Template nesting is too deep to evaluate (runaway recursion?)",
-            )));
-        }
-        Ok(())
+    fn render_nodes(&mut self, nodes: &'t [Node], out: &mut String) -> R<()> {
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || {
+            self.render_nodes_nested(nodes, out)
+        })
     }
 
-    fn render_nodes(&mut self, nodes: &'t [Node], out: &mut String) -> R<()> {
-        self.check_stack()?;
+    fn render_nodes_nested(&mut self, nodes: &'t [Node], out: &mut String) -> R<()> {
         self.depth += 1;
         if self.depth > MAX_RENDER_DEPTH {
             self.depth -= 1;
@@ -416,14 +382,7 @@ impl<'t> Renderer<'t> {
         let saved_count = self.lookup(count_key)?;
         let has_next_key = &prog.names.velocity_has_next;
         let saved_has_next = self.lookup(has_next_key)?;
-        let mut scope = Map::with_capacity(6);
-        for key in crate::vtl::methods::FOREACH_SCOPE_KEYS {
-            scope.insert(key.into(), Value::Null);
-        }
-        if let Some(parent) = &saved_foreach {
-            scope.insert("parent".into(), parent.clone());
-        }
-        let scope = Value::map(scope);
+        let scope = Rc::new(ForeachScope::new(saved_foreach.clone()));
         let n = items.len();
         let mut res = Ok(());
         for (idx, item) in items.into_iter().enumerate() {
@@ -431,26 +390,8 @@ impl<'t> Renderer<'t> {
                 res = Err(e);
                 break;
             }
-            if let Value::Map(m) = &scope {
-                let mut m = m.borrow_mut();
-                let fields = [
-                    ("count", Value::Int(idx as i64 + 1)),
-                    ("index", Value::Int(idx as i64)),
-                    ("hasNext", Value::Bool(idx + 1 < n)),
-                    ("first", Value::Bool(idx == 0)),
-                    ("last", Value::Bool(idx + 1 == n)),
-                ];
-                // Updated in place by position: no allocation or hashing per iteration.
-                for (pos, (key, v)) in fields.into_iter().enumerate() {
-                    match m.get_index_mut(pos) {
-                        Some((k, slot)) if k == key => *slot = v,
-                        _ => {
-                            m.insert(key.into(), v);
-                        }
-                    }
-                }
-            }
-            self.set_var(foreach_key, scope.clone());
+            scope.advance(idx as i64, idx + 1 < n);
+            self.set_var(foreach_key, Value::Foreach(scope.clone()));
             self.set_var(count_key, Value::Int(idx as i64 + 1));
             self.set_var(has_next_key, Value::Bool(idx + 1 < n));
             if item.is_null() {
@@ -554,11 +495,17 @@ impl<'t> Renderer<'t> {
     fn set(&mut self, target: &'t Reference, value: &'t Expr) -> R<()> {
         let v = self.eval(value)?;
         // Velocity 1.7: a null right-hand side leaves the target unchanged.
-        if v.is_null() {
+        // AppSync's docs are silent on the `null` literal; written out, it
+        // clearly asks for null, so it clears the target instead.
+        if v.is_null() && !matches!(value, Expr::Null) {
             return Ok(());
         }
         let Some((last, init)) = target.parts.split_last() else {
-            self.set_var(&target.name, v);
+            if v.is_null() {
+                self.remove_var(&target.name);
+            } else {
+                self.set_var(&target.name, v);
+            }
             return Ok(());
         };
         let base = self.eval_parts(target, init)?;
@@ -616,9 +563,7 @@ impl<'t> Renderer<'t> {
             }
             v = match part {
                 Part::Property(name) => match &v {
-                    Value::Builtin(ns) => util::namespace(ns, name)
-                        .map(Value::Builtin)
-                        .unwrap_or(Value::Null),
+                    Value::Builtin(ns) => ns.child(name).map(Value::Builtin).unwrap_or(Value::Null),
                     other => methods::property(other, name).unwrap_or(Value::Null),
                 },
                 Part::Method { name, args, span } => {
@@ -661,7 +606,7 @@ impl<'t> Renderer<'t> {
 
     fn call_method(&mut self, recv: &Value, name: &str, args: &[Value], span: Span) -> R<Value> {
         if let Value::Builtin(ns) = recv {
-            return match util::call(self.host, ns, name, args) {
+            return match util::call(&mut self.state, *ns, name, args) {
                 Ok(v) => Ok(v),
                 Err(CallError::NoSuchMethod) => Ok(Value::Null),
                 Err(CallError::Raise(e)) => Err(fail(e)),
@@ -679,7 +624,10 @@ impl<'t> Renderer<'t> {
     }
 
     fn eval(&mut self, e: &'t Expr) -> R<Value> {
-        self.check_stack()?;
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || self.eval_nested(e))
+    }
+
+    fn eval_nested(&mut self, e: &'t Expr) -> R<Value> {
         Ok(match e {
             Expr::Ref(r) => self.eval_ref(r)?,
             Expr::Str(s) => Value::str(&**s),
@@ -696,6 +644,7 @@ impl<'t> Renderer<'t> {
             Expr::Int(i) => Value::Int(*i),
             Expr::Float(f) => Value::Float(*f),
             Expr::Bool(b) => Value::Bool(*b),
+            Expr::Null => Value::Null,
             Expr::List(items) => {
                 let mut vs = Vec::with_capacity(items.len());
                 for item in items {

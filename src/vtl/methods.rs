@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use crate::vtl::value::{Map, Value};
+use crate::vtl::value::{Entry, ForeachScope, Map, Value};
 
 /// A Java exception thrown by a method, e.g.
 /// `java.lang.StringIndexOutOfBoundsException: begin 5, end 3, length 3`.
@@ -24,6 +24,8 @@ pub fn java_class(v: &Value) -> &'static str {
         Value::List(_) => "java.util.ArrayList",
         Value::Map(_) => "java.util.LinkedHashMap",
         Value::Builtin(_) => "java.lang.Object",
+        Value::Foreach(_) => "org.apache.velocity.runtime.directive.ForeachScope",
+        Value::Entry(_) => "java.util.LinkedHashMap$Entry",
     }
 }
 
@@ -101,6 +103,8 @@ fn write_java_depth(out: &mut String, v: &Value, depth: u32) -> Result<(), TooDe
             }
             out.push('}');
         }
+        Value::Foreach(scope) => write_java_depth(out, &Value::map(scope.to_map()), depth + 1)?,
+        Value::Entry(entry) => write_java_depth(out, &Value::map(entry.to_map()), depth + 1)?,
         other => {
             let _ = write!(out, "{other}");
         }
@@ -135,6 +139,10 @@ fn java_equals_depth(a: &Value, b: &Value, depth: u32) -> bool {
         (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
         (Value::Str(x), Value::Str(y)) => x == y,
         (Value::Builtin(x), Value::Builtin(y)) => x == y,
+        (Value::Foreach(x), Value::Foreach(y)) => Rc::ptr_eq(x, y),
+        (Value::Entry(x), Value::Entry(y)) => {
+            x.key == y.key && java_equals_depth(&x.value, &y.value, depth + 1)
+        }
         (Value::List(x), Value::List(y)) => {
             if Rc::ptr_eq(x, y) {
                 return true;
@@ -212,6 +220,8 @@ fn key_of(v: &Value) -> Option<String> {
 pub fn property(recv: &Value, name: &str) -> Option<Value> {
     match recv {
         Value::Map(map) => map.borrow().get(name).cloned(),
+        Value::Foreach(scope) => scope.property(name),
+        Value::Entry(entry) => entry.property(name),
         // Velocity tries `isEmpty()` for both `.empty` and `.Empty`.
         Value::Str(s) if name == "empty" || name == "Empty" => Some(Value::Bool(s.is_empty())),
         Value::List(items) if name == "empty" || name == "Empty" => {
@@ -249,6 +259,12 @@ fn call_inner(recv: &Value, name: &str, args: &[Value]) -> Result<Option<Value>,
         Value::Int(_) | Value::Float(_) => number_method(recv, name, args),
         Value::Bool(b) => match (name, args) {
             ("booleanValue", []) => Some(Value::Bool(*b)),
+            _ => None,
+        },
+        Value::Foreach(scope) => foreach_method(scope, name, args),
+        Value::Entry(entry) => match (name, args) {
+            ("getKey", []) => Some(Value::Str(entry.key.clone())),
+            ("getValue", []) => Some(entry.value.clone()),
             _ => None,
         },
         Value::Null | Value::Builtin(_) => None,
@@ -513,7 +529,7 @@ fn compile(pattern: &str) -> Result<Rc<fancy_regex::Regex>, Box<fancy_regex::Err
 /// `Matcher.appendReplacement` syntax: `$n`, `${name}`, `\` escapes.
 fn expand_replacement(
     rep: &str,
-    caps: &fancy_regex::Captures<'_>,
+    caps: &fancy_regex::Captures<'_, str>,
     rx: &fancy_regex::Regex,
     out: &mut String,
 ) -> Result<(), JavaException> {
@@ -860,10 +876,10 @@ fn map_method(
             map.borrow()
                 .iter()
                 .map(|(k, v)| {
-                    let mut entry = Map::with_capacity(2);
-                    entry.insert("key".into(), Value::str(k.as_str()));
-                    entry.insert("value".into(), v.clone());
-                    Value::map(entry)
+                    Value::Entry(Rc::new(Entry {
+                        key: Rc::from(k.as_str()),
+                        value: v.clone(),
+                    }))
                 })
                 .collect(),
         ),
@@ -873,47 +889,27 @@ fn map_method(
             map.borrow_mut().clear();
             return Ok(void());
         }
-        // Entries from `entrySet()` are maps with `key` and `value`.
-        ("getKey", []) | ("getValue", []) => {
-            let map = map.borrow();
-            if map.len() != 2 || !map.contains_key("key") || !map.contains_key("value") {
-                return Ok(None);
-            }
-            let field = if name == "getKey" { "key" } else { "value" };
-            map.get(field).cloned().unwrap_or(Value::Null)
-        }
-        // `$foreach` is a Velocity 1.7 ForeachScope, whose state the engine
-        // keeps in a map; its Java accessors work too (Amplify's templates
-        // call `$foreach.hasNext()`).
-        (
-            "hasNext" | "getHasNext" | "isFirst" | "getFirst" | "isLast" | "getLast" | "getCount"
-            | "getIndex",
-            [],
-        ) => {
-            let map = map.borrow();
-            let is_scope = map
-                .keys()
-                .take(FOREACH_SCOPE_KEYS.len())
-                .eq(FOREACH_SCOPE_KEYS.iter().copied());
-            if !is_scope {
-                return Ok(None);
-            }
-            let field = match name {
-                "hasNext" | "getHasNext" => "hasNext",
-                "isFirst" | "getFirst" => "first",
-                "isLast" | "getLast" => "last",
-                "getCount" => "count",
-                _ => "index",
-            };
-            map.get(field).cloned().unwrap_or(Value::Null)
-        }
         _ => return Ok(None),
     };
     Ok(Some(v))
 }
 
-/// The keys of a `$foreach` scope map, in the order the evaluator creates them.
-pub(crate) const FOREACH_SCOPE_KEYS: [&str; 5] = ["count", "index", "hasNext", "first", "last"];
+/// The Java accessors of Velocity's `ForeachScope` (Amplify's templates call
+/// `$foreach.hasNext()`).
+fn foreach_method(scope: &ForeachScope, name: &str, args: &[Value]) -> Option<Value> {
+    if !args.is_empty() {
+        return None;
+    }
+    Some(match name {
+        "hasNext" | "getHasNext" => Value::Bool(scope.has_next()),
+        "isFirst" | "getFirst" => Value::Bool(scope.first()),
+        "isLast" | "getLast" => Value::Bool(scope.last()),
+        "getCount" => Value::Int(scope.count()),
+        "getIndex" => Value::Int(scope.index()),
+        "getParent" => scope.parent.clone()?,
+        _ => return None,
+    })
+}
 
 #[cfg(test)]
 mod tests {

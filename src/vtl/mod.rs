@@ -8,7 +8,7 @@
 //! Parse once at load, render per request:
 //!
 //! ```
-//! use appsync_local::vtl::{Context, Rendered, Template, parse_json_output};
+//! use appsync_local::vtl::{Context, Host, Rendered, Template, parse_json_output};
 //!
 //! let template = Template::parse(
 //!     "Query.getPost.req.vtl",
@@ -19,11 +19,15 @@
 //!     arguments: serde_json::json!({"id": "post-1"}),
 //!     ..Context::default()
 //! };
-//! let out = template.render_at(&mut ctx, 0);
+//! // A fixed clock and a seeded generator; `render` uses the real ones.
+//! let out = template.render_with(&mut ctx, &mut Host::seeded(0, 42));
 //! let Ok(Rendered::Text(text)) = out.result else { panic!("rendered text") };
 //! let request = parse_json_output(template.name(), &text).expect("valid JSON");
 //! assert_eq!(request["key"]["id"]["S"], "post-1");
 //! ```
+//!
+//! Renders are reproducible: the clock and randomness come from the
+//! [`Host`] a render is given.
 //!
 //! Layout: `parser` builds the `ast` (checked at load, with
 //! `file:line:column` errors); `eval` walks it with Velocity 1.7 semantics;

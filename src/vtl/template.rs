@@ -7,8 +7,8 @@ use serde_json::Value as Json;
 
 use crate::vtl::eval::{self, Names, Outcome, Program, Renderer, Vars};
 use crate::vtl::parser;
-use crate::vtl::runtime::{Effect, Host, TemplateError};
-use crate::vtl::value::{Map, Value};
+use crate::vtl::runtime::{Effect, Host, RenderState, TemplateError};
+use crate::vtl::value::{Map, Namespace, Value};
 
 pub use crate::vtl::json::parse_json_output;
 
@@ -147,26 +147,28 @@ impl Template {
         &self.program.name
     }
 
-    /// Renders with the system clock.
+    /// Renders with the real clock and real randomness ([`Host::system`]).
     pub fn render(&self, ctx: &mut Context) -> RenderOutput {
-        self.render_at(ctx, chrono::Utc::now().timestamp_millis())
+        self.render_with(ctx, &mut Host::system())
     }
 
-    /// Renders with a fixed clock (epoch milliseconds), for reproducible output.
-    pub fn render_at(&self, ctx: &mut Context, now_epoch_millis: i64) -> RenderOutput {
-        let mut host = Host::new(now_epoch_millis);
+    /// Renders with the clock and randomness of `host`; a seeded host with a
+    /// fixed clock ([`Host::seeded`]) makes the output reproducible.
+    pub fn render_with(&self, ctx: &mut Context, host: &mut Host) -> RenderOutput {
         let ctx_map = context_value(ctx);
         let names = &self.program.names;
         let mut vars = Vars::with_capacity_and_hasher(16, Default::default());
         vars.insert(names.ctx.clone(), ctx_map.clone());
         vars.insert(names.context.clone(), ctx_map.clone());
-        vars.insert(names.util.clone(), Value::Builtin("util"));
-        vars.insert(names.utils.clone(), Value::Builtin("util"));
-        vars.insert(names.extensions.clone(), Value::Builtin("extensions"));
-        let result = {
-            let mut renderer = Renderer::new(&self.program, &mut host, vars);
-            renderer.run()
-        };
+        vars.insert(names.util.clone(), Value::Builtin(Namespace::Util));
+        vars.insert(names.utils.clone(), Value::Builtin(Namespace::Util));
+        vars.insert(
+            names.extensions.clone(),
+            Value::Builtin(Namespace::Extensions),
+        );
+        let mut renderer = Renderer::new(&self.program, RenderState::new(host), vars);
+        let result = renderer.run();
+        let state = renderer.state;
         // The stash and the arguments outlive this template (pipelines):
         // write changes back. AppSync carries `$ctx.args` changes from one
         // pipeline function to the next, as it does the stash.
@@ -189,9 +191,9 @@ impl Template {
                 Ok(Outcome::Return(j)) => Ok(Rendered::Return(j)),
                 Err(e) => Err(*e),
             },
-            appended_errors: host.appended_errors,
-            logs: host.logs,
-            effects: host.effects,
+            appended_errors: state.appended_errors,
+            logs: state.logs,
+            effects: state.effects,
         }
     }
 }

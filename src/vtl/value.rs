@@ -5,11 +5,13 @@
 //! aliases, and `$a.put(..)` is visible through `$b`. Strings are immutable.
 //! Maps keep insertion order (AppSync's `$util.toJson` output does, in practice).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
 
 use indexmap::IndexMap;
+
+pub use crate::vtl::util::Namespace;
 
 /// A map as templates see it (Java `LinkedHashMap<String, Object>`).
 pub type Map = IndexMap<String, Value>;
@@ -28,10 +30,109 @@ pub enum Value {
     Str(Rc<str>),
     List(Rc<RefCell<Vec<Value>>>),
     Map(Rc<RefCell<Map>>),
-    /// A built-in namespace object such as `$util` (`"util"`), `$util.time`
-    /// (`"util.time"`) or `$extensions` (`"extensions"`). Methods on it are
-    /// dispatched to `vtl::util`.
-    Builtin(&'static str),
+    /// A built-in namespace object such as `$util`, `$util.time` or
+    /// `$extensions`. Methods on it are dispatched to `vtl::util`.
+    Builtin(Namespace),
+    /// `$foreach` inside a `#foreach` loop (Velocity 1.7's `ForeachScope`).
+    Foreach(Rc<ForeachScope>),
+    /// An element of `Map.entrySet()` (Java's `Map.Entry`).
+    Entry(Rc<Entry>),
+}
+
+/// Velocity 1.7's `ForeachScope`: where the loop is. The loop updates it in
+/// place, so a saved `$foreach` follows the loop, as in Velocity.
+#[derive(Debug)]
+pub struct ForeachScope {
+    index: Cell<i64>,
+    has_next: Cell<bool>,
+    /// The enclosing loop's `$foreach`.
+    pub parent: Option<Value>,
+}
+
+impl ForeachScope {
+    pub fn new(parent: Option<Value>) -> ForeachScope {
+        ForeachScope {
+            index: Cell::new(0),
+            has_next: Cell::new(false),
+            parent,
+        }
+    }
+
+    /// Moves the scope to the 0-based iteration `index`.
+    pub fn advance(&self, index: i64, has_next: bool) {
+        self.index.set(index);
+        self.has_next.set(has_next);
+    }
+
+    pub fn index(&self) -> i64 {
+        self.index.get()
+    }
+
+    pub fn count(&self) -> i64 {
+        self.index.get() + 1
+    }
+
+    pub fn has_next(&self) -> bool {
+        self.has_next.get()
+    }
+
+    pub fn first(&self) -> bool {
+        self.index.get() == 0
+    }
+
+    pub fn last(&self) -> bool {
+        !self.has_next.get()
+    }
+
+    /// Velocity's property lookup (`$foreach.count`).
+    pub fn property(&self, name: &str) -> Option<Value> {
+        Some(match name {
+            "count" => Value::Int(self.count()),
+            "index" => Value::Int(self.index()),
+            "hasNext" => Value::Bool(self.has_next()),
+            "first" => Value::Bool(self.first()),
+            "last" => Value::Bool(self.last()),
+            "parent" => self.parent.clone()?,
+            _ => return None,
+        })
+    }
+
+    /// The fields as a map, which is how the scope prints and serializes.
+    pub fn to_map(&self) -> Map {
+        let mut m = Map::with_capacity(6);
+        for key in ["count", "index", "hasNext", "first", "last", "parent"] {
+            if let Some(v) = self.property(key) {
+                m.insert(key.into(), v);
+            }
+        }
+        m
+    }
+}
+
+/// A `Map.Entry` from `entrySet()`: a snapshot of one key and its value.
+#[derive(Debug)]
+pub struct Entry {
+    pub key: Rc<str>,
+    pub value: Value,
+}
+
+impl Entry {
+    /// Velocity's property lookup (`$e.key`, `$e.value`).
+    pub fn property(&self, name: &str) -> Option<Value> {
+        match name {
+            "key" => Some(Value::Str(self.key.clone())),
+            "value" => Some(self.value.clone()),
+            _ => None,
+        }
+    }
+
+    /// `{key, value}`, which is how the entry prints and serializes.
+    pub fn to_map(&self) -> Map {
+        let mut m = Map::with_capacity(2);
+        m.insert("key".into(), Value::Str(self.key.clone()));
+        m.insert("value".into(), self.value.clone());
+        m
+    }
 }
 
 impl Value {
@@ -67,7 +168,7 @@ impl Value {
             Value::Str(_) => "String",
             Value::List(_) => "List",
             Value::Map(_) => "Map",
-            Value::Builtin(_) => "Object",
+            Value::Builtin(_) | Value::Foreach(_) | Value::Entry(_) => "Object",
         }
     }
 
@@ -118,6 +219,8 @@ impl Value {
                     .collect(),
             ),
             Value::Builtin(_) => serde_json::Value::Object(Default::default()),
+            Value::Foreach(scope) => Value::map(scope.to_map()).to_json(),
+            Value::Entry(entry) => Value::map(entry.to_map()).to_json(),
         }
     }
 }
@@ -182,7 +285,9 @@ impl fmt::Display for Value {
                 }
                 f.write_str("}")
             }
-            Value::Builtin(name) => write!(f, "<{name}>"),
+            Value::Builtin(ns) => write!(f, "<{}>", ns.name()),
+            Value::Foreach(scope) => write!(f, "{}", Value::map(scope.to_map())),
+            Value::Entry(entry) => write!(f, "{}", Value::map(entry.to_map())),
         }
     }
 }

@@ -115,7 +115,7 @@ fn convert(c: &Call, method: &str) -> Result<Value, CallError> {
         "fromS3ObjectJson" => {
             let sig = "fromS3ObjectJson(String)";
             c.arity(1, 1, sig)?;
-            from_s3_object(c.str(0, sig)?).map_err(CallError::Invalid)
+            from_s3_object(c.str(0, sig)?).map_err(CallError::invalid)
         }
         _ => Err(CallError::NoSuchMethod),
     }
@@ -134,6 +134,8 @@ pub(crate) fn to_dynamodb(v: &Value) -> Value {
         ),
         Value::Map(map) => typed("M", map_values(&map.borrow())),
         Value::Builtin(_) => typed("M", Value::map(Map::new())),
+        Value::Foreach(scope) => to_dynamodb(&Value::map(scope.to_map())),
+        Value::Entry(entry) => to_dynamodb(&Value::map(entry.to_map())),
     }
 }
 
@@ -151,10 +153,15 @@ fn typed(tag: &str, v: Value) -> Value {
     Value::map(m)
 }
 
+/// `fromS3ObjectJson` was given text that is no S3 object.
+#[derive(Debug, thiserror::Error)]
+#[error("Not an S3 object: {0}")]
+pub(crate) struct NotAnS3Object(String);
+
 /// Reads `{"s3":{"key","bucket","region"[,"version"]}}`, also when still
 /// wrapped in its `{"S": "..."}` attribute value.
-fn from_s3_object(text: &str) -> Result<Value, String> {
-    let bad = || format!("Not an S3 object: {text}");
+fn from_s3_object(text: &str) -> Result<Value, NotAnS3Object> {
+    let bad = || NotAnS3Object(text.to_owned());
     let mut doc = parse_json(text).map_err(|_| bad())?;
     let inner = match &doc {
         Value::Map(m) => m

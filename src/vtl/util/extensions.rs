@@ -6,10 +6,10 @@ use indexmap::IndexMap;
 
 use super::json::parse_json;
 use super::{Call, CallError, void};
-use crate::vtl::runtime::{Effect, Host};
+use crate::vtl::runtime::{Effect, RenderState};
 use crate::vtl::value::Value;
 
-pub(super) fn call(host: &mut Host, c: &Call) -> Result<Value, CallError> {
+pub(super) fn call(host: &mut RenderState<'_>, c: &Call) -> Result<Value, CallError> {
     let effect = match c.method {
         "evictFromApiCache" => {
             let sig = "evictFromApiCache(String, String, Map)";
@@ -82,11 +82,12 @@ fn json_map_arg(c: &Call, sig: &str) -> Result<serde_json::Value, CallError> {
 #[cfg(test)]
 mod tests {
     use super::super::testing::{NOW, run, show};
-    use crate::vtl::runtime::Host;
+    use crate::vtl::runtime::{Host, RenderState};
 
     #[test]
     fn effects_are_recorded_in_order() {
-        let mut host = Host::new(NOW);
+        let mut host = Host::seeded(NOW, 0);
+        let mut host = RenderState::new(&mut host);
         let calls = [
             (
                 "evictFromApiCache",
@@ -122,7 +123,8 @@ mod tests {
 
     #[test]
     fn bad_arguments() {
-        let mut host = Host::new(NOW);
+        let mut host = Host::seeded(NOW, 0);
+        let mut host = RenderState::new(&mut host);
         let cases = [
             (
                 "evictFromApiCache",

@@ -1,22 +1,20 @@
 //! The methods directly on `$util`, and `$util.log`.
 
 use base64::Engine as _;
-use rand::{Rng as _, RngCore as _};
 
 use super::json::{parse_json, to_json_string};
 use super::{Call, CallError, void};
-use crate::vtl::runtime::{Host, TemplateError};
+use crate::vtl::runtime::{RenderState, TemplateError};
 use crate::vtl::value::Value;
 
-pub(super) fn call(host: &mut Host, c: &Call) -> Result<Value, CallError> {
+pub(super) fn call(host: &mut RenderState<'_>, c: &Call) -> Result<Value, CallError> {
     match c.method {
         "qr" | "quiet" => void(),
         "parseJson" => {
             let sig = "parseJson(String)";
             c.arity(1, 1, sig)?;
             let text = c.str(0, sig)?;
-            parse_json(text)
-                .map_err(|e| CallError::Invalid(format!("Unable to parse the JSON document: {e}")))
+            parse_json(text).map_err(|e| CallError::invalid(UtilError::ParseJson(e)))
         }
         "toJson" => {
             c.arity(1, 1, "toJson(Object)")?;
@@ -32,7 +30,7 @@ pub(super) fn call(host: &mut Host, c: &Call) -> Result<Value, CallError> {
             c.arity(1, 1, sig)?;
             url_decode(c.str(0, sig)?)
                 .map(Value::str)
-                .map_err(CallError::Invalid)
+                .map_err(CallError::invalid)
         }
         "base64Encode" => {
             let sig = "base64Encode(String)";
@@ -46,7 +44,7 @@ pub(super) fn call(host: &mut Host, c: &Call) -> Result<Value, CallError> {
             c.arity(1, 1, sig)?;
             base64_decode(c.str(0, sig)?)
                 .map(Value::str)
-                .map_err(CallError::Invalid)
+                .map_err(CallError::invalid)
         }
         "escapeJavaScript" => {
             let sig = "escapeJavaScript(String)";
@@ -55,19 +53,17 @@ pub(super) fn call(host: &mut Host, c: &Call) -> Result<Value, CallError> {
         }
         "autoId" => {
             c.arity(0, 0, "autoId()")?;
-            Ok(Value::str(uuid::Uuid::new_v4().to_string()))
+            Ok(Value::str(host.host.uuid_v4().to_string()))
         }
         "autoUlid" => {
             c.arity(0, 0, "autoUlid()")?;
-            let ms = u64::try_from(host.now_epoch_millis).unwrap_or(0);
-            let ulid = ulid::Ulid::from_parts(ms, rand::rng().random::<u128>());
-            Ok(Value::str(ulid.to_string()))
+            let now = host.now_epoch_millis;
+            Ok(Value::str(host.host.ulid(now).to_string()))
         }
         "autoKsuid" => {
             c.arity(0, 0, "autoKsuid()")?;
-            let mut payload = [0u8; 16];
-            rand::rng().fill_bytes(&mut payload);
-            Ok(Value::str(ksuid(host.now_epoch_millis, payload)))
+            let now = host.now_epoch_millis;
+            Ok(Value::str(host.host.ksuid(now)))
         }
         "error" => {
             c.arity(1, 4, "error(String[, String[, Object[, Object]]])")?;
@@ -86,8 +82,9 @@ pub(super) fn call(host: &mut Host, c: &Call) -> Result<Value, CallError> {
                 return void();
             }
             let message = c.str(1, sig)?;
-            let error_type = c.opt_str(2, sig)?;
-            let mut err = TemplateError::new(message, error_type);
+            // The DG: "throw a CustomTemplateException with the specified message".
+            let error_type = c.opt_str(2, sig)?.unwrap_or("CustomTemplateException");
+            let mut err = TemplateError::new(message, Some(error_type));
             if c.len() > 3 {
                 err.data = Some(c.arg(3).to_json());
             }
@@ -144,7 +141,7 @@ pub(super) fn call(host: &mut Host, c: &Call) -> Result<Value, CallError> {
             c.arity(2, 2, sig)?;
             java_matches(c.str(0, sig)?, c.str(1, sig)?)
                 .map(Value::Bool)
-                .map_err(CallError::Invalid)
+                .map_err(CallError::invalid)
         }
         // The auth mode of the request is not part of the render's host
         // state yet; API key is the local server's default mode.
@@ -156,8 +153,29 @@ pub(super) fn call(host: &mut Host, c: &Call) -> Result<Value, CallError> {
     }
 }
 
+/// Why a `$util` helper refused its input.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum UtilError {
+    #[error("Unable to parse the JSON document: {0}")]
+    ParseJson(serde_json::Error),
+    #[error("URLDecoder: Illegal hex characters in escape (%) pattern in {0:?}")]
+    UrlEscape(String),
+    #[error("Invalid base64 input: {0}")]
+    Base64(base64::DecodeError),
+    #[error("Invalid regular expression {pattern:?}: {source}")]
+    BadRegex {
+        pattern: String,
+        source: fancy_regex::Error,
+    },
+    #[error("Regular expression {pattern:?} failed: {source}")]
+    RegexFailed {
+        pattern: String,
+        source: fancy_regex::Error,
+    },
+}
+
 /// `$util.log.info|debug|error(...)`: SLF4J-style `{}` formatting.
-pub(super) fn call_log(host: &mut Host, c: &Call) -> Result<Value, CallError> {
+pub(super) fn call_log(host: &mut RenderState<'_>, c: &Call) -> Result<Value, CallError> {
     match c.method {
         "info" | "debug" | "error" | "warn" | "trace" => {
             c.arity(1, usize::MAX, "(Object | String, Object...)")?;
@@ -238,7 +256,7 @@ fn url_encode(s: &str) -> String {
 }
 
 /// Java `URLDecoder.decode(s, "UTF-8")`, which rejects malformed escapes.
-fn url_decode(s: &str) -> Result<String, String> {
+fn url_decode(s: &str) -> Result<String, UtilError> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut idx = 0;
@@ -254,9 +272,7 @@ fn url_decode(s: &str) -> Result<String, String> {
                     .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
                     .and_then(|h| std::str::from_utf8(h).ok())
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| {
-                        format!("URLDecoder: Illegal hex characters in escape (%) pattern in {s:?}")
-                    })?;
+                    .ok_or_else(|| UtilError::UrlEscape(s.to_owned()))?;
                 out.push(hex);
                 idx += 3;
             }
@@ -271,7 +287,7 @@ fn url_decode(s: &str) -> Result<String, String> {
 
 /// Decodes standard base64, padded or not; the bytes are read as UTF-8 as
 /// Java's `new String(bytes)` does (bad sequences become U+FFFD).
-fn base64_decode(s: &str) -> Result<String, String> {
+fn base64_decode(s: &str) -> Result<String, UtilError> {
     let engine = base64::engine::GeneralPurpose::new(
         &base64::alphabet::STANDARD,
         base64::engine::GeneralPurposeConfig::new()
@@ -280,7 +296,7 @@ fn base64_decode(s: &str) -> Result<String, String> {
     engine
         .decode(s.trim().as_bytes())
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-        .map_err(|e| format!("Invalid base64 input: {e}"))
+        .map_err(UtilError::Base64)
 }
 
 /// Commons-lang 2 `StringEscapeUtils.escapeJavaScript`: quotes, backslash and
@@ -308,47 +324,25 @@ pub(crate) fn escape_java_script(s: &str) -> String {
 }
 
 /// Java `String.matches`: the whole input must match.
-fn java_matches(pattern: &str, input: &str) -> Result<bool, String> {
-    let invalid = |e: fancy_regex::Error| format!("Invalid regular expression {pattern:?}: {e}");
+fn java_matches(pattern: &str, input: &str) -> Result<bool, UtilError> {
+    let invalid = |source| UtilError::BadRegex {
+        pattern: pattern.to_owned(),
+        source,
+    };
     // Compiling the bare pattern first keeps error positions the user's.
     fancy_regex::Regex::new(pattern).map_err(invalid)?;
     let re = fancy_regex::Regex::new(&format!(r"\A(?:{pattern})\z")).map_err(invalid)?;
-    re.is_match(input)
-        .map_err(|e| format!("Regular expression {pattern:?} failed: {e}"))
-}
-
-/// A KSUID: 4 bytes of seconds since 2014-05-13T16:53:20Z, 16 random bytes,
-/// base62 (`0-9A-Za-z`) padded to 27 characters.
-fn ksuid(now_epoch_millis: i64, payload: [u8; 16]) -> String {
-    const EPOCH: i64 = 1_400_000_000;
-    const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let secs = (now_epoch_millis.div_euclid(1000) - EPOCH).clamp(0, u32::MAX as i64) as u32;
-    let mut bytes = [0u8; 20];
-    bytes[..4].copy_from_slice(&secs.to_be_bytes());
-    bytes[4..].copy_from_slice(&payload);
-    // Long division of the 160-bit big-endian number by 62.
-    let mut digits = Vec::with_capacity(27);
-    let mut num: Vec<u32> = bytes.iter().map(|&b| u32::from(b)).collect();
-    while num.iter().any(|&d| d != 0) {
-        let mut rem = 0u32;
-        for d in num.iter_mut() {
-            let acc = rem * 256 + *d;
-            *d = acc / 62;
-            rem = acc % 62;
-        }
-        digits.push(ALPHABET[rem as usize]);
-    }
-    while digits.len() < 27 {
-        digits.push(b'0');
-    }
-    digits.reverse();
-    String::from_utf8_lossy(&digits).into_owned()
+    re.is_match(input).map_err(|source| UtilError::RegexFailed {
+        pattern: pattern.to_owned(),
+        source,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::testing::{NOW, check, run, show};
     use super::*;
+    use crate::vtl::runtime::{Host, ksuid};
 
     #[test]
     fn json_and_encodings() {
@@ -508,7 +502,11 @@ mod tests {
                 "!Raise: Unauthorized / Unauthorized / - / -",
             ),
             ("validate", r#"[true, "no"]"#, r#""""#),
-            ("validate", r#"[false, "no"]"#, "!Raise: no / - / - / -"),
+            (
+                "validate",
+                r#"[false, "no"]"#,
+                "!Raise: no / CustomTemplateException / - / -",
+            ),
             (
                 "validate",
                 r#"[false, "no", "Bad", {"x":1}]"#,
@@ -527,7 +525,8 @@ mod tests {
 
     #[test]
     fn append_error_keeps_going() {
-        let mut host = Host::new(NOW);
+        let mut host = Host::seeded(NOW, 0);
+        let mut host = RenderState::new(&mut host);
         let res = run(
             &mut host,
             "util",
@@ -552,7 +551,8 @@ mod tests {
 
     #[test]
     fn ids() {
-        let mut host = Host::new(NOW);
+        let mut host = Host::seeded(NOW, 0);
+        let mut host = RenderState::new(&mut host);
         let id = show(&run(&mut host, "util", "autoId", "[]"));
         let re = fancy_regex::Regex::new(
             r#"^"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"$"#,
@@ -596,7 +596,8 @@ mod tests {
 
     #[test]
     fn logs_format_like_slf4j() {
-        let mut host = Host::new(NOW);
+        let mut host = Host::seeded(NOW, 0);
+        let mut host = RenderState::new(&mut host);
         run(&mut host, "util.log", "info", r#"["plain"]"#).expect("log");
         run(
             &mut host,

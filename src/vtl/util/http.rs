@@ -1,7 +1,7 @@
 //! `$util.http`: request-header forwarding and response headers.
 
 use super::{Call, CallError, void};
-use crate::vtl::runtime::{Host, TemplateError};
+use crate::vtl::runtime::{RenderState, TemplateError};
 use crate::vtl::value::{Map, Value};
 
 /// Headers `copyHeaders` drops: hop-by-hop headers (RFC 9110) and those the
@@ -24,7 +24,7 @@ const RESTRICTED_REQUEST_HEADERS: &[&str] = &[
 /// AppSync's limit on the total size of the headers a response adds.
 const RESPONSE_HEADERS_LIMIT: usize = 4096;
 
-pub(super) fn call(host: &mut Host, c: &Call) -> Result<Value, CallError> {
+pub(super) fn call(host: &mut RenderState<'_>, c: &Call) -> Result<Value, CallError> {
     match c.method {
         "copyHeaders" => {
             let sig = "copyHeaders(Map)";
@@ -61,7 +61,7 @@ pub(super) fn call(host: &mut Host, c: &Call) -> Result<Value, CallError> {
 /// oversized header adds a `ResponseHeaderError` and does not stop the render.
 /// Valid headers are accepted but not yet delivered: the render's `Host` has
 /// no slot for response headers.
-fn check_response_header(host: &mut Host, name: &str, value: &str) {
+fn check_response_header(host: &mut RenderState<'_>, name: &str, value: &str) {
     let lower = name.to_ascii_lowercase();
     let forbidden = lower.starts_with("access-control-")
         || lower.starts_with("x-amz-")
@@ -88,7 +88,7 @@ fn check_response_header(host: &mut Host, name: &str, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::super::testing::{NOW, check, run, show};
-    use crate::vtl::runtime::Host;
+    use crate::vtl::runtime::{Host, RenderState};
 
     #[test]
     fn copy_headers_drops_restricted_ones() {
@@ -108,7 +108,8 @@ mod tests {
 
     #[test]
     fn response_headers_are_validated() {
-        let mut host = Host::new(NOW);
+        let mut host = Host::seeded(NOW, 0);
+        let mut host = RenderState::new(&mut host);
         let long = "v".repeat(5000);
         let calls = [
             ("addResponseHeader", r#"["X-Request-Id", "abc"]"#.to_owned()),

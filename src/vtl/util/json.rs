@@ -50,6 +50,8 @@ fn write_json(out: &mut String, v: &Value) {
         }
         // Jackson serializes helper objects as empty beans.
         Value::Builtin(_) => out.push_str("{}"),
+        Value::Foreach(scope) => write_json(out, &Value::map(scope.to_map())),
+        Value::Entry(entry) => write_json(out, &Value::map(entry.to_map())),
     }
 }
 
@@ -75,10 +77,8 @@ pub(crate) fn write_json_str(out: &mut String, s: &str) {
 
 /// `$util.parseJson`: JSON text to a value. Integers that fit a `long` stay
 /// integers, every other number is a double, as Jackson reads them.
-pub fn parse_json(text: &str) -> Result<Value, String> {
-    serde_json::from_str::<serde_json::Value>(text)
-        .map(|json| Value::from_json(&json))
-        .map_err(|e| e.to_string())
+pub fn parse_json(text: &str) -> Result<Value, serde_json::Error> {
+    serde_json::from_str::<serde_json::Value>(text).map(|json| Value::from_json(&json))
 }
 
 /// Java's `Object.equals` on the values templates see: `Integer` never
@@ -101,6 +101,8 @@ pub fn java_equals(a: &Value, b: &Value) -> bool {
                     .all(|(k, v)| y.get(k).is_some_and(|w| java_equals(v, w)))
         }
         (Value::Builtin(x), Value::Builtin(y)) => x == y,
+        (Value::Foreach(x), Value::Foreach(y)) => std::rc::Rc::ptr_eq(x, y),
+        (Value::Entry(x), Value::Entry(y)) => x.key == y.key && java_equals(&x.value, &y.value),
         _ => false,
     }
 }
@@ -130,7 +132,10 @@ mod tests {
         }
         assert_eq!(to_json_string(&Value::Float(f64::NAN)), "null");
         assert_eq!(to_json_string(&Value::str("\u{1f}")), r#""\u001F""#);
-        assert_eq!(to_json_string(&Value::Builtin("util")), "{}");
+        assert_eq!(
+            to_json_string(&Value::Builtin(crate::vtl::value::Namespace::Util)),
+            "{}"
+        );
     }
 
     #[test]

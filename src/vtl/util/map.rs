@@ -25,7 +25,7 @@ pub(super) fn call(c: &Call) -> Result<Value, CallError> {
 mod tests {
     use super::super::testing::check;
     use super::*;
-    use crate::vtl::runtime::Host;
+    use crate::vtl::runtime::{Host, RenderState};
 
     #[test]
     fn map_helpers() {
@@ -56,10 +56,11 @@ mod tests {
     fn result_is_a_copy() {
         let original = Value::from_json(&serde_json::json!({"a": 1}));
         let keys = Value::from_json(&serde_json::json!([]));
-        let mut host = Host::new(0);
+        let mut host = Host::seeded(0, 0);
+        let mut host = RenderState::new(&mut host);
         let copy = super::super::call(
             &mut host,
-            "util.map",
+            super::super::Namespace::UtilMap,
             "copyAndRemoveAllKeys",
             &[original.clone(), keys],
         )

@@ -1,11 +1,10 @@
 //! `$util.math`: rounding, min/max and random numbers.
 
-use rand::Rng as _;
-
 use super::{Call, CallError};
+use crate::vtl::runtime::RenderState;
 use crate::vtl::value::Value;
 
-pub(super) fn call(c: &Call) -> Result<Value, CallError> {
+pub(super) fn call(host: &mut RenderState<'_>, c: &Call) -> Result<Value, CallError> {
     match c.method {
         "roundNum" => {
             let sig = "roundNum(Double)";
@@ -28,19 +27,19 @@ pub(super) fn call(c: &Call) -> Result<Value, CallError> {
         }
         "randomDouble" => {
             c.arity(0, 0, "randomDouble()")?;
-            Ok(Value::Float(rand::rng().random::<f64>()))
+            Ok(Value::Float(host.host.random_f64()))
         }
         "randomWithinRange" => {
             let sig = "randomWithinRange(Integer, Integer)";
             c.arity(2, 2, sig)?;
             let (lo, hi) = (c.int(0, sig)?, c.int(1, sig)?);
-            if lo > hi {
-                return Err(CallError::Invalid(format!(
-                    "randomWithinRange: the minimum {lo} is greater than the maximum {hi}"
-                )));
-            }
             // The DG does not say whether the bounds are inclusive; both are.
-            Ok(Value::Int(rand::rng().random_range(lo..=hi)))
+            match host.host.random_in_range(lo, hi) {
+                Some(x) => Ok(Value::Int(x)),
+                None => Err(CallError::Invalid(format!(
+                    "randomWithinRange: the minimum {lo} is greater than the maximum {hi}"
+                ))),
+            }
         }
         _ => Err(CallError::NoSuchMethod),
     }
@@ -58,7 +57,7 @@ fn java_round(x: f64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::super::testing::{NOW, check, run};
-    use crate::vtl::runtime::Host;
+    use crate::vtl::runtime::{Host, RenderState};
     use crate::vtl::value::Value;
 
     #[test]
@@ -89,7 +88,8 @@ mod tests {
 
     #[test]
     fn random_values_stay_in_range() {
-        let mut host = Host::new(NOW);
+        let mut host = Host::seeded(NOW, 0);
+        let mut host = RenderState::new(&mut host);
         for _ in 0..200 {
             match run(&mut host, "util.math", "randomDouble", "[]") {
                 Ok(Value::Float(x)) => assert!((0.0..1.0).contains(&x), "{x}"),

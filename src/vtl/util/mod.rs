@@ -1,8 +1,8 @@
 //! AppSync's `$util` (alias `$utils`) and `$extensions` libraries.
 //!
 //! Contract with the evaluator: a reference such as `$util.time` evaluates to
-//! `Value::Builtin("util.time")` via [`namespace`]; a method call on a builtin
-//! goes to [`call`].
+//! `Value::Builtin(Namespace::UtilTime)` via [`Namespace::child`]; a method
+//! call on a builtin goes to [`call`].
 //!
 //! Argument checking: AppSync's helpers are Java methods, so a call whose
 //! arguments no overload accepts fails. We report it as [`CallError::Invalid`]
@@ -27,7 +27,7 @@ mod time;
 mod transform;
 mod xml;
 
-use crate::vtl::runtime::{Host, TemplateError};
+use crate::vtl::runtime::{RenderState, TemplateError};
 use crate::vtl::value::Value;
 
 pub use json::{java_equals, parse_json, to_json_string};
@@ -43,28 +43,99 @@ pub enum CallError {
     Invalid(String),
 }
 
-/// The child namespace `name` of builtin `parent`, e.g. `("util", "time")` → `"util.time"`.
-pub fn namespace(parent: &'static str, name: &str) -> Option<&'static str> {
-    match (parent, name) {
-        ("util", "time") => Some("util.time"),
-        ("util", "dynamodb") => Some("util.dynamodb"),
-        ("util", "list") => Some("util.list"),
-        ("util", "map") => Some("util.map"),
-        ("util", "str") => Some("util.str"),
-        ("util", "math") => Some("util.math"),
-        ("util", "http") => Some("util.http"),
-        ("util", "transform") => Some("util.transform"),
-        ("util", "log") => Some("util.log"),
-        ("util", "rds") => Some("util.rds"),
-        ("util", "xml") => Some("util.xml"),
-        _ => None,
+impl CallError {
+    /// A `MappingTemplate` error with the message of `e`.
+    pub(crate) fn invalid(e: impl std::fmt::Display) -> CallError {
+        CallError::Invalid(e.to_string())
+    }
+}
+
+/// A built-in namespace object: `$util` (alias `$utils`), one of its
+/// children such as `$util.time`, or `$extensions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Namespace {
+    Util,
+    UtilTime,
+    UtilDynamodb,
+    UtilList,
+    UtilMap,
+    UtilStr,
+    UtilMath,
+    UtilHttp,
+    UtilTransform,
+    UtilLog,
+    UtilRds,
+    UtilXml,
+    Extensions,
+}
+
+impl Namespace {
+    pub const ALL: [Namespace; 13] = [
+        Namespace::Util,
+        Namespace::UtilTime,
+        Namespace::UtilDynamodb,
+        Namespace::UtilList,
+        Namespace::UtilMap,
+        Namespace::UtilStr,
+        Namespace::UtilMath,
+        Namespace::UtilHttp,
+        Namespace::UtilTransform,
+        Namespace::UtilLog,
+        Namespace::UtilRds,
+        Namespace::UtilXml,
+        Namespace::Extensions,
+    ];
+
+    /// The dotted name templates write after `$`, e.g. `"util.time"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Namespace::Util => "util",
+            Namespace::UtilTime => "util.time",
+            Namespace::UtilDynamodb => "util.dynamodb",
+            Namespace::UtilList => "util.list",
+            Namespace::UtilMap => "util.map",
+            Namespace::UtilStr => "util.str",
+            Namespace::UtilMath => "util.math",
+            Namespace::UtilHttp => "util.http",
+            Namespace::UtilTransform => "util.transform",
+            Namespace::UtilLog => "util.log",
+            Namespace::UtilRds => "util.rds",
+            Namespace::UtilXml => "util.xml",
+            Namespace::Extensions => "extensions",
+        }
+    }
+
+    /// The namespace with this dotted name.
+    pub fn from_name(name: &str) -> Option<Namespace> {
+        Namespace::ALL.into_iter().find(|ns| ns.name() == name)
+    }
+
+    /// The child namespace `name`, e.g. `Util.child("time")` is `UtilTime`.
+    pub fn child(self, name: &str) -> Option<Namespace> {
+        if self != Namespace::Util {
+            return None;
+        }
+        Some(match name {
+            "time" => Namespace::UtilTime,
+            "dynamodb" => Namespace::UtilDynamodb,
+            "list" => Namespace::UtilList,
+            "map" => Namespace::UtilMap,
+            "str" => Namespace::UtilStr,
+            "math" => Namespace::UtilMath,
+            "http" => Namespace::UtilHttp,
+            "transform" => Namespace::UtilTransform,
+            "log" => Namespace::UtilLog,
+            "rds" => Namespace::UtilRds,
+            "xml" => Namespace::UtilXml,
+            _ => return None,
+        })
     }
 }
 
 /// Calls `namespace.method(args)`.
-pub fn call(
-    host: &mut Host,
-    namespace: &'static str,
+pub(crate) fn call(
+    host: &mut RenderState<'_>,
+    namespace: Namespace,
     method: &str,
     args: &[Value],
 ) -> Result<Value, CallError> {
@@ -74,26 +145,25 @@ pub fn call(
         args,
     };
     match namespace {
-        "util" => general::call(host, &call),
-        "util.log" => general::call_log(host, &call),
-        "util.time" => time::call(host, &call),
-        "util.dynamodb" => dynamodb::call(&call),
-        "util.list" => list::call(&call),
-        "util.map" => map::call(&call),
-        "util.str" => string::call(&call),
-        "util.math" => math::call(&call),
-        "util.http" => http::call(host, &call),
-        "util.transform" => transform::call(&call),
-        "util.rds" => rds::call(&call),
-        "util.xml" => xml::call(&call),
-        "extensions" => extensions::call(host, &call),
-        _ => Err(CallError::NoSuchMethod),
+        Namespace::Util => general::call(host, &call),
+        Namespace::UtilLog => general::call_log(host, &call),
+        Namespace::UtilTime => time::call(host, &call),
+        Namespace::UtilDynamodb => dynamodb::call(&call),
+        Namespace::UtilList => list::call(&call),
+        Namespace::UtilMap => map::call(&call),
+        Namespace::UtilStr => string::call(&call),
+        Namespace::UtilMath => math::call(host, &call),
+        Namespace::UtilHttp => http::call(host, &call),
+        Namespace::UtilTransform => transform::call(&call),
+        Namespace::UtilRds => rds::call(&call),
+        Namespace::UtilXml => xml::call(&call),
+        Namespace::Extensions => extensions::call(host, &call),
     }
 }
 
 /// One builtin call, with typed access to its arguments.
 pub(crate) struct Call<'a> {
-    namespace: &'static str,
+    namespace: Namespace,
     method: &'a str,
     args: &'a [Value],
 }
@@ -108,7 +178,7 @@ impl<'a> Call<'a> {
         let got: Vec<&str> = self.args.iter().map(Value::type_of).collect();
         CallError::Invalid(format!(
             "Invalid arguments for ${}.{}({}): expected {}",
-            self.namespace,
+            self.namespace.name(),
             self.method,
             got.join(", "),
             signature
@@ -195,14 +265,16 @@ pub(crate) mod testing {
     //! Table-driven checks shared by the namespace tests.
 
     use super::*;
+    use crate::vtl::runtime::Host;
 
     /// A fixed clock: 2018-02-06T19:01:35.749Z, the DG's example instant.
     pub const NOW: i64 = 1_517_943_695_749;
 
-    /// Calls `ns.method(args)` with JSON-written arguments.
+    /// Calls `ns.method(args)` with JSON-written arguments; an unknown
+    /// namespace has no methods.
     pub fn run(
-        host: &mut Host,
-        ns: &'static str,
+        host: &mut RenderState<'_>,
+        ns: &str,
         method: &str,
         args: &str,
     ) -> Result<Value, CallError> {
@@ -212,7 +284,10 @@ pub(crate) mod testing {
             serde_json::Value::Array(items) => items.iter().map(Value::from_json).collect(),
             other => panic!("test args must be a JSON array, got {other}"),
         };
-        call(host, ns, method, &args)
+        match Namespace::from_name(ns) {
+            Some(ns) => call(host, ns, method, &args),
+            None => Err(CallError::NoSuchMethod),
+        }
     }
 
     /// Renders a result the way a test expects to compare it: values print
@@ -234,8 +309,9 @@ pub(crate) mod testing {
 
     /// Checks `ns.method(args) == expected` with the pinned clock.
     #[track_caller]
-    pub fn check(ns: &'static str, method: &str, args: &str, expected: &str) {
-        let mut host = Host::new(NOW);
+    pub fn check(ns: &str, method: &str, args: &str, expected: &str) {
+        let mut host = Host::seeded(NOW, 0);
+        let mut host = RenderState::new(&mut host);
         let got = show(&run(&mut host, ns, method, args));
         assert_eq!(got, expected, "{ns}.{method}({args})");
     }
@@ -247,6 +323,7 @@ mod tests {
 
     use super::testing::{NOW, check};
     use super::*;
+    use crate::vtl::runtime::Host;
 
     /// Every helper, by namespace.
     const METHODS: &[(&str, &[&str])] = &[
@@ -383,15 +460,17 @@ mod tests {
     #[test]
     fn every_helper_is_dispatched() {
         for (ns, methods) in METHODS {
+            let namespace = Namespace::from_name(ns).expect("a namespace");
             if *ns != "util" && *ns != "extensions" {
                 let child = ns.trim_start_matches("util.");
-                assert_eq!(namespace("util", child), Some(*ns));
+                assert_eq!(Namespace::Util.child(child), Some(namespace));
             }
             for method in *methods {
                 // Ten arguments fit no helper: a known method must say so.
                 let args = vec![Value::Int(1); 10];
-                let mut host = Host::new(NOW);
-                let res = call(&mut host, ns, method, &args);
+                let mut host = Host::seeded(NOW, 0);
+                let mut host = RenderState::new(&mut host);
+                let res = call(&mut host, namespace, method, &args);
                 assert!(
                     !matches!(res, Err(CallError::NoSuchMethod)),
                     "{ns}.{method} is not dispatched"
@@ -437,23 +516,26 @@ mod tests {
                 .flat_map(|(ns, methods)| methods.iter().map(move |m| (*ns, *m)))
                 .collect();
             let (ns, method) = all[idx.index(all.len())];
-            let ns: &'static str = match namespace("util", ns.trim_start_matches("util.")) {
-                Some(child) => child,
-                None if ns == "extensions" => "extensions",
-                None => "util",
-            };
-            let mut host = Host::new(NOW);
+            let ns = Namespace::from_name(ns).expect("a namespace");
+            let mut host = Host::seeded(NOW, 0);
+        let mut host = RenderState::new(&mut host);
             let res = call(&mut host, ns, method, &args);
-            prop_assert!(!matches!(res, Err(CallError::NoSuchMethod)), "{ns}.{method}");
+            prop_assert!(!matches!(res, Err(CallError::NoSuchMethod)), "{ns:?}.{method}");
         }
     }
 
     #[test]
     fn namespaces_resolve() {
-        assert_eq!(namespace("util", "time"), Some("util.time"));
-        assert_eq!(namespace("util", "dynamodb"), Some("util.dynamodb"));
-        assert_eq!(namespace("util", "nope"), None);
-        assert_eq!(namespace("extensions", "time"), None);
+        assert_eq!(Namespace::Util.child("time"), Some(Namespace::UtilTime));
+        assert_eq!(
+            Namespace::Util.child("dynamodb"),
+            Some(Namespace::UtilDynamodb)
+        );
+        assert_eq!(Namespace::Util.child("nope"), None);
+        assert_eq!(Namespace::Extensions.child("time"), None);
+        for ns in Namespace::ALL {
+            assert_eq!(Namespace::from_name(ns.name()), Some(ns));
+        }
     }
 
     #[test]

@@ -13,12 +13,13 @@ pub(super) fn call(c: &Call) -> Result<Value, CallError> {
             c.arity(1, 1, sig)?;
             // The result arrives as text (`$ctx.result`); a parsed map works too.
             let result = match c.arg(0) {
-                Value::Str(s) => parse_json(&s)
-                    .map_err(|e| CallError::Invalid(format!("Invalid RDS result: {e}")))?,
+                Value::Str(s) => {
+                    parse_json(&s).map_err(|e| CallError::invalid(RdsError::Json(e)))?
+                }
                 v @ Value::Map(_) => v,
                 _ => return Err(c.invalid(sig)),
             };
-            let rows = statement_rows(&result.to_json()).map_err(CallError::Invalid)?;
+            let rows = statement_rows(&result.to_json()).map_err(CallError::invalid)?;
             Ok(if c.method == "toJsonString" {
                 Value::str(to_json_string(&rows))
             } else {
@@ -29,12 +30,23 @@ pub(super) fn call(c: &Call) -> Result<Value, CallError> {
     }
 }
 
+/// Why an RDS result could not be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RdsError {
+    #[error("Invalid RDS result: {0}")]
+    Json(serde_json::Error),
+    #[error("Invalid RDS result: no \"sqlStatementResults\" list")]
+    NoStatements,
+    #[error("Invalid RDS result: a record is not a list of fields")]
+    BadRecord,
+}
+
 /// One list of row maps per statement in `sqlStatementResults`.
-fn statement_rows(result: &serde_json::Value) -> Result<Value, String> {
+fn statement_rows(result: &serde_json::Value) -> Result<Value, RdsError> {
     let statements = result
         .get("sqlStatementResults")
         .and_then(serde_json::Value::as_array)
-        .ok_or("Invalid RDS result: no \"sqlStatementResults\" list")?;
+        .ok_or(RdsError::NoStatements)?;
     let mut out = Vec::with_capacity(statements.len());
     for statement in statements {
         let columns: Vec<String> = statement
@@ -64,7 +76,7 @@ fn statement_rows(result: &serde_json::Value) -> Result<Value, String> {
                 .get("values")
                 .or(Some(record))
                 .and_then(serde_json::Value::as_array)
-                .ok_or("Invalid RDS result: a record is not a list of fields")?;
+                .ok_or(RdsError::BadRecord)?;
             let mut row = Map::new();
             for (idx, field) in values.iter().enumerate() {
                 let name = columns.get(idx).cloned().unwrap_or_else(|| idx.to_string());

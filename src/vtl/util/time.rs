@@ -6,12 +6,12 @@ use chrono::{
 };
 
 use super::{Call, CallError};
-use crate::vtl::runtime::Host;
+use crate::vtl::runtime::RenderState;
 use crate::vtl::value::Value;
 
-pub(super) fn call(host: &mut Host, c: &Call) -> Result<Value, CallError> {
+pub(super) fn call(host: &mut RenderState<'_>, c: &Call) -> Result<Value, CallError> {
     let now = host.now_epoch_millis;
-    let invalid = CallError::Invalid;
+    let invalid = CallError::invalid;
     match c.method {
         "nowISO8601" => {
             c.arity(0, 0, "nowISO8601()")?;
@@ -67,6 +67,37 @@ pub(super) fn call(host: &mut Host, c: &Call) -> Result<Value, CallError> {
     }
 }
 
+/// Why a date, zone or pattern could not be read, in `java.time`'s words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum TimeError {
+    #[error("Text '{0}' could not be parsed as an ISO 8601 date-time")]
+    NotIso8601(String),
+    #[error("Unknown time-zone ID: {0}")]
+    UnknownZone(String),
+    #[error("Invalid ID for ZoneOffset, invalid format: {0}")]
+    BadOffset(String),
+    #[error("Instant {0} is out of range")]
+    InstantOutOfRange(i64),
+    #[error("Pattern ends with an incomplete string literal: {0}")]
+    UnclosedLiteral(String),
+    #[error("Unknown pattern letter: {0}")]
+    UnknownLetter(char),
+    #[error("Pattern includes reserved character: '{0}'")]
+    ReservedCharacter(char),
+    #[error("Too many pattern letters: {0}")]
+    TooManyLetters(char),
+    #[error("Text '{text}' could not be parsed at index {index}")]
+    ParseAt { text: String, index: usize },
+    #[error("Text '{text}' could not be parsed, unparsed text found at index {index}")]
+    Unparsed { text: String, index: usize },
+    #[error("Text '{0}' could not be parsed: invalid date")]
+    InvalidDate(String),
+    #[error("Text '{0}' could not be parsed: invalid time")]
+    InvalidTime(String),
+    #[error("Text '{0}' names a local time that does not exist")]
+    NoSuchLocalTime(String),
+}
+
 /// `2018-02-06T19:01:35.749Z`. Milliseconds are always printed, as in the
 /// DG's examples, so the output has a fixed width.
 fn iso8601(ms: i64) -> String {
@@ -76,7 +107,7 @@ fn iso8601(ms: i64) -> String {
     }
 }
 
-fn parse_iso8601(s: &str) -> Result<i64, String> {
+fn parse_iso8601(s: &str) -> Result<i64, TimeError> {
     DateTime::parse_from_rfc3339(s)
         .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z"))
         .map(|t| t.timestamp_millis())
@@ -85,7 +116,7 @@ fn parse_iso8601(s: &str) -> Result<i64, String> {
             NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
                 .map(|t| t.and_utc().timestamp_millis())
         })
-        .map_err(|_| format!("Text '{s}' could not be parsed as an ISO 8601 date-time"))
+        .map_err(|_| TimeError::NotIso8601(s.to_owned()))
 }
 
 /// A time zone as Java's `ZoneId.of` reads it: region ids (`Europe/Paris`),
@@ -96,7 +127,7 @@ enum Zone {
     Fixed(FixedOffset),
 }
 
-fn parse_zone(id: Option<&str>) -> Result<Zone, String> {
+fn parse_zone(id: Option<&str>) -> Result<Zone, TimeError> {
     let Some(id) = id else {
         return Ok(Zone::Region(chrono_tz::UTC));
     };
@@ -115,12 +146,12 @@ fn parse_zone(id: Option<&str>) -> Result<Zone, String> {
     }
     id.parse::<chrono_tz::Tz>()
         .map(Zone::Region)
-        .map_err(|_| format!("Unknown time-zone ID: {id}"))
+        .map_err(|_| TimeError::UnknownZone(id.to_owned()))
 }
 
 /// `+h`, `+hh`, `+hh:mm`, `+hhmm`, `+hh:mm:ss`.
-fn parse_offset(s: &str) -> Result<FixedOffset, String> {
-    let bad = || format!("Invalid ID for ZoneOffset, invalid format: {s}");
+fn parse_offset(s: &str) -> Result<FixedOffset, TimeError> {
+    let bad = || TimeError::BadOffset(s.to_owned());
     let (sign, rest) = match s.as_bytes().first() {
         Some(b'+') => (1, &s[1..]),
         Some(b'-') => (-1, &s[1..]),
@@ -162,9 +193,8 @@ struct Fields {
     zone_id: String,
 }
 
-fn fields_at(ms: i64, zone: Zone) -> Result<Fields, String> {
-    let utc = DateTime::<Utc>::from_timestamp_millis(ms)
-        .ok_or_else(|| format!("Instant {ms} is out of range"))?;
+fn fields_at(ms: i64, zone: Zone) -> Result<Fields, TimeError> {
+    let utc = DateTime::<Utc>::from_timestamp_millis(ms).ok_or(TimeError::InstantOutOfRange(ms))?;
     Ok(match zone {
         Zone::Region(tz) => {
             let t = utc.with_timezone(&tz);
@@ -228,7 +258,7 @@ enum Token {
     Field(char, usize),
 }
 
-fn tokenize(pattern: &str) -> Result<Vec<Token>, String> {
+fn tokenize(pattern: &str) -> Result<Vec<Token>, TimeError> {
     let chars: Vec<char> = pattern.chars().collect();
     let mut tokens = Vec::new();
     let mut idx = 0;
@@ -246,9 +276,7 @@ fn tokenize(pattern: &str) -> Result<Vec<Token>, String> {
             loop {
                 match chars.get(idx) {
                     None => {
-                        return Err(format!(
-                            "Pattern ends with an incomplete string literal: {pattern}"
-                        ));
+                        return Err(TimeError::UnclosedLiteral(pattern.to_owned()));
                     }
                     Some('\'') if chars.get(idx + 1) == Some(&'\'') => {
                         lit.push('\'');
@@ -271,7 +299,7 @@ fn tokenize(pattern: &str) -> Result<Vec<Token>, String> {
                 count += 1;
             }
             if !"GuyYDMLdQqwWEeFaBhKkHmsSAnNVvzOXxZ".contains(c) {
-                return Err(format!("Unknown pattern letter: {c}"));
+                return Err(TimeError::UnknownLetter(c));
             }
             tokens.push(Token::Field(c, count));
             idx += count;
@@ -279,7 +307,7 @@ fn tokenize(pattern: &str) -> Result<Vec<Token>, String> {
             // Optional sections print their content; the reserved characters
             // `{}#` are rejected by Java.
             if matches!(c, '{' | '}' | '#') {
-                return Err(format!("Pattern includes reserved character: '{c}'"));
+                return Err(TimeError::ReservedCharacter(c));
             }
             idx += 1;
         } else {
@@ -314,8 +342,8 @@ const DAYS: [&str; 7] = [
     "Sunday",
 ];
 
-fn too_many(c: char) -> String {
-    format!("Too many pattern letters: {c}")
+fn too_many(c: char) -> TimeError {
+    TimeError::TooManyLetters(c)
 }
 
 fn text(full: &str, count: usize) -> String {
@@ -334,7 +362,7 @@ fn padded(n: i64, width: usize) -> String {
     }
 }
 
-fn format_fields(f: &Fields, tokens: &[Token]) -> Result<String, String> {
+fn format_fields(f: &Fields, tokens: &[Token]) -> Result<String, TimeError> {
     let mut out = String::new();
     let year = i64::from(f.date.year());
     for token in tokens {
@@ -456,7 +484,7 @@ fn format_fields(f: &Fields, tokens: &[Token]) -> Result<String, String> {
     Ok(out)
 }
 
-fn format_millis(ms: i64, pattern: &str, zone: Option<&str>) -> Result<String, String> {
+fn format_millis(ms: i64, pattern: &str, zone: Option<&str>) -> Result<String, TimeError> {
     let tokens = tokenize(pattern)?;
     let fields = fields_at(ms, parse_zone(zone)?)?;
     format_fields(&fields, &tokens)
@@ -465,9 +493,12 @@ fn format_millis(ms: i64, pattern: &str, zone: Option<&str>) -> Result<String, S
 /// Parses `text` with a Java pattern. Missing fields default to the start of
 /// their range (1970-01-01T00:00), like a lenient `DateTimeFormatter` whose
 /// defaults are set; an offset or zone in the text beats the `zone` argument.
-fn parse_formatted(text: &str, pattern: &str, zone: Option<&str>) -> Result<i64, String> {
+fn parse_formatted(text: &str, pattern: &str, zone: Option<&str>) -> Result<i64, TimeError> {
     let tokens = tokenize(pattern)?;
-    let fail = |at: usize| format!("Text '{text}' could not be parsed at index {at}");
+    let fail = |index: usize| TimeError::ParseAt {
+        text: text.to_owned(),
+        index,
+    };
     let mut pos = 0;
     let (mut year, mut month, mut day, mut ordinal) = (1970i64, 1u32, 1u32, None::<u32>);
     let (mut hour, mut minute, mut second, mut nanos) = (0u32, 0u32, 0u32, 0u32);
@@ -598,9 +629,10 @@ fn parse_formatted(text: &str, pattern: &str, zone: Option<&str>) -> Result<i64,
         }
     }
     if pos != text.len() {
-        return Err(format!(
-            "Text '{text}' could not be parsed, unparsed text found at index {pos}"
-        ));
+        return Err(TimeError::Unparsed {
+            text: text.to_owned(),
+            index: pos,
+        });
     }
     if let Some(h) = hour12 {
         hour = h + if pm == Some(true) { 12 } else { 0 };
@@ -612,10 +644,10 @@ fn parse_formatted(text: &str, pattern: &str, zone: Option<&str>) -> Result<i64,
         Some(d) => NaiveDate::from_yo_opt(year, d),
         None => NaiveDate::from_ymd_opt(year, month, day),
     }
-    .ok_or_else(|| format!("Text '{text}' could not be parsed: invalid date"))?;
+    .ok_or_else(|| TimeError::InvalidDate(text.to_owned()))?;
     let local = date
         .and_hms_nano_opt(hour, minute, second, nanos)
-        .ok_or_else(|| format!("Text '{text}' could not be parsed: invalid time"))?;
+        .ok_or_else(|| TimeError::InvalidTime(text.to_owned()))?;
     let zone = match (offset, text_zone) {
         (Some(off), _) => Zone::Fixed(FixedOffset::east_opt(off).ok_or_else(|| fail(0))?),
         (None, Some(z)) => z,
@@ -631,7 +663,7 @@ fn parse_formatted(text: &str, pattern: &str, zone: Option<&str>) -> Result<i64,
             .earliest()
             .map(|t| t.timestamp_millis()),
     };
-    instant.ok_or_else(|| format!("Text '{text}' names a local time that does not exist"))
+    instant.ok_or_else(|| TimeError::NoSuchLocalTime(text.to_owned()))
 }
 
 /// Reads `min..=max` digits (and a leading `-` for years) at `pos`.

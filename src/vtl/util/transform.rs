@@ -20,7 +20,7 @@ pub(super) fn call(c: &Call) -> Result<Value, CallError> {
                 return Ok(Value::Null);
             }
             let filter = c.map(0, sig)?;
-            let expr = filter_expression(&filter, None, None).map_err(CallError::Invalid)?;
+            let expr = filter_expression(&filter, None, None).map_err(CallError::invalid)?;
             let mut out = Map::new();
             out.insert("expression".into(), Value::str(expr.parts.join(" ")));
             out.insert("expressionNames".into(), Value::map(expr.names));
@@ -34,7 +34,7 @@ pub(super) fn call(c: &Call) -> Result<Value, CallError> {
                 return Ok(Value::Null);
             }
             let filter = c.map(0, sig)?;
-            let query = and_all(query_dsl(&filter).map_err(CallError::Invalid)?);
+            let query = and_all(query_dsl(&filter).map_err(CallError::invalid)?);
             Ok(Value::str(to_json_string(&query)))
         }
         "toSubscriptionFilter" => {
@@ -51,10 +51,29 @@ pub(super) fn call(c: &Call) -> Result<Value, CallError> {
                 Value::Map(m) => Some(m.borrow().clone()),
                 _ => return Err(c.invalid(sig)),
             };
-            subscription_filter(&filter, &ignored, rules.as_ref()).map_err(CallError::Invalid)
+            subscription_filter(&filter, &ignored, rules.as_ref()).map_err(CallError::invalid)
         }
         _ => Err(CallError::NoSuchMethod),
     }
+}
+
+/// Why a filter input could not be translated.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum FilterError {
+    #[error("Expected a map for {what}, got {got}")]
+    NotAMap { what: String, got: &'static str },
+    #[error("Unsupported size operator '{op}' on field '{field}'")]
+    SizeOperator { op: String, field: String },
+    #[error("Unsupported filter operator '{op}' on field '{field}'")]
+    Operator { op: String, field: String },
+    #[error("'between' needs a list of two values")]
+    Between,
+    #[error("'{0}' needs a list of filters")]
+    NotAList(String),
+    #[error("'range' on '{0}' needs a list of two values")]
+    Range(String),
+    #[error("Could not construct an Elasticsearch Query DSL from {op} and {value}")]
+    QueryDsl { op: String, value: String },
 }
 
 /// A DynamoDB expression under construction: space-separated parts.
@@ -103,13 +122,13 @@ fn nested_prefix(prefix: Option<&str>, name: &str, idx: Option<usize>) -> String
     parts.join("_")
 }
 
-fn as_map(v: &Value, what: &str) -> Result<Map, String> {
+fn as_map(v: &Value, what: &str) -> Result<Map, FilterError> {
     match v {
         Value::Map(m) => Ok(m.borrow().clone()),
-        other => Err(format!(
-            "Expected a map for {what}, got {}",
-            other.type_of()
-        )),
+        other => Err(FilterError::NotAMap {
+            what: what.to_owned(),
+            got: other.type_of(),
+        }),
     }
 }
 
@@ -119,7 +138,7 @@ fn filter_expression(
     filter: &Map,
     prefix: Option<&str>,
     field: Option<&str>,
-) -> Result<Expr, String> {
+) -> Result<Expr, FilterError> {
     let mut sum = Expr::default();
     for (name, value) in filter {
         let sub = match (name.as_str(), field) {
@@ -160,7 +179,12 @@ fn filter_expression(
 }
 
 /// One operator applied to one field.
-fn condition(field: &str, op: &str, value: &Value, prefix: Option<&str>) -> Result<Expr, String> {
+fn condition(
+    field: &str,
+    op: &str,
+    value: &Value,
+    prefix: Option<&str>,
+) -> Result<Expr, FilterError> {
     let name = format!("#{field}");
     let mut expr = Expr::default();
     expr.names.insert(name.clone(), Value::str(field));
@@ -213,9 +237,10 @@ fn condition(field: &str, op: &str, value: &Value, prefix: Option<&str>) -> Resu
                         format!("size({name}) {} {key}", comparator(size_op))
                     }
                     other => {
-                        return Err(format!(
-                            "Unsupported size operator '{other}' on field '{field}'"
-                        ));
+                        return Err(FilterError::SizeOperator {
+                            op: other.to_owned(),
+                            field: field.to_owned(),
+                        });
                     }
                 };
                 parts.push(part);
@@ -227,9 +252,10 @@ fn condition(field: &str, op: &str, value: &Value, prefix: Option<&str>) -> Resu
             }
         }
         other => {
-            return Err(format!(
-                "Unsupported filter operator '{other}' on field '{field}'"
-            ));
+            return Err(FilterError::Operator {
+                op: other.to_owned(),
+                field: field.to_owned(),
+            });
         }
     };
     expr.parts.push(text);
@@ -247,13 +273,13 @@ fn comparator(op: &str) -> &'static str {
     }
 }
 
-fn pair(v: &Value) -> Result<(Value, Value), String> {
+fn pair(v: &Value) -> Result<(Value, Value), FilterError> {
     match v {
         Value::List(items) if items.borrow().len() == 2 => {
             let items = items.borrow();
             Ok((items[0].clone(), items[1].clone()))
         }
-        _ => Err("'between' needs a list of two values".into()),
+        _ => Err(FilterError::Between),
     }
 }
 
@@ -276,19 +302,19 @@ fn not(clause: Value) -> Value {
 }
 
 /// One query clause per top-level key; the caller ANDs them.
-fn query_dsl(filter: &Map) -> Result<Vec<Value>, String> {
+fn query_dsl(filter: &Map) -> Result<Vec<Value>, FilterError> {
     let mut out = Vec::new();
     for (key, value) in filter {
         match key.to_ascii_lowercase().as_str() {
             "and" | "or" => {
                 let Value::List(items) = value else {
-                    return Err(format!("'{key}' needs a list of filters"));
+                    return Err(FilterError::NotAList(key.to_owned()));
                 };
                 let subs = items
                     .borrow()
                     .iter()
                     .map(|item| query_dsl(&as_map(item, key)?).map(and_all))
-                    .collect::<Result<Vec<_>, String>>()?;
+                    .collect::<Result<Vec<_>, FilterError>>()?;
                 out.push(if key.eq_ignore_ascii_case("and") {
                     obj("bool", obj("must", Value::list(subs)))
                 } else {
@@ -304,7 +330,7 @@ fn query_dsl(filter: &Map) -> Result<Vec<Value>, String> {
                 let clauses = conditions
                     .iter()
                     .map(|(op, v)| field_query(key, op, v))
-                    .collect::<Result<Vec<_>, String>>()?;
+                    .collect::<Result<Vec<_>, FilterError>>()?;
                 out.push(and_all(clauses));
             }
         }
@@ -312,7 +338,7 @@ fn query_dsl(filter: &Map) -> Result<Vec<Value>, String> {
     Ok(out)
 }
 
-fn field_query(field: &str, op: &str, v: &Value) -> Result<Value, String> {
+fn field_query(field: &str, op: &str, v: &Value) -> Result<Value, FilterError> {
     let on_field = |kind: &str| obj(kind, obj(field, v.clone()));
     let range = |bound: &str| obj("range", obj(field, obj(bound, v.clone())));
     Ok(match op {
@@ -330,17 +356,17 @@ fn field_query(field: &str, op: &str, v: &Value) -> Result<Value, String> {
             if v.is_truthy() { exists } else { not(exists) }
         }
         "range" => {
-            let (lo, hi) =
-                pair(v).map_err(|_| format!("'range' on '{field}' needs a list of two values"))?;
+            let (lo, hi) = pair(v).map_err(|_| FilterError::Range(field.to_owned()))?;
             let mut bounds = Map::new();
             bounds.insert("gte".into(), lo);
             bounds.insert("lte".into(), hi);
             obj("range", obj(field, Value::map(bounds)))
         }
         _ => {
-            return Err(format!(
-                "Could not construct an Elasticsearch Query DSL from {op} and {v}"
-            ));
+            return Err(FilterError::QueryDsl {
+                op: op.to_owned(),
+                value: v.to_string(),
+            });
         }
     })
 }
@@ -358,7 +384,7 @@ fn cross(a: Groups, b: Groups) -> Groups {
     out
 }
 
-fn subscription_groups(filter: &Map, ignored: &[String]) -> Result<Groups, String> {
+fn subscription_groups(filter: &Map, ignored: &[String]) -> Result<Groups, FilterError> {
     let mut groups: Groups = vec![Vec::new()];
     for (key, value) in filter {
         if ignored.iter().any(|i| i == key) {
@@ -367,13 +393,13 @@ fn subscription_groups(filter: &Map, ignored: &[String]) -> Result<Groups, Strin
         let sub = match key.as_str() {
             "and" | "or" => {
                 let Value::List(items) = value else {
-                    return Err(format!("'{key}' needs a list of filters"));
+                    return Err(FilterError::NotAList(key.to_owned()));
                 };
                 let parts = items
                     .borrow()
                     .iter()
                     .map(|item| subscription_groups(&as_map(item, key)?, &[]))
-                    .collect::<Result<Vec<_>, String>>()?;
+                    .collect::<Result<Vec<_>, FilterError>>()?;
                 if key == "and" {
                     parts.into_iter().fold(vec![Vec::new()], cross)
                 } else {
@@ -408,7 +434,7 @@ fn subscription_filter(
     filter: &Map,
     ignored: &[String],
     rules: Option<&Map>,
-) -> Result<Value, String> {
+) -> Result<Value, FilterError> {
     let mut groups = subscription_groups(filter, ignored)?;
     if let Some(rules) = rules {
         let mut alternatives: Groups = Vec::new();
@@ -432,11 +458,12 @@ fn subscription_filter(
 #[cfg(test)]
 mod tests {
     use super::super::testing::{NOW, check, run, show};
-    use crate::vtl::runtime::Host;
+    use crate::vtl::runtime::{Host, RenderState};
 
     /// Shows a transform result as pretty JSON for a snapshot.
     fn pretty(method: &str, args: &str) -> String {
-        let mut host = Host::new(NOW);
+        let mut host = Host::seeded(NOW, 0);
+        let mut host = RenderState::new(&mut host);
         let res = run(&mut host, "util.transform", method, args);
         match res {
             Ok(crate::vtl::value::Value::Str(s)) => {
@@ -576,7 +603,8 @@ mod tests {
         ];
         let mut out = String::new();
         for (name, args) in cases {
-            let mut host = Host::new(NOW);
+            let mut host = Host::seeded(NOW, 0);
+            let mut host = RenderState::new(&mut host);
             let res = run(&mut host, "util.transform", "toSubscriptionFilter", args);
             out.push_str(&format!("## {name}: {args}\n{}\n\n", show(&res)));
         }

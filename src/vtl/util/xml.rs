@@ -18,12 +18,12 @@ pub(super) fn call(c: &Call) -> Result<Value, CallError> {
             c.arity(1, 1, sig)?;
             parse_document(c.str(0, sig)?)
                 .map(Value::map)
-                .map_err(CallError::Invalid)
+                .map_err(CallError::invalid)
         }
         "toJsonString" => {
             let sig = "toJsonString(String[, Boolean])";
             c.arity(1, 2, sig)?;
-            let map = parse_document(c.str(0, sig)?).map_err(CallError::Invalid)?;
+            let map = parse_document(c.str(0, sig)?).map_err(CallError::invalid)?;
             let json = to_json_string(&Value::map(map));
             // `true` string-encodes the JSON, ready to embed in a JSON document.
             let encode = c.len() == 2 && c.bool(1, sig)?;
@@ -37,12 +37,51 @@ pub(super) fn call(c: &Call) -> Result<Value, CallError> {
     }
 }
 
+/// Why an XML document could not be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum XmlError {
+    #[error("Invalid XML: {problem} at line {line}")]
+    At { problem: XmlProblem, line: usize },
+    #[error("XML document has no root element")]
+    NoRoot,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum XmlProblem {
+    #[error("Text outside the root element")]
+    TextOutsideRoot,
+    #[error("missing '{0}'")]
+    Missing(String),
+    #[error("expected a name")]
+    ExpectedName,
+    #[error("elements nested too deeply")]
+    TooDeep,
+    #[error("attribute '{0}' has no value")]
+    AttributeWithoutValue(String),
+    #[error("attribute '{0}' is not quoted")]
+    AttributeNotQuoted(String),
+    #[error("attribute '{0}' is not closed")]
+    AttributeNotClosed(String),
+    #[error("element '{0}' is not closed")]
+    ElementNotClosed(String),
+    #[error("unterminated end tag")]
+    UnterminatedEndTag,
+    #[error("expected </{expected}>, found </{found}>")]
+    MismatchedEndTag { expected: String, found: String },
+    #[error("unterminated CDATA")]
+    UnterminatedCdata,
+    #[error("unterminated entity")]
+    UnterminatedEntity,
+    #[error("unknown entity '&{0};'")]
+    UnknownEntity(String),
+}
+
 struct Parser<'a> {
     src: &'a str,
     pos: usize,
 }
 
-fn parse_document(src: &str) -> Result<Map, String> {
+fn parse_document(src: &str) -> Result<Map, XmlError> {
     let mut p = Parser { src, pos: 0 };
     let mut root = Map::new();
     loop {
@@ -51,13 +90,13 @@ fn parse_document(src: &str) -> Result<Map, String> {
             break;
         }
         if !p.rest().starts_with('<') {
-            return Err(p.error("Text outside the root element"));
+            return Err(p.error(XmlProblem::TextOutsideRoot));
         }
         let (name, value) = p.element(0)?;
         insert(&mut root, name, value);
     }
     if root.is_empty() {
-        return Err("XML document has no root element".into());
+        return Err(XmlError::NoRoot);
     }
     Ok(root)
 }
@@ -105,13 +144,13 @@ impl<'a> Parser<'a> {
         &self.src[self.pos..]
     }
 
-    fn error(&self, what: &str) -> String {
+    fn error(&self, problem: XmlProblem) -> XmlError {
         let line = self.src[..self.pos].matches('\n').count() + 1;
-        format!("Invalid XML: {what} at line {line}")
+        XmlError::At { problem, line }
     }
 
     /// Skips whitespace, comments, processing instructions and DOCTYPE.
-    fn skip_misc(&mut self) -> Result<(), String> {
+    fn skip_misc(&mut self) -> Result<(), XmlError> {
         loop {
             let trimmed = self.rest().trim_start();
             self.pos = self.src.len() - trimmed.len();
@@ -128,32 +167,32 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn skip_past(&mut self, close: &str) -> Result<(), String> {
+    fn skip_past(&mut self, close: &str) -> Result<(), XmlError> {
         match self.rest().find(close) {
             Some(idx) => {
                 self.pos += idx + close.len();
                 Ok(())
             }
-            None => Err(self.error(&format!("missing '{close}'"))),
+            None => Err(self.error(XmlProblem::Missing(close.to_owned()))),
         }
     }
 
-    fn name(&mut self) -> Result<String, String> {
+    fn name(&mut self) -> Result<String, XmlError> {
         let rest = self.rest();
         let end = rest
             .find(|c: char| c.is_whitespace() || matches!(c, '>' | '/' | '=' | '<'))
             .unwrap_or(rest.len());
         if end == 0 {
-            return Err(self.error("expected a name"));
+            return Err(self.error(XmlProblem::ExpectedName));
         }
         self.pos += end;
         Ok(rest[..end].to_owned())
     }
 
     /// Parses `<name attrs>content</name>` at `pos`.
-    fn element(&mut self, depth: usize) -> Result<(String, Value), String> {
+    fn element(&mut self, depth: usize) -> Result<(String, Value), XmlError> {
         if depth > MAX_DEPTH {
-            return Err(self.error("elements nested too deeply"));
+            return Err(self.error(XmlProblem::TooDeep));
         }
         self.pos += 1;
         let name = self.name()?;
@@ -178,39 +217,42 @@ impl<'a> Parser<'a> {
             let rest = self.rest().trim_start();
             self.pos = self.src.len() - rest.len();
             if !rest.starts_with('=') {
-                return Err(self.error(&format!("attribute '{attr}' has no value")));
+                return Err(self.error(XmlProblem::AttributeWithoutValue(attr.clone())));
             }
             self.pos += 1;
             let rest = self.rest().trim_start();
             self.pos = self.src.len() - rest.len();
             let quote = rest.chars().next().filter(|q| matches!(q, '"' | '\''));
             let Some(quote) = quote else {
-                return Err(self.error(&format!("attribute '{attr}' is not quoted")));
+                return Err(self.error(XmlProblem::AttributeNotQuoted(attr.clone())));
             };
             let Some(end) = rest[1..].find(quote) else {
-                return Err(self.error(&format!("attribute '{attr}' is not closed")));
+                return Err(self.error(XmlProblem::AttributeNotClosed(attr.clone())));
             };
             let raw = &rest[1..1 + end];
             self.pos += end + 2;
             insert(
                 &mut fields,
                 attr,
-                scalar(&unescape(raw).map_err(|e| self.error(&e))?),
+                scalar(&unescape(raw).map_err(|e| self.error(e))?),
             );
         }
         let mut text = String::new();
         loop {
             let rest = self.rest();
             if rest.is_empty() {
-                return Err(self.error(&format!("element '{name}' is not closed")));
+                return Err(self.error(XmlProblem::ElementNotClosed(name.clone())));
             }
             if let Some(after) = rest.strip_prefix("</") {
                 let end = after
                     .find('>')
-                    .ok_or_else(|| self.error("unterminated end tag"))?;
+                    .ok_or_else(|| self.error(XmlProblem::UnterminatedEndTag))?;
                 let closing = after[..end].trim();
                 if closing != name {
-                    return Err(self.error(&format!("expected </{name}>, found </{closing}>")));
+                    return Err(self.error(XmlProblem::MismatchedEndTag {
+                        expected: name.clone(),
+                        found: closing.to_owned(),
+                    }));
                 }
                 self.pos += 2 + end + 1;
                 break;
@@ -218,7 +260,7 @@ impl<'a> Parser<'a> {
             if let Some(after) = rest.strip_prefix("<![CDATA[") {
                 let end = after
                     .find("]]>")
-                    .ok_or_else(|| self.error("unterminated CDATA"))?;
+                    .ok_or_else(|| self.error(XmlProblem::UnterminatedCdata))?;
                 text.push_str(&after[..end]);
                 self.pos += 9 + end + 3;
             } else if rest.starts_with("<!--") || rest.starts_with("<?") {
@@ -228,7 +270,7 @@ impl<'a> Parser<'a> {
                 insert(&mut fields, child, value);
             } else {
                 let end = rest.find('<').unwrap_or(rest.len());
-                text.push_str(&unescape(&rest[..end]).map_err(|e| self.error(&e))?);
+                text.push_str(&unescape(&rest[..end]).map_err(|e| self.error(e))?);
                 self.pos += end;
             }
         }
@@ -247,13 +289,13 @@ impl<'a> Parser<'a> {
 }
 
 /// Resolves the predefined entities and character references.
-fn unescape(s: &str) -> Result<String, String> {
+fn unescape(s: &str) -> Result<String, XmlProblem> {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(idx) = rest.find('&') {
         out.push_str(&rest[..idx]);
         let after = &rest[idx + 1..];
-        let end = after.find(';').ok_or("unterminated entity")?;
+        let end = after.find(';').ok_or(XmlProblem::UnterminatedEntity)?;
         let entity = &after[..end];
         let ch = match entity {
             "lt" => '<',
@@ -271,7 +313,7 @@ fn unescape(s: &str) -> Result<String, String> {
                     entity.strip_prefix('#').and_then(|d| d.parse::<u32>().ok())
                 };
                 code.and_then(char::from_u32)
-                    .ok_or_else(|| format!("unknown entity '&{entity};'"))?
+                    .ok_or_else(|| XmlProblem::UnknownEntity(entity.to_owned()))?
             }
         };
         out.push(ch);
