@@ -421,7 +421,7 @@ pub enum ManifestErrorKind {
         expected: String,
     },
     #[error("missing field `{0}`")]
-    MissingField(&'static str),
+    MissingField(String),
     #[error("duplicate key `{0}`")]
     DuplicateKey(String),
     /// Anything else the YAML parser refuses, in its words.
@@ -489,7 +489,7 @@ impl Manifest {
 
 /// The error and the key path where it happened.
 struct YamlError {
-    error: serde_saphyr::Error,
+    error: Box<serde_saphyr::Error>,
     path: Option<serde_path_to_error::Path>,
 }
 
@@ -512,13 +512,16 @@ fn from_yaml<T: de::DeserializeOwned>(text: &str, at: &[&str]) -> Result<T, Yaml
         Ok(Some(value)) => Ok(value),
         // Callers only ask for keys the index found.
         Ok(None) => Err(YamlError {
-            error: serde_saphyr::Error::Message {
+            error: Box::new(serde_saphyr::Error::Message {
                 msg: format!("no value at `{}`", at.join(".")),
                 location: serde_saphyr::Location::UNKNOWN,
-            },
+            }),
             path,
         }),
-        Err(error) => Err(YamlError { error, path }),
+        Err(error) => Err(YamlError {
+            error: Box::new(error),
+            path,
+        }),
     }
 }
 
@@ -642,7 +645,7 @@ fn kind_of(err: &serde_saphyr::Error, at: Option<Position>, keys: &KeyIndex) -> 
             unexpected: unexpected.clone(),
             expected: expected.clone(),
         },
-        E::SerdeMissingField { field, .. } => ManifestErrorKind::MissingField(*field),
+        E::SerdeMissingField { field, .. } => ManifestErrorKind::MissingField(field.to_string()),
         E::DuplicateMappingKey { key, .. } => {
             ManifestErrorKind::DuplicateKey(key.clone().unwrap_or_default())
         }
@@ -686,7 +689,9 @@ mod tests {
     use super::{Manifest, ManifestErrorKind};
     use crate::model::source::{KeyIndex, Position};
 
-    fn errors(text: &str) -> Vec<(ManifestErrorKind, Option<(usize, usize)>, Option<String>)> {
+    type Found = (ManifestErrorKind, Option<(usize, usize)>, Option<String>);
+
+    fn errors(text: &str) -> Vec<Found> {
         let keys = KeyIndex::parse(text);
         match Manifest::parse(text, &keys) {
             Ok(_) => panic!("parsed: {text}"),
