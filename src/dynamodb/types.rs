@@ -151,6 +151,11 @@ impl AttributeValue {
             Value::Object(o) => o,
             _ => return Err(serialization("Unexpected value type in payload")),
         };
+        // AppSync's typed null, as `$util.dynamodb.toNull()` and
+        // `toDynamoDB(null)` write it; DynamoDB itself wants `true`.
+        if lenient && obj.len() == 1 && obj.get("NULL") == Some(&Value::Null) {
+            return Ok(AttributeValue::Null);
+        }
         let mut entries = obj.iter().filter(|(_, v)| !v.is_null());
         let (tag, v) = match (entries.next(), entries.next()) {
             (None, _) => {
@@ -482,6 +487,21 @@ mod tests {
         let plain = item_to_plain_json(&item);
         assert_eq!(plain["b"], serde_json::json!(1.5));
         assert_eq!(plain["j"], serde_json::json!([1, 2]));
+    }
+
+    #[test]
+    fn appsync_typed_null_is_accepted_from_templates_only() {
+        // AppSync documents `{ "NULL" : null }` as its typed null.
+        let typed_null = serde_json::json!({"NULL": null});
+        assert_eq!(
+            AttributeValue::from_json(&typed_null, true),
+            Ok(AttributeValue::Null)
+        );
+        assert!(
+            AttributeValue::from_json(&typed_null, false)
+                .unwrap_err()
+                .contains("Supplied AttributeValue is empty")
+        );
     }
 
     #[test]
