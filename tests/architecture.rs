@@ -57,8 +57,18 @@ fn relative(path: &Path) -> String {
 }
 
 fn assert_no_use(dir: &str, forbidden: &[&str]) {
+    assert_no_use_except(dir, forbidden, "", forbidden);
+}
+
+/// Like [`assert_no_use`], with file `exception` held only to `its_rules`.
+fn assert_no_use_except(dir: &str, forbidden: &[&str], exception: &str, its_rules: &[&str]) {
     let mut found = Vec::new();
     for (path, text) in sources(&src().join(dir)) {
+        let forbidden = if relative(&path) == exception {
+            its_rules
+        } else {
+            forbidden
+        };
         for needle in forbidden {
             if library_part(&text).contains(needle) {
                 found.push(format!("{} uses {needle}", relative(&path)));
@@ -104,7 +114,9 @@ fn runtimes_are_pure() {
         "rand::rng",
     ];
     assert_no_use("runtime", &impure);
-    assert_no_use("vtl", &impure);
+    // The host (`vtl/runtime.rs`) is where the real clock and generator are
+    // read; every other part of a runtime goes through it.
+    assert_no_use_except("vtl", &impure, "vtl/runtime.rs", &impure[..9]);
 }
 
 #[test]
