@@ -497,11 +497,10 @@ mod tests {
             AttributeValue::from_json(&typed_null, true),
             Ok(AttributeValue::Null)
         );
-        assert!(
-            AttributeValue::from_json(&typed_null, false)
-                .unwrap_err()
-                .contains("Supplied AttributeValue is empty")
-        );
+        assert!(matches!(
+            AttributeValue::from_json(&typed_null, false),
+            Err(AttributeValueError::Validation(m)) if m.contains("Supplied AttributeValue is empty")
+        ));
     }
 
     #[test]
