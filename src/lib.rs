@@ -4,12 +4,12 @@
 
 pub mod cache;
 pub mod cli;
-pub mod datasource;
+pub(crate) mod datasource;
 pub mod dynamodb;
 pub mod execution;
 pub mod graphql;
 pub mod loader;
-pub mod metrics;
+pub(crate) mod metrics;
 pub mod model;
 pub mod opensearch;
 pub mod runtime;

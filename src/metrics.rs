@@ -101,6 +101,8 @@ impl From<OperationType> for OperationKind {
 }
 
 /// A limit that rejected a request or a field, labelled by its manifest key.
+// The variants are named after AppSync's settings (`queryDepthLimit`).
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
     /// Counted per field that hit it.

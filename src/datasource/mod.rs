@@ -6,7 +6,6 @@
 mod dynamodb;
 mod opensearch;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -131,7 +130,6 @@ impl DataSource for UnsupportedDataSource {
 /// What a data source may need from the project when it is built.
 #[derive(Debug, Clone, Copy)]
 pub struct BuildContext<'a> {
-    pub project_dir: &'a Path,
     /// The open tables and indexes.
     pub stores: &'a Arc<Stores>,
 }

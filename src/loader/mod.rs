@@ -498,10 +498,7 @@ impl Loader {
         stores: &Arc<Stores>,
     ) -> HashMap<String, BoundDataSource> {
         let mut data_sources: HashMap<String, BoundDataSource> = HashMap::new();
-        let build_context = datasource::BuildContext {
-            project_dir: &self.dir,
-            stores,
-        };
+        let build_context = datasource::BuildContext { stores };
         let mut ds_problems = Vec::new();
         for (name, config) in &manifest.data_sources {
             match datasource::build(name, config, &build_context) {
