@@ -4,8 +4,8 @@
 //! Architecture invariant: only `engine` touches async-graphql's request
 //! pipeline, and only `errors` shapes GraphQL errors.
 
-pub mod coerce;
-pub mod engine;
+pub(crate) mod coerce;
+pub(crate) mod engine;
 pub mod errors;
 pub mod executor;
 pub mod guards;
