@@ -27,10 +27,6 @@ impl FieldError {
         }
     }
 
-    pub fn mapping_template(message: impl Into<String>) -> Self {
-        Self::new(message, Some("MappingTemplate"))
-    }
-
     /// `$util.unauthorized()`, with AppSync's message naming the field.
     pub fn unauthorized(field_name: &str, parent_type: &str) -> Self {
         Self::new(
@@ -118,7 +114,7 @@ impl<'a> Path<'a> {
             .count()
     }
 
-    pub fn to_json(&self) -> Json {
+    pub fn to_json(self) -> Json {
         Json::Array(
             self.segments()
                 .into_iter()
@@ -131,7 +127,7 @@ impl<'a> Path<'a> {
     }
 
     /// graphql-java's `/getPost/comments[0]/id` form used inside messages.
-    pub fn to_slashes(&self) -> String {
+    pub fn to_slashes(self) -> String {
         let mut out = String::new();
         for s in self.segments() {
             match s {

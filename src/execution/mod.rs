@@ -6,15 +6,15 @@
 
 pub(crate) mod coerce;
 pub(crate) mod engine;
-pub mod errors;
-pub mod executor;
-pub mod guards;
-pub mod lexer;
-pub mod resolver;
+pub(crate) mod errors;
+pub(crate) mod executor;
+pub(crate) mod guards;
+pub(crate) mod lexer;
+pub(crate) mod resolver;
 pub mod schema;
 #[cfg(test)]
 mod scripted_tests;
-pub mod selection;
+pub(crate) mod selection;
 #[cfg(test)]
 mod validation_fixtures;
 
