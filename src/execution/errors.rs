@@ -8,27 +8,14 @@ use serde_json::{Map, Value as Json, json};
 use crate::execution::guards::GuardViolation;
 use crate::runtime::CodeError;
 
-/// An error raised while resolving one field.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FieldError {
-    pub message: String,
-    pub error_type: Option<String>,
-    pub data: Option<Json>,
-    pub error_info: Option<Json>,
-}
+/// An error raised while resolving one field: the runtime seam's
+/// [`CodeError`], which has exactly the fields AppSync reports, plus the
+/// errors the executor raises itself (below).
+pub type FieldError = CodeError;
 
-impl FieldError {
-    pub fn new(message: impl Into<String>, error_type: Option<&str>) -> Self {
-        FieldError {
-            message: message.into(),
-            error_type: error_type.map(str::to_owned),
-            data: None,
-            error_info: None,
-        }
-    }
-
-    /// `$util.unauthorized()`, with AppSync's message naming the field.
-    pub fn unauthorized(field_name: &str, parent_type: &str) -> Self {
+impl CodeError {
+    /// `util.unauthorized()` as reported: AppSync's message names the field.
+    pub fn unauthorized_field(field_name: &str, parent_type: &str) -> Self {
         Self::new(
             format!("Not Authorized to access {field_name} on type {parent_type}"),
             Some("Unauthorized"),
@@ -45,16 +32,12 @@ impl FieldError {
         err
     }
 
+    /// An error raised by resolver code, as reported for its field.
     pub fn from_code(err: CodeError, field_name: &str, parent_type: &str) -> Self {
         if err.is_unauthorized() {
-            return Self::unauthorized(field_name, parent_type);
+            return Self::unauthorized_field(field_name, parent_type);
         }
-        FieldError {
-            message: err.message,
-            error_type: err.error_type,
-            data: err.data,
-            error_info: err.error_info,
-        }
+        err
     }
 }
 

@@ -287,7 +287,11 @@ impl<'a> Execution<'a> {
                 return Ok(Json::Null);
             };
             if !self.authorized(def) {
-                self.push_field_error(&path, field.pos, FieldError::unauthorized(name, &obj.name));
+                self.push_field_error(
+                    &path,
+                    field.pos,
+                    FieldError::unauthorized_field(name, &obj.name),
+                );
                 return self.null_for(def, obj, &path);
             }
             let limit = self.api.limits.query_depth;
