@@ -40,6 +40,11 @@ pub fn count_tokens(text: &str) -> usize {
 /// the `mutation` keyword. A `false` is certain; a `true` may come from a
 /// fragment named `mutation` and only costs the caller its fast path.
 pub fn may_hold_mutation(text: &str) -> bool {
+    // This runs per request on the operation cache's fast path: a text
+    // without the word at all needs no tokenizing.
+    if !text.contains("mutation") {
+        return false;
+    }
     let mut depth = 0usize;
     let mut at_definition_start = true;
     for token in tokens(text) {
