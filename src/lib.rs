@@ -8,6 +8,7 @@ pub(crate) mod datasource;
 pub mod dynamodb;
 pub mod execution;
 pub mod graphql;
+pub mod js;
 pub mod loader;
 pub(crate) mod metrics;
 pub mod model;

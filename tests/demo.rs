@@ -1,5 +1,5 @@
-//! The flight catalog demo (the project at the repo root) against the real
-//! server, used the way a client would: every operation, caching and its
+//! The flight catalog demo (the project at the repo root, and its
+//! JavaScript twin in `examples/flight-catalog-js`) against the real server, used the way a client would: every operation, caching and its
 //! eviction, the depth limit on the Flight.bookings cycle, pagination,
 //! full-text search and booking under concurrency.
 //!
@@ -19,12 +19,51 @@ use serde_json::{Map, Value as Json, json};
 /// The demo project's client, with helpers for its tables and mutations.
 struct Demo(common::Client);
 
+/// The VTL demo (the repo root) and the same API in JavaScript.
+const VTL: &str = env!("CARGO_MANIFEST_DIR");
+const JS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/flight-catalog-js");
+
 /// The one place the demo server is started: unseeded, since every test
 /// writes its own data (and seeding 70k items per test would be slow).
-async fn demo() -> Demo {
-    let builder = TestServer::builder(env!("CARGO_MANIFEST_DIR")).seed(false);
+async fn demo(project: &str) -> Demo {
+    let builder = TestServer::builder(project).seed(false);
     Demo(common::start_with(builder).await)
 }
+
+/// Each scenario runs against both projects, proving the JavaScript
+/// resolvers answer exactly as the VTL templates do.
+macro_rules! on_both_demos {
+    ($($name:ident),* $(,)?) => {
+        mod vtl {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::demo(super::VTL).await).await
+            })*
+        }
+        mod js {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::demo(super::JS).await).await
+            })*
+        }
+    };
+}
+
+on_both_demos!(
+    ping_answers_pong,
+    create_booking_takes_a_seat_and_writes_the_booking,
+    booking_description_comes_from_the_search_index,
+    get_flight_is_cached_per_id_and_bookings_evict_it,
+    cancel_booking_releases_the_seat,
+    booking_errors_are_clear,
+    concurrent_bookings_never_overbook,
+    get_flight_by_schedule_pages_through_a_gsi,
+    flight_bookings_are_newest_first_and_paginated,
+    query_depth_limit_cuts_the_flight_bookings_cycle,
+    search_bookings_finds_highlights_and_pages,
+    search_flights_reads_the_flights_index,
+    loyalty_levels_follow_confirmed_bookings,
+);
 
 impl Deref for Demo {
     type Target = common::Client;
@@ -182,15 +221,11 @@ fn error_types(response: &Json) -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[tokio::test]
-async fn ping_answers_pong() {
-    let d = demo().await;
+async fn ping_answers_pong(d: Demo) {
     assert_eq!(d.data("{ ping }", json!({})).await, json!({"ping": "pong"}));
 }
 
-#[tokio::test]
-async fn create_booking_takes_a_seat_and_writes_the_booking() {
-    let d = demo().await;
+async fn create_booking_takes_a_seat_and_writes_the_booking(d: Demo) {
     d.put_items(
         "Flights",
         &[flight(
@@ -266,9 +301,7 @@ async fn create_booking_takes_a_seat_and_writes_the_booking() {
     );
 }
 
-#[tokio::test]
-async fn booking_description_comes_from_the_search_index() {
-    let d = demo().await;
+async fn booking_description_comes_from_the_search_index(d: Demo) {
     d.put_items(
         "Flights",
         &[flight(
@@ -320,9 +353,7 @@ async fn booking_description_comes_from_the_search_index() {
     );
 }
 
-#[tokio::test]
-async fn get_flight_is_cached_per_id_and_bookings_evict_it() {
-    let d = demo().await;
+async fn get_flight_is_cached_per_id_and_bookings_evict_it(d: Demo) {
     d.put_items(
         "Flights",
         &[
@@ -381,9 +412,7 @@ async fn get_flight_is_cached_per_id_and_bookings_evict_it() {
     assert_eq!(d.calls("Query.getFlight", "flights").await, 4);
 }
 
-#[tokio::test]
-async fn cancel_booking_releases_the_seat() {
-    let d = demo().await;
+async fn cancel_booking_releases_the_seat(d: Demo) {
     d.put_items(
         "Flights",
         &[flight(
@@ -430,9 +459,7 @@ async fn cancel_booking_releases_the_seat() {
     assert_eq!(read, json!({"getBooking": {"status": "CANCELLED"}}));
 }
 
-#[tokio::test]
-async fn booking_errors_are_clear() {
-    let d = demo().await;
+async fn booking_errors_are_clear(d: Demo) {
     d.put_items(
         "Flights",
         &[flight(
@@ -511,9 +538,7 @@ async fn booking_errors_are_clear() {
     );
 }
 
-#[tokio::test]
-async fn concurrent_bookings_never_overbook() {
-    let d = demo().await;
+async fn concurrent_bookings_never_overbook(d: Demo) {
     d.put_items(
         "Flights",
         &[flight(
@@ -590,9 +615,7 @@ async fn concurrent_bookings_never_overbook() {
     );
 }
 
-#[tokio::test]
-async fn get_flight_by_schedule_pages_through_a_gsi() {
-    let d = demo().await;
+async fn get_flight_by_schedule_pages_through_a_gsi(d: Demo) {
     let mut flights: Vec<Json> = (1..=5)
         .map(|day| {
             flight(
@@ -679,9 +702,7 @@ async fn schedule_pages(d: &Demo, query: &str, filter: Json) -> Vec<Json> {
     }
 }
 
-#[tokio::test]
-async fn flight_bookings_are_newest_first_and_paginated() {
-    let d = demo().await;
+async fn flight_bookings_are_newest_first_and_paginated(d: Demo) {
     d.put_items(
         "Flights",
         &[flight(
@@ -756,9 +777,7 @@ async fn flight_bookings_are_newest_first_and_paginated() {
     assert_eq!(error_types(&bad), ["MappingTemplate"]);
 }
 
-#[tokio::test]
-async fn query_depth_limit_cuts_the_flight_bookings_cycle() {
-    let d = demo().await;
+async fn query_depth_limit_cuts_the_flight_bookings_cycle(d: Demo) {
     d.put_items(
         "Flights",
         &[flight(
@@ -804,9 +823,7 @@ async fn query_depth_limit_cuts_the_flight_bookings_cycle() {
     );
 }
 
-#[tokio::test]
-async fn search_bookings_finds_highlights_and_pages() {
-    let d = demo().await;
+async fn search_bookings_finds_highlights_and_pages(d: Demo) {
     d.put_items(
         "Flights",
         &[flight(
@@ -919,9 +936,7 @@ async fn search_bookings_finds_highlights_and_pages() {
     }
 }
 
-#[tokio::test]
-async fn search_flights_reads_the_flights_index() {
-    let d = demo().await;
+async fn search_flights_reads_the_flights_index(d: Demo) {
     let mut f = flight("T-FTS-1", "TSA", "TSB", "2030-03-01T08:00:00Z", 50, 100);
     f["description"] = json!("Scenic crossing above the xyloglacier");
     d.put_items("Flights", &[f]).await;
@@ -937,9 +952,7 @@ async fn search_flights_reads_the_flights_index() {
     );
 }
 
-#[tokio::test]
-async fn loyalty_levels_follow_confirmed_bookings() {
-    let d = demo().await;
+async fn loyalty_levels_follow_confirmed_bookings(d: Demo) {
     // (customer, confirmed prices, one cancelled booking's price)
     let customers: [(&str, &[u32], u32); 6] = [
         ("test-loyal-none", &[], 900),

@@ -1,19 +1,30 @@
 //! `appsync-local evaluate`: renders one mapping template against a context,
-//! like `aws appsync evaluate-mapping-template`.
+//! like `aws appsync evaluate-mapping-template`, or runs one handler of an
+//! APPSYNC_JS file, like `aws appsync evaluate-code`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use serde_json::{Value as Json, json};
 
+use crate::js::JsLimits;
+use crate::runtime::Phase;
 use crate::vtl::{Context, Host, Rendered, Template};
 
 #[derive(Debug, Default, clap::Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["template", "code"])))]
 pub struct Args {
     /// The VTL mapping template to render.
     #[arg(long)]
-    pub template: PathBuf,
+    pub template: Option<PathBuf>,
+    /// The APPSYNC_JS file (an ES module exporting `request` and
+    /// `response`) to run; local imports resolve next to it.
+    #[arg(long)]
+    pub code: Option<PathBuf>,
+    /// The handler `--code` runs.
+    #[arg(long, value_enum, default_value = "request", requires = "code")]
+    pub function: Function,
     /// A JSON context object (`arguments`, `source`, `result`, `identity`,
     /// `stash`, `prev`, `request`, `info`, `error`); `{}` when omitted.
     #[arg(long)]
@@ -28,10 +39,76 @@ pub struct Args {
     pub seed: Option<u64>,
 }
 
+#[derive(Debug, Default, Clone, Copy, clap::ValueEnum)]
+pub enum Function {
+    #[default]
+    Request,
+    Response,
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let source = std::fs::read_to_string(&args.template)
-        .with_context(|| format!("cannot read template {}", args.template.display()))?;
-    let mut ctx: Context = match &args.context {
+    let mut ctx = read_context(&args)?;
+    let host = host(&args);
+    let response = match (&args.template, &args.code) {
+        (Some(template), _) => evaluate_template(template, &mut ctx, host)?,
+        (None, Some(code)) => evaluate_code(code, args.function, &mut ctx, host)?,
+        (None, None) => anyhow::bail!("give --template or --code"),
+    };
+    println!("{}", serde_json::to_string_pretty(&response)?);
+    Ok(if response.get("error").is_some() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn host(args: &Args) -> Host {
+    let mut host = Host::system();
+    if let Some(now) = args.now {
+        host = host.with_fixed_clock(now);
+    }
+    if let Some(seed) = args.seed {
+        host = host.with_seed(seed);
+    }
+    host
+}
+
+fn evaluate_code(
+    path: &Path,
+    function: Function,
+    ctx: &mut Context,
+    host: Host,
+) -> anyhow::Result<Json> {
+    let source = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read code {}", path.display()))?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let name = file_name(path);
+    let mut read = |relative: &str| std::fs::read_to_string(dir.join(relative));
+    let phase = match function {
+        Function::Request => Phase::Request,
+        Function::Response => Phase::Response,
+    };
+    let response = crate::js::evaluate_code(
+        &name,
+        &source,
+        &mut read,
+        phase,
+        ctx,
+        host,
+        JsLimits::default(),
+    );
+    Ok(serde_json::to_value(response)?)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+fn read_context(args: &Args) -> anyhow::Result<Context> {
+    Ok(match &args.context {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read context {}", path.display()))?;
@@ -39,25 +116,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("{} is not a valid context object", path.display()))?
         }
         None => Context::default(),
-    };
-    let name = args.template.file_name().map_or_else(
-        || args.template.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let response = match Template::parse(&name, &source) {
+    })
+}
+
+fn evaluate_template(path: &Path, ctx: &mut Context, mut host: Host) -> anyhow::Result<Json> {
+    let source = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read template {}", path.display()))?;
+    let name = file_name(path);
+    Ok(match Template::parse(&name, &source) {
         Err(err) => json!({
             "error": {"message": format!("{err:#}"), "errorType": "MappingTemplate"},
             "logs": [],
         }),
         Ok(template) => {
-            let mut host = Host::system();
-            if let Some(now) = args.now {
-                host = host.with_fixed_clock(now);
-            }
-            if let Some(seed) = args.seed {
-                host = host.with_seed(seed);
-            }
-            let out = template.render_with(&mut ctx, &mut host);
+            let out = template.render_with(ctx, &mut host);
             let mut response = serde_json::Map::new();
             match out.result {
                 Ok(Rendered::Text(text)) => {
@@ -96,11 +168,5 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Json::Object(response)
         }
-    };
-    println!("{}", serde_json::to_string_pretty(&response)?);
-    Ok(if response.get("error").is_some() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
     })
 }

@@ -105,6 +105,8 @@ fn version_of(request: &Json) -> Version {
 enum Step {
     Value(Json),
     Return(Json),
+    /// Skip the remaining pipeline functions and run the after step.
+    SkipToEnd(Json),
     Failed,
 }
 
@@ -153,6 +155,7 @@ impl Run<'_> {
                 Step::Failed
             }
             Outcome::EarlyReturn(v) => Step::Return(v),
+            Outcome::SkipToEnd(v) => Step::SkipToEnd(v),
             Outcome::Value(v) => Step::Value(v),
         }
     }
@@ -273,21 +276,30 @@ impl ResolverPlan {
         match &self.kind {
             ResolverKindPlan::Unit { data_source, code } => run_unit(run, data_source, code).await,
             ResolverKindPlan::Pipeline { code, functions } => {
-                let mut prev = match run.step(code, Phase::Request) {
-                    Step::Value(v) => v,
+                let (mut prev, mut skip) = match run.step(code, Phase::Request) {
+                    Step::Value(v) => (v, false),
                     Step::Return(v) => return run.finish(v),
+                    Step::SkipToEnd(v) => (v, true),
                     Step::Failed => return run.finish(Json::Null),
                 };
                 for function in functions {
+                    if skip {
+                        break;
+                    }
                     run.ctx.prev = json!({ "result": prev });
                     run.ctx.result = Json::Null;
                     run.set_error(None);
                     let request = match run.step(&function.code, Phase::Request) {
-                        Step::Value(v) => v,
+                        Step::Value(v) => with_version(&function.code, v),
                         // An early return in a function skips its data
                         // source and response step; the pipeline moves on.
                         Step::Return(v) => {
                             prev = v;
+                            continue;
+                        }
+                        Step::SkipToEnd(v) => {
+                            prev = v;
+                            skip = true;
                             continue;
                         }
                         Step::Failed => return run.finish(Json::Null),
@@ -299,7 +311,7 @@ impl ResolverPlan {
                         Err(e) => run.set_error(Some(&e)),
                     }
                     prev = match run.step(&function.code, Phase::Response) {
-                        Step::Value(v) | Step::Return(v) => v,
+                        Step::Value(v) | Step::Return(v) | Step::SkipToEnd(v) => v,
                         Step::Failed => return run.finish(Json::Null),
                     };
                 }
@@ -307,7 +319,7 @@ impl ResolverPlan {
                 run.set_error(None);
                 run.ctx.result = prev;
                 match run.step(code, Phase::Response) {
-                    Step::Value(v) | Step::Return(v) => run.finish(v),
+                    Step::Value(v) | Step::Return(v) | Step::SkipToEnd(v) => run.finish(v),
                     Step::Failed => run.finish(Json::Null),
                 }
             }
@@ -321,10 +333,10 @@ async fn run_unit(
     code: &CodeRef,
 ) -> (Json, Vec<FieldError>) {
     let rendered = match run.step(code, Phase::Request) {
-        Step::Value(v) => v,
+        Step::Value(v) => with_version(code, v),
         // `#return` in a request template skips the data source and the
         // response template.
-        Step::Return(v) => return run.finish(v),
+        Step::Return(v) | Step::SkipToEnd(v) => return run.finish(v),
         Step::Failed => return run.finish(Json::Null),
     };
     let version = version_of(&rendered);
@@ -335,7 +347,7 @@ async fn run_unit(
             // the error's `data`; the field is null.
             run.set_error(Some(&e));
             match run.step(code, Phase::Response) {
-                Step::Value(data) | Step::Return(data) => {
+                Step::Value(data) | Step::Return(data) | Step::SkipToEnd(data) => {
                     let mut err = FieldError::new(e.message, Some(&e.error_type));
                     err.data = Some(data).filter(|d| !d.is_null());
                     run.errors.push(err);
@@ -354,9 +366,21 @@ async fn run_unit(
                 Err(e) => run.set_error(Some(&e)),
             }
             match run.step(code, Phase::Response) {
-                Step::Value(v) | Step::Return(v) => run.finish(v),
+                Step::Value(v) | Step::Return(v) | Step::SkipToEnd(v) => run.finish(v),
                 Step::Failed => run.finish(Json::Null),
             }
         }
     }
+}
+
+/// A data-source request as the data sources read it: APPSYNC_JS requests
+/// carry no `version` and mean 2018-05-29.
+fn with_version(code: &CodeRef, mut request: Json) -> Json {
+    if !code.requests_carry_version()
+        && let Json::Object(fields) = &mut request
+        && !fields.contains_key("version")
+    {
+        fields.insert("version".to_owned(), Json::String("2018-05-29".to_owned()));
+    }
+    request
 }

@@ -20,9 +20,7 @@ use crate::datasource;
 use crate::dynamodb::TableDefinition;
 use crate::execution::engine::Engine;
 use crate::execution::guards::Guards;
-use crate::execution::resolver::{
-    BoundDataSource, CodeRef, FunctionPlan, ResolverKindPlan, ResolverPlan,
-};
+use crate::execution::resolver::{BoundDataSource, FunctionPlan, ResolverKindPlan, ResolverPlan};
 use crate::execution::{Api, ExecutableSchema, Limits};
 use crate::graphql::{ApiKey, AuthConfig, AuthType, GraphQLService};
 use crate::metrics::Metrics;
@@ -34,7 +32,10 @@ use crate::model::source::{KeyIndex, line_of};
 use crate::opensearch::IndexDefinition;
 use crate::seed::SeedSpec;
 use crate::stores::{SeedSource, Stores, StoresError};
-use crate::vtl::{Template, VtlCode};
+
+mod code;
+
+use code::{CodeConfig, CodeRole};
 
 /// The manifest's file name inside a project directory.
 pub const MANIFEST_FILE: &str = "appsync.yaml";
@@ -538,31 +539,25 @@ impl Loader {
                 );
             }
             let subs = merged(global_subs, &config.substitutions);
-            let request = self.template(
+            let code = self.code(
                 &key,
-                "request",
-                config.request.as_deref(),
-                &format!("resolvers/functions/{name}.req.vtl"),
+                CodeConfig {
+                    request: config.request.as_deref(),
+                    response: config.response.as_deref(),
+                    code: config.code.as_deref(),
+                    runtime: config.runtime.as_ref(),
+                },
+                &format!("resolvers/functions/{name}"),
                 &subs,
-                true,
+                CodeRole::Function,
             );
-            let response = self.template(
-                &key,
-                "response",
-                config.response.as_deref(),
-                &format!("resolvers/functions/{name}.res.vtl"),
-                &subs,
-                true,
-            );
-            if let (Some(data_source), Some(Some(request)), Some(Some(response))) =
-                (ds, request, response)
-            {
+            if let (Some(data_source), Some(code)) = (ds, code) {
                 functions.insert(
                     name.clone(),
                     Arc::new(FunctionPlan {
                         name: name.clone(),
                         data_source,
-                        code: vtl_code(Some(request), Some(response)),
+                        code,
                     }),
                 );
             }
@@ -631,6 +626,12 @@ impl Loader {
             );
             let subs = merged(global_subs, &config.substitutions);
             let default_base = format!("resolvers/{type_name}.{field_name}");
+            let code_config = CodeConfig {
+                request: config.request.as_deref(),
+                response: config.response.as_deref(),
+                code: config.code.as_deref(),
+                runtime: config.runtime.as_ref(),
+            };
             match kind {
                 ResolverKind::Unit => {
                     if !config.functions.is_empty() {
@@ -655,32 +656,12 @@ impl Loader {
                             ds
                         }
                     };
-                    let request = self.template(
-                        &key,
-                        "request",
-                        config.request.as_deref(),
-                        &format!("{default_base}.req.vtl"),
-                        &subs,
-                        true,
-                    );
-                    let response = self.template(
-                        &key,
-                        "response",
-                        config.response.as_deref(),
-                        &format!("{default_base}.res.vtl"),
-                        &subs,
-                        true,
-                    );
-                    if let (Some(data_source), Some(Some(request)), Some(Some(response))) =
-                        (ds, request, response)
-                    {
+                    let code = self.code(&key, code_config, &default_base, &subs, CodeRole::Unit);
+                    if let (Some(data_source), Some(code)) = (ds, code) {
                         plans.push(ResolverPlan::new(
                             type_name,
                             field_name,
-                            ResolverKindPlan::Unit {
-                                data_source,
-                                code: vtl_code(Some(request), Some(response)),
-                            },
+                            ResolverKindPlan::Unit { data_source, code },
                         ));
                     }
                 }
@@ -711,30 +692,16 @@ impl Loader {
                             ),
                         }
                     }
-                    let before = self.template(
-                        &key,
-                        "request",
-                        config.request.as_deref(),
-                        &format!("{default_base}.req.vtl"),
-                        &subs,
-                        false,
-                    );
-                    let after = self.template(
-                        &key,
-                        "response",
-                        config.response.as_deref(),
-                        &format!("{default_base}.res.vtl"),
-                        &subs,
-                        false,
-                    );
-                    if let (Some(before), Some(after)) = (before, after)
+                    let code =
+                        self.code(&key, code_config, &default_base, &subs, CodeRole::Pipeline);
+                    if let Some(code) = code
                         && resolved.len() == config.functions.len()
                     {
                         plans.push(ResolverPlan::new(
                             type_name,
                             field_name,
                             ResolverKindPlan::Pipeline {
-                                code: vtl_code(before, after),
+                                code,
                                 functions: resolved,
                             },
                         ));
@@ -827,64 +794,6 @@ impl Loader {
 
         AuthConfig { modes, api_keys }
     }
-
-    /// Reads, substitutes and parses one template. `Some(None)` means "not
-    /// configured and no default file" (allowed when `required` is false);
-    /// `None` means a problem was recorded.
-    fn template(
-        &mut self,
-        key: &[&str; 2],
-        which: &str,
-        configured: Option<&str>,
-        default: &str,
-        subs: &IndexMap<String, String>,
-        required: bool,
-    ) -> Option<Option<Template>> {
-        let path = configured.unwrap_or(default);
-        let text = match std::fs::read_to_string(self.dir.join(path)) {
-            Ok(t) => t,
-            Err(_) if configured.is_none() && !required => return Some(None),
-            Err(e) => {
-                let message = if configured.is_some() {
-                    if e.kind() == std::io::ErrorKind::NotFound {
-                        format!("{which} template `{path}` does not exist")
-                    } else {
-                        format!("cannot read {which} template `{path}`: {e}")
-                    }
-                } else {
-                    format!("no {which} template: set `{which}` or create `{path}`")
-                };
-                if configured.is_some() {
-                    self.manifest_problem(&[key[0], key[1], which], message);
-                } else {
-                    self.manifest_problem(key, message);
-                }
-                return None;
-            }
-        };
-        if text.len() > MAX_TEMPLATE_BYTES {
-            self.file_problem(
-                path,
-                format!(
-                    "the template is {} bytes; AppSync allows at most {MAX_TEMPLATE_BYTES}",
-                    text.len()
-                ),
-            );
-            return None;
-        }
-        let text = substitute(&text, subs);
-        match Template::parse(path, &text) {
-            Ok(t) => Some(Some(t)),
-            Err(e) => {
-                self.file_problem(path, format!("{e:#}"));
-                None
-            }
-        }
-    }
-}
-
-fn vtl_code(request: Option<Template>, response: Option<Template>) -> CodeRef {
-    Arc::new(VtlCode { request, response })
 }
 
 /// Field-level authorization: a field's `@aws_*` directives win over its

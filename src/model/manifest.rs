@@ -248,6 +248,12 @@ pub struct ResolverConfig {
     pub request: Option<String>,
     #[serde(default)]
     pub response: Option<String>,
+    /// An APPSYNC_JS module (`.js`, or `.ts` with its types stripped);
+    /// excludes `request`/`response`.
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub runtime: Option<RuntimeConfig>,
     #[serde(default)]
     pub caching: Option<ResolverCaching>,
     #[serde(default)]
@@ -269,12 +275,41 @@ pub struct PipelineFunctionConfig {
     pub request: Option<String>,
     #[serde(default)]
     pub response: Option<String>,
+    /// An APPSYNC_JS module; excludes `request`/`response`.
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub runtime: Option<RuntimeConfig>,
     #[serde(default)]
     pub max_batch_size: Option<u32>,
     #[serde(default)]
     pub substitutions: IndexMap<String, SubstitutionValue>,
     #[serde(default)]
     pub sync: Option<Json>,
+}
+
+/// `runtime: { name: APPSYNC_JS, runtimeVersion: 1.0.0 }`, as AppSync's API
+/// and CloudFormation write it. serverless-appsync-plugin sets it itself
+/// whenever `code` is given, so it is optional here too.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RuntimeConfig {
+    pub name: RuntimeName,
+    #[serde(default)]
+    pub runtime_version: Option<RuntimeVersion>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum RuntimeName {
+    #[serde(rename = "APPSYNC_JS")]
+    AppsyncJs,
+}
+
+/// The one version AppSync has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum RuntimeVersion {
+    #[serde(rename = "1.0.0")]
+    V1_0_0,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -395,11 +430,6 @@ pub struct ManifestError {
 /// What is wrong, worded as serde words it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ManifestErrorKind {
-    #[error(
-        "unknown field `code`: JavaScript (APPSYNC_JS) resolvers are not supported; \
-         use VTL `request` and `response` templates"
-    )]
-    JavaScriptCode,
     #[error("unknown field `{field}`, {}", OneOf(expected, "fields"))]
     UnknownField {
         field: String,
@@ -576,9 +606,7 @@ impl ManifestError {
         // serde names the map an unknown or duplicate key is in.
         let in_map = matches!(
             kind,
-            ManifestErrorKind::UnknownField { .. }
-                | ManifestErrorKind::JavaScriptCode
-                | ManifestErrorKind::DuplicateKey(_)
+            ManifestErrorKind::UnknownField { .. } | ManifestErrorKind::DuplicateKey(_)
         );
         ManifestError {
             kind,
@@ -597,10 +625,8 @@ impl ManifestError {
             .and_then(Position::from_location);
         let kind = kind_of(&err.error, at, keys);
         let mut path = entry.to_vec();
-        match &kind {
-            ManifestErrorKind::UnknownField { field, .. } => path.push(field),
-            ManifestErrorKind::JavaScriptCode => path.push("code"),
-            _ => {}
+        if let ManifestErrorKind::UnknownField { field, .. } = &kind {
+            path.push(field);
         }
         let position = keys.locate(&path);
         let key_path = Some(path.join("."));
@@ -616,7 +642,6 @@ fn kind_of(err: &serde_saphyr::Error, at: Option<Position>, keys: &KeyIndex) -> 
     use serde_saphyr::Error as E;
     match err {
         E::WithSnippet { error, .. } => kind_of(error, at, keys),
-        E::SerdeUnknownField { field, .. } if field == "code" => ManifestErrorKind::JavaScriptCode,
         E::SerdeUnknownField {
             field, expected, ..
         } => ManifestErrorKind::UnknownField {

@@ -11,16 +11,22 @@
 //! imports nothing from `execution`, `server`, `stores` or `datasource`, and
 //! runtimes are pure: a [`Context`] in, an [`Evaluation`] out.
 
+mod host;
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+pub use host::Host;
+#[cfg(test)]
+pub(crate) use host::ksuid;
+
 /// The AppSync context object (`$ctx` in VTL, `ctx` in JavaScript), built
 /// once per resolver run by the executor and shared by every step of it.
 /// Deserializes from the `evaluate-mapping-template` / `evaluate-code`
 /// context shape.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Context {
     /// `arguments` (alias `args`). Changes a step makes carry to the next
@@ -121,6 +127,11 @@ pub enum Outcome {
     /// An early return (`#return` in VTL, `runtime.earlyReturn` in JS): a
     /// request step's value skips the data source and the response step.
     EarlyReturn(Json),
+    /// `runtime.earlyReturn(value, {skipTo: 'END'})` in JS, or an early
+    /// return from a JS pipeline's before step: the remaining functions are
+    /// skipped and the after step runs with `value` as `ctx.prev.result`.
+    /// Outside a pipeline it is an [`Outcome::EarlyReturn`].
+    SkipToEnd(Json),
     /// The error that stopped the step.
     Failed(CodeError),
 }
@@ -159,4 +170,11 @@ pub trait ResolverCode: Send + Sync + fmt::Debug {
     /// Runs one step against the run's context; the step's changes to the
     /// stash and arguments are written back to `ctx`.
     fn evaluate(&self, phase: Phase, ctx: &mut Context) -> Evaluation;
+
+    /// Whether the data-source requests this code builds carry their own
+    /// `version`. VTL requests must (AppSync rejects one without); APPSYNC_JS
+    /// requests never do, and the executor reads them as 2018-05-29.
+    fn requests_carry_version(&self) -> bool {
+        true
+    }
 }

@@ -605,7 +605,15 @@ fn expand_replacement(
     Ok(())
 }
 
-fn regex_replace(s: &str, re: &str, rep: &str, all: bool) -> Result<String, JavaException> {
+/// Java's `String.replaceAll` (`all`) or `replaceFirst`: a regex pattern
+/// and `$n` replacements. The JS runtime's `replace` and `replaceAll` read
+/// a string pattern this way too.
+pub(crate) fn regex_replace(
+    s: &str,
+    re: &str,
+    rep: &str,
+    all: bool,
+) -> Result<String, JavaException> {
     let rx = compile(re).map_err(|_| pattern_error(re))?;
     let mut out = String::with_capacity(s.len());
     let mut last = 0;

@@ -39,7 +39,7 @@ mod ast;
 mod code;
 mod eval;
 mod json;
-mod methods;
+pub(crate) mod methods;
 mod parser;
 pub mod runtime;
 pub mod template;

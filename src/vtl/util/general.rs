@@ -342,7 +342,7 @@ fn java_matches(pattern: &str, input: &str) -> Result<bool, UtilError> {
 mod tests {
     use super::super::testing::{NOW, check, run, show};
     use super::*;
-    use crate::vtl::runtime::{Host, ksuid};
+    use crate::runtime::{Host, ksuid};
 
     #[test]
     fn json_and_encodings() {

@@ -24,7 +24,7 @@ mod math;
 mod rds;
 mod string;
 mod time;
-mod transform;
+pub(crate) mod transform;
 mod xml;
 
 use crate::vtl::runtime::{RenderState, TemplateError};

@@ -19,13 +19,7 @@ pub(super) fn call(c: &Call) -> Result<Value, CallError> {
             if c.arg(0).is_null() {
                 return Ok(Value::Null);
             }
-            let filter = c.map(0, sig)?;
-            let expr = filter_expression(&filter, None, None).map_err(CallError::invalid)?;
-            let mut out = Map::new();
-            out.insert("expression".into(), Value::str(expr.parts.join(" ")));
-            out.insert("expressionNames".into(), Value::map(expr.names));
-            out.insert("expressionValues".into(), Value::map(expr.values));
-            Ok(Value::str(to_json_string(&Value::map(out))))
+            expression_json(&c.map(0, sig)?, Style::Vtl)
         }
         "toElasticsearchQueryDSL" => {
             let sig = "toElasticsearchQueryDSL(Map)";
@@ -76,6 +70,27 @@ pub(crate) enum FilterError {
     QueryDsl { op: String, value: String },
 }
 
+/// How an expression is printed. The JS runtime's helpers print what
+/// AppSync's EvaluateCode records (`(contains(#title,:title_contains))`:
+/// every field's condition in parentheses, no space after a comma); the
+/// VTL ones print the developer guide's VTL examples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Style {
+    Vtl,
+    Js,
+}
+
+/// `toDynamoDBFilterExpression` / `toDynamoDBConditionExpression`: the
+/// expression object as JSON text.
+pub(crate) fn expression_json(filter: &Map, style: Style) -> Result<Value, CallError> {
+    let expr = filter_expression(filter, None, None, style).map_err(CallError::invalid)?;
+    let mut out = Map::new();
+    out.insert("expression".into(), Value::str(expr.parts.join(" ")));
+    out.insert("expressionNames".into(), Value::map(expr.names));
+    out.insert("expressionValues".into(), Value::map(expr.values));
+    Ok(Value::str(to_json_string(&Value::map(out))))
+}
+
 /// A DynamoDB expression under construction: space-separated parts.
 #[derive(Default)]
 struct Expr {
@@ -104,6 +119,16 @@ impl Expr {
             self.parts = vec![format!("({})", self.parts.join(" "))];
         }
         self
+    }
+
+    /// A field's condition: parenthesized when compound, and always in the
+    /// JS style.
+    fn field_scoped(mut self, style: Style) -> Expr {
+        if style == Style::Js && !self.parts.is_empty() {
+            self.parts = vec![format!("({})", self.parts.join(" "))];
+            return self;
+        }
+        self.scoped()
     }
 }
 
@@ -138,6 +163,7 @@ fn filter_expression(
     filter: &Map,
     prefix: Option<&str>,
     field: Option<&str>,
+    style: Style,
 ) -> Result<Expr, FilterError> {
     let mut sum = Expr::default();
     for (name, value) in filter {
@@ -150,7 +176,7 @@ fn filter_expression(
                         for (idx, item) in items.borrow().iter().enumerate() {
                             let p = nested_prefix(prefix, name, Some(idx));
                             acc = acc.join(
-                                filter_expression(&as_map(item, name)?, Some(&p), None)?,
+                                filter_expression(&as_map(item, name)?, Some(&p), None, style)?,
                                 joiner,
                             );
                         }
@@ -158,20 +184,20 @@ fn filter_expression(
                     }
                     other => {
                         let p = nested_prefix(prefix, name, None);
-                        filter_expression(&as_map(other, name)?, Some(&p), None)?
+                        filter_expression(&as_map(other, name)?, Some(&p), None, style)?
                     }
                 }
             }
             ("not", _) => {
                 let p = nested_prefix(prefix, name, None);
-                let mut inner = filter_expression(&as_map(value, name)?, Some(&p), None)?.scoped();
+                let mut inner =
+                    filter_expression(&as_map(value, name)?, Some(&p), None, style)?.scoped();
                 inner.parts.insert(0, "NOT".into());
                 inner
             }
-            (op, Some(field)) => condition(field, op, value, prefix)?,
-            (field, None) => {
-                filter_expression(&as_map(value, field)?, prefix, Some(field))?.scoped()
-            }
+            (op, Some(field)) => condition(field, op, value, prefix, style)?,
+            (field, None) => filter_expression(&as_map(value, field)?, prefix, Some(field), style)?
+                .field_scoped(style),
         };
         sum = sum.join(sub, "AND");
     }
@@ -184,7 +210,12 @@ fn condition(
     op: &str,
     value: &Value,
     prefix: Option<&str>,
+    style: Style,
 ) -> Result<Expr, FilterError> {
+    let comma = match style {
+        Style::Vtl => ", ",
+        Style::Js => ",",
+    };
     let name = format!("#{field}");
     let mut expr = Expr::default();
     expr.names.insert(name.clone(), Value::str(field));
@@ -204,7 +235,7 @@ fn condition(
                 "notContains" => "NOT contains",
                 _ => "begins_with",
             };
-            format!("{func}({name}, {})", bind(op, value))
+            format!("{func}({name}{comma}{})", bind(op, value))
         }
         "between" => {
             let (lo, hi) = pair(value)?;
@@ -220,7 +251,7 @@ fn condition(
             };
             format!("{func}({name})")
         }
-        "attributeType" => format!("attribute_type({name}, {})", bind(op, value)),
+        "attributeType" => format!("attribute_type({name}{comma}{})", bind(op, value)),
         "size" => {
             let ops = as_map(value, "size")?;
             let mut parts = Vec::new();

@@ -1,0 +1,13 @@
+import { util } from '@aws-appsync/utils';
+import { get } from '@aws-appsync/utils/dynamodb';
+
+export function request(ctx) {
+  return get({ key: { id: ctx.source.outboundFlightId } });
+}
+
+export function response(ctx) {
+  if (ctx.error) {
+    util.error(ctx.error.message, ctx.error.type);
+  }
+  return ctx.result;
+}

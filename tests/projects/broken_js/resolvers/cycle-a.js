@@ -1,0 +1,4 @@
+import { back } from './cycle-b.js';
+export function cycle() {
+  return back;
+}

@@ -1,0 +1,2 @@
+import { cycle } from './cycle-a.js';
+export const back = 1;

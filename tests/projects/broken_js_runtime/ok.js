@@ -1,0 +1,7 @@
+export function request(ctx) {
+  return { payload: 'ok' };
+}
+
+export function response(ctx) {
+  return ctx.result;
+}

@@ -1,0 +1,7 @@
+export function request(ctx) {
+  return { payload: ctx.args.missing.field };
+}
+
+export function response(ctx) {
+  return ctx.result;
+}
