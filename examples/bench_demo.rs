@@ -775,6 +775,23 @@ fn no_cache_variant(project: &Path, dir: &Path) -> Result<(), String> {
     let mut manifest: Json = serde_norway::from_str(&text).map_err(|err| err.to_string())?;
     if let Some(root) = manifest.as_object_mut() {
         root.remove("caching");
+        // The copy lives elsewhere: a schema outside the project (the JS
+        // demo shares the root's) is named by its absolute path.
+        let absolute = |path: &Json| -> Json {
+            match path.as_str() {
+                Some(p) => std::path::absolute(project.join(p))
+                    .map(|p| Json::String(p.display().to_string()))
+                    .unwrap_or_else(|_| path.clone()),
+                None => path.clone(),
+            }
+        };
+        if let Some(schema) = root.get_mut("schema") {
+            let rewritten = match &*schema {
+                Json::Array(paths) => Json::Array(paths.iter().map(absolute).collect()),
+                other => absolute(other),
+            };
+            *schema = rewritten;
+        }
     }
     if let Some(resolvers) = manifest["resolvers"].as_object_mut() {
         for resolver in resolvers.values_mut() {

@@ -143,3 +143,52 @@ fn one_request_cannot_change_what_the_next_sees() {
         assert_eq!(out.evaluation_result.as_deref(), Some("[1,2]"));
     }
 }
+
+/// JS literals of every JSON-relevant kind, as source text.
+fn js_literal() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        Just("undefined".to_owned()),
+        Just("null".to_owned()),
+        Just("NaN".to_owned()),
+        Just("-Infinity".to_owned()),
+        Just("-0".to_owned()),
+        Just("1e21".to_owned()),
+        Just("2 ** 53 + 2".to_owned()),
+        Just("(() => 1)".to_owned()),
+        Just("new Map([[1, 2]])".to_owned()),
+        Just("({ toJSON: () => 'custom' })".to_owned()),
+        any::<bool>().prop_map(|b| b.to_string()),
+        any::<i64>().prop_map(|i| i.to_string()),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| format!("{f:?}")),
+        "[a-z \\u{e9}\\u{1F600}]{0,6}".prop_map(|s| format!("{s:?}")),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(", "))),
+            prop::collection::vec(("[a-z0-9]{1,4}", inner), 0..4).prop_map(|v| {
+                let fields: Vec<String> = v.into_iter().map(|(k, x)| format!("{k:?}: {x}")).collect();
+                format!("({{{}}})", fields.join(", "))
+            }),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Handler results are read as `JSON.stringify` reads them.
+    #[test]
+    fn results_read_as_json_stringify_reads_them(literal in js_literal()) {
+        let code = format!(
+            "export function request(ctx) {{\n  const v = {literal};\n  return {{ direct: v, text: JSON.stringify(v) ?? null }};\n}}\nexport function response(ctx) {{}}\n"
+        );
+        let out = evaluate(&code, &mut Context::default());
+        let result: Json = serde_json::from_str(out.evaluation_result.as_deref().expect("a result"))
+            .expect("JSON");
+        let via_text: Json = match &result["text"] {
+            Json::String(text) => serde_json::from_str(text).expect("JSON text"),
+            _ => Json::Null,
+        };
+        prop_assert_eq!(&result["direct"], &via_text, "{}", literal);
+    }
+}

@@ -15,7 +15,7 @@ use rquickjs::function::{Opt, Rest};
 use rquickjs::{Ctx, Exception, Function, Object, Value};
 use serde_json::Value as Json;
 
-use crate::runtime::{CodeError, Effect, Host};
+use crate::runtime::{CodeError, Context as ResolverContext, Effect, Host};
 use crate::vtl::Value as VtlValue;
 use crate::vtl::runtime::RenderState;
 use crate::vtl::util::transform::{self, Style};
@@ -158,6 +158,33 @@ pub(super) struct CallState {
     pub raised: Option<CodeError>,
     /// `runtime.earlyReturn`: the value and where to go.
     pub early_return: Option<(Json, SkipTo)>,
+    /// The request's ctx, moved here for the call: `ctx` getters read it.
+    pub ctx: ResolverContext,
+    /// The parts of ctx the handler has read.
+    pub touched: Touched,
+}
+
+/// The ctx parts read during a call, by name.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Touched(u16);
+
+impl Touched {
+    const PARTS: [&'static str; 9] = [
+        "arguments", "source", "result", "identity", "stash", "prev", "request", "info", "error",
+    ];
+
+    fn add(&mut self, key: &str) {
+        if let Some(i) = Self::PARTS.iter().position(|p| *p == key) {
+            self.0 |= 1 << i;
+        }
+    }
+
+    pub fn contains(self, key: &str) -> bool {
+        Self::PARTS
+            .iter()
+            .position(|p| *p == key)
+            .is_some_and(|i| self.0 & (1 << i) != 0)
+    }
 }
 
 impl CallState {
@@ -169,6 +196,7 @@ impl CallState {
         self.effects.clear();
         self.raised = None;
         self.early_return = None;
+        self.touched = Touched::default();
     }
 
     /// Runs a `$util` helper with this evaluation's host and records.
@@ -259,6 +287,29 @@ pub(super) fn install<'js>(ctx: &Ctx<'js>, state: &SharedState) -> rquickjs::Res
         )?;
     }
     globals.set("console", console)?;
+
+    // Taken (and removed) by the prelude, for the ctx getters.
+    let st = state.clone();
+    globals.set(
+        "__loadCtxPart",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>, key: String| {
+            let mut state = st.borrow_mut();
+            state.touched.add(&key);
+            let c = &state.ctx;
+            match key.as_str() {
+                "arguments" => from_json(&ctx, &c.arguments),
+                "source" => from_json(&ctx, &c.source),
+                "result" => from_json(&ctx, &c.result),
+                "identity" => from_json(&ctx, &c.identity),
+                "stash" => from_map(&ctx, &c.stash),
+                "prev" => from_json(&ctx, &c.prev),
+                "request" => from_json(&ctx, &c.request),
+                "info" => from_json(&ctx, &c.info),
+                "error" => from_json(&ctx, &c.error),
+                _ => Ok(Value::new_undefined(ctx.clone())),
+            }
+        })?,
+    )?;
 
     // Taken (and removed) by the prelude for String.prototype.replace.
     globals.set(
@@ -375,27 +426,96 @@ fn early_return<'js>(
     Err(Exception::throw_message(ctx, "runtime.earlyReturn"))
 }
 
-/// A JS value as JSON; `undefined` and functions read as `null`.
+/// A JS value as JSON, with `JSON.stringify`'s meaning; `undefined`,
+/// functions and symbols read as `null` at the top.
 pub(super) fn to_json<'js>(ctx: &Ctx<'js>, value: &Value<'js>) -> rquickjs::Result<Json> {
-    if let Some(s) = value.as_string() {
-        return Ok(Json::String(s.to_string()?));
-    }
-    if value.is_undefined() || value.is_null() || value.is_function() {
-        return Ok(Json::Null);
-    }
-    if let Some(b) = value.as_bool() {
-        return Ok(Json::Bool(b));
-    }
-    if let Some(i) = value.as_int() {
-        return Ok(Json::from(i));
-    }
+    Ok(walk(ctx, value, 0)?.unwrap_or(Json::Null))
+}
+
+/// Nesting past which a value goes through `JSON.stringify` itself (which
+/// also reports cycles as AppSync's runtime does).
+const MAX_WALK_DEPTH: usize = 64;
+
+/// `JSON.stringify`'s conversion, done by walking the value (cheaper than
+/// printing and parsing text for the small values handlers return). `None`
+/// is what `JSON.stringify` leaves out: `undefined`, functions, symbols.
+/// Objects with a `toJSON`, BigInts and deep values go through
+/// `JSON.stringify`, so the two never disagree.
+fn walk<'js>(ctx: &Ctx<'js>, value: &Value<'js>, depth: usize) -> rquickjs::Result<Option<Json>> {
+    use rquickjs::Type;
+    Ok(Some(match value.type_of() {
+        Type::Uninitialized
+        | Type::Undefined
+        | Type::Function
+        | Type::Constructor
+        | Type::Symbol => return Ok(None),
+        Type::Null => Json::Null,
+        Type::Bool => Json::Bool(value.as_bool().unwrap_or_default()),
+        Type::Int => Json::from(value.as_int().unwrap_or_default()),
+        Type::Float => {
+            // QuickJS keeps numbers beyond 32 bits as doubles; JSON.stringify
+            // prints the integral ones as integers, and so do we, so that
+            // an epoch in milliseconds stays an integer.
+            let x = value.as_float().unwrap_or(f64::NAN);
+            if x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0 {
+                Json::from(x as i64)
+            } else if x.fract() == 0.0 && x.abs() < 1e21 {
+                // Past 2^53 JavaScript prints the shortest digits that read
+                // back as the same double, as Rust's Display does.
+                serde_json::from_str(&format!("{x}")).unwrap_or(Json::Null)
+            } else {
+                serde_json::Number::from_f64(x).map_or(Json::Null, Json::Number)
+            }
+        }
+        Type::String => Json::String(
+            value
+                .as_string()
+                .map(rquickjs::String::to_string)
+                .transpose()?
+                .unwrap_or_default(),
+        ),
+        Type::Array | Type::Object if depth < MAX_WALK_DEPTH => {
+            let Some(object) = value.as_object() else {
+                return stringify(ctx, value);
+            };
+            if object.get::<_, Value>("toJSON")?.is_function() {
+                return stringify(ctx, value);
+            }
+            match value.as_array() {
+                Some(array) => {
+                    let mut items = Vec::with_capacity(array.len());
+                    for item in array.iter::<Value>() {
+                        items.push(walk(ctx, &item?, depth + 1)?.unwrap_or(Json::Null));
+                    }
+                    Json::Array(items)
+                }
+                None => {
+                    let mut map = serde_json::Map::new();
+                    for entry in object.props::<String, Value>() {
+                        let (key, item) = entry?;
+                        if let Some(item) = walk(ctx, &item, depth + 1)? {
+                            map.insert(key, item);
+                        }
+                    }
+                    Json::Object(map)
+                }
+            }
+        }
+        _ => return stringify(ctx, value),
+    }))
+}
+
+fn stringify<'js>(ctx: &Ctx<'js>, value: &Value<'js>) -> rquickjs::Result<Option<Json>> {
     match ctx.json_stringify(value.clone())? {
-        Some(text) => Ok(serde_json::from_str(&text.to_string()?).unwrap_or(Json::Null)),
-        None => Ok(Json::Null),
+        Some(text) => Ok(Some(
+            serde_json::from_str(&text.to_string()?).unwrap_or(Json::Null),
+        )),
+        None => Ok(None),
     }
 }
 
-/// A JSON value in JS.
+/// A JSON value in JS, built directly (cheaper than printing and parsing
+/// JSON for the small values requests carry).
 pub(super) fn from_json<'js>(ctx: &Ctx<'js>, value: &Json) -> rquickjs::Result<Value<'js>> {
     match value {
         Json::Null => Ok(Value::new_null(ctx.clone())),
@@ -408,8 +528,26 @@ pub(super) fn from_json<'js>(ctx: &Ctx<'js>, value: &Json) -> rquickjs::Result<V
                 n.as_f64().unwrap_or(f64::NAN),
             )),
         },
-        other => ctx.json_parse(other.to_string()),
+        Json::Array(items) => {
+            let array = rquickjs::Array::new(ctx.clone())?;
+            for (i, item) in items.iter().enumerate() {
+                array.set(i, from_json(ctx, item)?)?;
+            }
+            Ok(array.into_value())
+        }
+        Json::Object(map) => from_map(ctx, map),
     }
+}
+
+fn from_map<'js>(
+    ctx: &Ctx<'js>,
+    map: &serde_json::Map<String, Json>,
+) -> rquickjs::Result<Value<'js>> {
+    let object = Object::new(ctx.clone())?;
+    for (key, item) in map {
+        object.set(key.as_str(), from_json(ctx, item)?)?;
+    }
+    Ok(object.into_value())
 }
 
 /// How `console.log` prints a value: strings as they are, the rest as JSON.

@@ -62,7 +62,8 @@ struct Engine {
     // fields drop in declaration order.
     factories: RefCell<HashMap<(u64, usize), Persistent<Function<'static>>>>,
     builtins: HashMap<Builtin, Persistent<Object<'static>>>,
-    prepare: Persistent<Function<'static>>,
+    /// The prototype of every request's `ctx` (see `prelude.js`).
+    ctx_proto: Persistent<Object<'static>>,
     context: Context,
     runtime: Runtime,
     state: SharedState,
@@ -111,10 +112,10 @@ impl Engine {
             intrinsic::Promise,
         )>(&runtime)?;
         let state: SharedState = Rc::new(RefCell::new(CallState::default()));
-        let (prepare, builtins) = context.with(|ctx| -> Result<_, EngineStartError> {
+        let (ctx_proto, builtins) = context.with(|ctx| -> Result<_, EngineStartError> {
             bindings::install(&ctx, &state)?;
             let setup: Object = ctx.eval(PRELUDE)?;
-            let prepare: Function = setup.get("prepare")?;
+            let ctx_proto: Object = setup.get("ctx")?;
             let freeze: Function = setup.get("freeze")?;
             let mut builtins = HashMap::new();
             let utils = Object::new(ctx.clone())?;
@@ -125,16 +126,21 @@ impl Engine {
             let dynamodb =
                 builtin_module(&ctx, "@aws-appsync/utils/dynamodb", DYNAMODB_MODULE, &utils)?;
             let rds = Object::new(ctx.clone())?;
-            freeze.call::<_, ()>((utils.clone(), dynamodb.clone(), rds.clone()))?;
+            freeze.call::<_, ()>((
+                utils.clone(),
+                dynamodb.clone(),
+                rds.clone(),
+                ctx_proto.clone(),
+            ))?;
             builtins.insert(Builtin::Utils, Persistent::save(&ctx, utils));
             builtins.insert(Builtin::Dynamodb, Persistent::save(&ctx, dynamodb));
             builtins.insert(Builtin::Rds, Persistent::save(&ctx, rds));
-            Ok((Persistent::save(&ctx, prepare), builtins))
+            Ok((Persistent::save(&ctx, ctx_proto), builtins))
         })?;
         Ok(Engine {
             factories: RefCell::new(HashMap::new()),
             builtins,
-            prepare,
+            ctx_proto,
             context,
             runtime,
             state,
@@ -193,19 +199,36 @@ impl Engine {
         host: Host,
         limits: JsLimits,
     ) -> (Evaluation, bool) {
-        self.state.borrow_mut().begin(host);
+        {
+            // The parts of ctx move to the state, where `ctx` getters read
+            // them, and come back after the call.
+            let mut state = self.state.borrow_mut();
+            state.begin(host);
+            state.ctx = std::mem::take(ctx);
+        }
         self.budget.expired.store(false, Ordering::Relaxed);
         let deadline = self.budget.now() + limits.time_budget.as_nanos() as u64;
         self.budget
             .deadline
             .store(deadline.max(1), Ordering::Relaxed);
+        let mut written = WrittenBack::default();
         let result = self.context.with(|qctx| {
-            let run = self.run(&qctx, program, phase, ctx);
+            let run = self.run(&qctx, program, phase, &mut written);
             run.map_err(|e| self.failure(&qctx, program, e))
         });
         self.budget.deadline.store(0, Ordering::Relaxed);
         let expired = self.budget.expired.load(Ordering::Relaxed);
         let mut state = self.state.borrow_mut();
+        *ctx = std::mem::take(&mut state.ctx);
+        // What the handler did to the stash and the arguments before it
+        // returned, raised an error or returned early carries to the next
+        // steps of the run.
+        if let Some(Json::Object(stash)) = written.stash {
+            ctx.stash = stash;
+        }
+        if let Some(arguments) = written.arguments {
+            ctx.arguments = arguments;
+        }
         let outcome = match result {
             Ok(value) => Outcome::Value(value),
             Err(Failure::Raised) => match state.raised.take() {
@@ -248,7 +271,7 @@ impl Engine {
         qctx: &Ctx<'js>,
         program: &JsProgram,
         phase: Phase,
-        ctx: &mut ResolverContext,
+        written: &mut WrittenBack,
     ) -> rquickjs::Result<Json> {
         let exports = self.instantiate(qctx, program, 0)?;
         let handler: Value = exports.get(phase_name(phase))?;
@@ -262,18 +285,21 @@ impl Engine {
                 ),
             ));
         };
-        let text = serde_json::to_string(ctx).unwrap_or_else(|_| "{}".to_owned());
-        let ctx_obj: Object = qctx
-            .json_parse(text)?
-            .into_object()
-            .ok_or(rquickjs::Error::Unknown)?;
-        let prepare = self.prepare.clone().restore(qctx)?;
-        prepare.call::<_, ()>((ctx_obj.clone(),))?;
+        let ctx_obj = Object::new(qctx.clone())?;
+        ctx_obj.set_prototype(Some(&self.ctx_proto.clone().restore(qctx)?))?;
         let value = handler.call::<_, Value>((ctx_obj.clone(),));
-        // What the handler wrote to the stash and the arguments before it
-        // returned, raised an error or returned early carries to the next
-        // steps of the run.
-        write_back(qctx, &ctx_obj, ctx)?;
+        // Reading back must not clobber a pending exception of the handler.
+        let pending = qctx.has_exception().then(|| qctx.catch());
+        let touched = self.state.borrow().touched;
+        for (key, slot) in [("stash", &mut written.stash), ("arguments", &mut written.arguments)] {
+            if touched.contains(key) {
+                let part: Value = ctx_obj.get(key)?;
+                *slot = Some(bindings::to_json(qctx, &part)?);
+            }
+        }
+        if let Some(thrown) = pending {
+            return Err(qctx.throw(thrown));
+        }
         bindings::to_json(qctx, &value?)
     }
 
@@ -357,24 +383,11 @@ fn location(stack: &str, program: &JsProgram) -> Option<(String, u32, u32)> {
     None
 }
 
-fn write_back<'js>(
-    qctx: &Ctx<'js>,
-    ctx_obj: &Object<'js>,
-    ctx: &mut ResolverContext,
-) -> rquickjs::Result<()> {
-    // Reading back must not clobber a pending exception from the handler.
-    let pending = qctx.has_exception().then(|| qctx.catch());
-    if let Json::Object(stash) = bindings::to_json(qctx, &ctx_obj.get("stash")?)? {
-        ctx.stash = stash;
-    }
-    let arguments: Value = ctx_obj.get("arguments")?;
-    if arguments.is_object() {
-        ctx.arguments = bindings::to_json(qctx, &arguments)?;
-    }
-    if let Some(thrown) = pending {
-        qctx.throw(thrown);
-    }
-    Ok(())
+/// The stash and arguments as a handler left them, when it read them.
+#[derive(Default)]
+struct WrittenBack {
+    stash: Option<Json>,
+    arguments: Option<Json>,
 }
 
 /// Instantiates a built-in module (written as an ES module like user code)

@@ -1,7 +1,7 @@
 // Runs once per context, after the native globals are installed. Returns
-// `prepare`, which shapes each request's ctx, and `freeze`, which locks the
-// built-ins once the built-in modules exist, so no handler can change what
-// the next request sees.
+// `ctx`, the prototype of each request's ctx object, and `freeze`, which
+// locks the built-ins once the built-in modules exist, so no handler can
+// change what the next request sees.
 (function () {
   "use strict";
   const g = globalThis;
@@ -51,41 +51,79 @@
   };
   Object.defineProperty(Function.prototype, "constructor", { value: refuse });
 
-  function prepare(ctx) {
-    // AppSync always gives `arguments`, an empty object when there are
-    // none (recorded by localstack's EvaluateCode tests).
-    if (ctx.arguments === null || typeof ctx.arguments !== "object") {
-      ctx.arguments = {};
-    }
-    // `args` is the same object as `arguments`, and it does not show twice
-    // in JSON.stringify(ctx).
-    Object.defineProperty(ctx, "args", {
-      value: ctx.arguments,
-      enumerable: false,
-      writable: true,
+  // The ctx of a request. Its parts come from the host on first read
+  // (`load`), so a handler pays only for what it reads, and the host writes
+  // back only the stash and arguments a handler has read. `toJSON` gives
+  // the whole object, so JSON.stringify(ctx) and console.log(ctx) show
+  // every part.
+  const load = g.__loadCtxPart;
+  delete g.__loadCtxPart;
+  const PARTS = ["arguments", "source", "result", "identity", "stash", "prev", "request", "info", "error"];
+  function own(ctx, key, value) {
+    Object.defineProperty(ctx, key, {
+      value: value,
+      enumerable: true,
+      // The stash's keys change, the object itself stays.
+      writable: key !== "stash",
       configurable: true,
     });
-    // "JSON.stringify(ctx.info) omits selectionSetList and
-    // selectionSetGraphQL" (resolver context reference for JS).
-    const info = ctx.info;
-    if (info !== null && typeof info === "object") {
-      for (const key of ["selectionSetList", "selectionSetGraphQL"]) {
-        if (Object.hasOwn(info, key)) {
-          Object.defineProperty(info, key, { enumerable: false });
+    return value;
+  }
+  function read(ctx, key) {
+    let value = load(key);
+    if (key === "arguments" && (value === null || typeof value !== "object")) {
+      // AppSync always gives `arguments`, an empty object when there are
+      // none (recorded by localstack's EvaluateCode tests).
+      value = {};
+    } else if (key === "stash" && (value === null || typeof value !== "object")) {
+      value = {};
+    } else if ((key === "error" || key === "prev") && value === null) {
+      value = undefined;
+    } else if (key === "info" && value !== null && typeof value === "object") {
+      // "JSON.stringify(ctx.info) omits selectionSetList and
+      // selectionSetGraphQL" (resolver context reference for JS).
+      for (const hidden of ["selectionSetList", "selectionSetGraphQL"]) {
+        if (Object.hasOwn(value, hidden)) {
+          Object.defineProperty(value, hidden, { enumerable: false });
         }
       }
     }
-    // The stash's keys change, the object itself stays.
-    if (ctx.stash === null || typeof ctx.stash !== "object") {
-      ctx.stash = {};
-    }
-    Object.defineProperty(ctx, "stash", { writable: false });
-    for (const key of ["error", "prev"]) {
-      if (ctx[key] === null) {
-        delete ctx[key];
-      }
-    }
+    return own(ctx, key, value);
   }
+  const proto = {};
+  for (const key of PARTS) {
+    Object.defineProperty(proto, key, {
+      get: function () {
+        return read(this, key);
+      },
+      set: function (value) {
+        own(this, key, value);
+      },
+      enumerable: false,
+      configurable: false,
+    });
+  }
+  // `args` is `arguments`, and does not show twice in JSON.stringify(ctx).
+  Object.defineProperty(proto, "args", {
+    get: function () {
+      return this.arguments;
+    },
+    enumerable: false,
+    configurable: false,
+  });
+  Object.defineProperty(proto, "toJSON", {
+    value: function () {
+      const out = {};
+      for (const key of PARTS) {
+        const value = this[key];
+        if (value !== undefined) {
+          out[key] = value;
+        }
+      }
+      return out;
+    },
+    enumerable: false,
+  });
 
   function freeze(...roots) {
     const seen = new Set();
@@ -113,5 +151,5 @@
     }
   }
 
-  return { prepare, freeze };
+  return { ctx: proto, freeze };
 })();
