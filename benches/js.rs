@@ -85,10 +85,36 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+    cold_start();
     println!(
         "memory held by this thread's QuickJS runtime after the runs: {} bytes",
         engine_memory_bytes().unwrap_or(-1)
     );
+}
+
+/// The first request on a thread that has run no code yet: for JS, the
+/// engine starts (runtime, globals, built-in modules) before the handler
+/// runs; for VTL there is nothing to start. Each on its own fresh thread.
+fn cold_start() {
+    let program = program("resolvers/Query.ping.js");
+    let template = Template::parse("ping", &read("resolvers/Query.ping.req.vtl")).expect("parses");
+    let js = std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        let mut ctx = context(json!({}));
+        black_box(program.evaluate(Phase::Request, &mut ctx, Host::system()));
+        started.elapsed()
+    })
+    .join()
+    .expect("the thread ran");
+    let vtl = std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        let mut ctx = context(json!({}));
+        black_box(template.render_with(&mut ctx, &mut Host::system()));
+        started.elapsed()
+    })
+    .join()
+    .expect("the thread ran");
+    println!("first request step on a fresh thread: JS {js:?}, VTL {vtl:?}");
 }
 
 criterion_group!(benches, bench);

@@ -10,8 +10,11 @@ fn evaluate_code(code: &str, context: &str, extra: &[&str]) -> (Json, bool) {
     let file = dir.path().join("code.js");
     let ctx = dir.path().join("context.json");
     std::fs::write(&file, code).expect("write code");
-    std::fs::write(dir.path().join("lib.js"), "export const twice = (n) => n * 2;\n")
-        .expect("write lib");
+    std::fs::write(
+        dir.path().join("lib.js"),
+        "export const twice = (n) => n * 2;\n",
+    )
+    .expect("write lib");
     std::fs::write(&ctx, context).expect("write context");
     let out = Command::new(env!("CARGO_BIN_EXE_appsync-local"))
         .arg("evaluate")

@@ -136,6 +136,24 @@ fn one_request_cannot_change_what_the_next_sees() {
     let out = evaluate(mutate, &mut Context::default());
     // Built-ins are frozen: the assignment fails in strict mode.
     assert!(out.error.is_some(), "{out:?}");
+    // Every built-in reachable from the globals is frozen, static methods
+    // and iterator prototypes included.
+    for mutation in [
+        "Object.keys.extra = 1",
+        "Array.prototype.map.extra = 1",
+        "Math.random = () => 4",
+        "JSON.parse = null",
+        "Object.getPrototypeOf([][Symbol.iterator]()).next = null",
+        "util.time.nowISO8601 = null",
+        "util.dynamodb.extra = 1",
+        "globalThis.leak = 1",
+    ] {
+        let code = format!(
+            "export function request(ctx) {{\n  {mutation};\n  return 1;\n}}\nexport function response(ctx) {{}}\n"
+        );
+        let out = evaluate(&code, &mut Context::default());
+        assert!(out.error.is_some(), "{mutation} succeeded: {out:?}");
+    }
     let count = "let calls = 0;\nexport function request(ctx) {\n  calls += 1;\n  return [calls, [1].concat([2]).length];\n}\nexport function response(ctx) {}\n";
     for _ in 0..3 {
         let out = evaluate(count, &mut Context::default());
@@ -159,14 +177,17 @@ fn js_literal() -> impl Strategy<Value = String> {
         Just("({ toJSON: () => 'custom' })".to_owned()),
         any::<bool>().prop_map(|b| b.to_string()),
         any::<i64>().prop_map(|i| i.to_string()),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| format!("{f:?}")),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| format!("{f:?}")),
         "[a-z \\u{e9}\\u{1F600}]{0,6}".prop_map(|s| format!("{s:?}")),
     ];
     leaf.prop_recursive(3, 24, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(", "))),
             prop::collection::vec(("[a-z0-9]{1,4}", inner), 0..4).prop_map(|v| {
-                let fields: Vec<String> = v.into_iter().map(|(k, x)| format!("{k:?}: {x}")).collect();
+                let fields: Vec<String> =
+                    v.into_iter().map(|(k, x)| format!("{k:?}: {x}")).collect();
                 format!("({{{}}})", fields.join(", "))
             }),
         ]

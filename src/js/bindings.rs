@@ -170,7 +170,15 @@ pub(super) struct Touched(u16);
 
 impl Touched {
     const PARTS: [&'static str; 9] = [
-        "arguments", "source", "result", "identity", "stash", "prev", "request", "info", "error",
+        "arguments",
+        "source",
+        "result",
+        "identity",
+        "stash",
+        "prev",
+        "request",
+        "info",
+        "error",
     ];
 
     fn add(&mut self, key: &str) {

@@ -11,6 +11,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -291,7 +292,10 @@ impl Engine {
         // Reading back must not clobber a pending exception of the handler.
         let pending = qctx.has_exception().then(|| qctx.catch());
         let touched = self.state.borrow().touched;
-        for (key, slot) in [("stash", &mut written.stash), ("arguments", &mut written.arguments)] {
+        for (key, slot) in [
+            ("stash", &mut written.stash),
+            ("arguments", &mut written.arguments),
+        ] {
             if touched.contains(key) {
                 let part: Value = ctx_obj.get(key)?;
                 *slot = Some(bindings::to_json(qctx, &part)?);
@@ -390,6 +394,10 @@ struct WrittenBack {
     arguments: Option<Json>,
 }
 
+/// The built-in dynamodb module as bytecode, with its number of imports:
+/// compiled by the first engine of the process, loaded by the others.
+static DYNAMODB_BYTECODE: OnceLock<(Vec<u8>, usize)> = OnceLock::new();
+
 /// Instantiates a built-in module (written as an ES module like user code)
 /// with the utils object as its only import.
 fn builtin_module<'js>(
@@ -398,26 +406,38 @@ fn builtin_module<'js>(
     source: &str,
     utils: &Object<'js>,
 ) -> Result<Object<'js>, EngineStartError> {
-    let factory = compile::factory(name, source, compile::Origin::Builtin).map_err(|problems| {
-        EngineStartError::Builtin {
-            name,
-            problems: super::CodeProblems(problems),
+    let (bytecode, imports) = match DYNAMODB_BYTECODE.get() {
+        Some(compiled) => compiled.clone(),
+        None => {
+            let factory =
+                compile::factory(name, source, compile::Origin::Builtin).map_err(|problems| {
+                    EngineStartError::Builtin {
+                        name,
+                        problems: super::CodeProblems(problems),
+                    }
+                })?;
+            if let Some(spec) = factory.imports.iter().find(|s| *s != "@aws-appsync/utils") {
+                return Err(EngineStartError::BuiltinImport {
+                    name,
+                    spec: spec.clone(),
+                });
+            }
+            let bytecode =
+                Module::declare(ctx.clone(), name, factory.text)?.write(WriteOptions::default())?;
+            let compiled = (bytecode, factory.imports.len());
+            DYNAMODB_BYTECODE.get_or_init(|| compiled).clone()
         }
-    })?;
-    let module = Module::declare(ctx.clone(), name, factory.text)?;
+    };
+    // SAFETY: written just above or by another engine of this process, from
+    // the same QuickJS build.
+    let module = unsafe { Module::load(ctx.clone(), &bytecode)? };
     let (module, _) = module.eval()?;
     let f: Function = module.get("default")?;
-    let imports = rquickjs::Array::new(ctx.clone())?;
-    for (i, spec) in factory.imports.iter().enumerate() {
-        if spec != "@aws-appsync/utils" {
-            return Err(EngineStartError::BuiltinImport {
-                name,
-                spec: spec.clone(),
-            });
-        }
-        imports.set(i, utils.clone())?;
+    let array = rquickjs::Array::new(ctx.clone())?;
+    for i in 0..imports {
+        array.set(i, utils.clone())?;
     }
-    Ok(f.call((imports,))?)
+    Ok(f.call((array,))?)
 }
 
 /// Compiles a rewritten module to bytecode on this thread's engine.

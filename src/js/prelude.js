@@ -127,7 +127,12 @@
 
   function freeze(...roots) {
     const seen = new Set();
-    const pending = [g, ...roots];
+    // Intrinsics no global names: the iterator prototypes, reached only
+    // through an iterator (generators are refused at load).
+    const iterators = [[], "", new Map(), new Set()].map((v) =>
+      Object.getPrototypeOf(v[Symbol.iterator]()),
+    );
+    const pending = [g, ...roots, ...iterators];
     while (pending.length > 0) {
       const value = pending.pop();
       if (value === null || (typeof value !== "object" && typeof value !== "function")) {
@@ -139,14 +144,22 @@
       seen.add(value);
       Object.freeze(value);
       pending.push(Object.getPrototypeOf(value));
+      // A method's own properties are its name and length, both
+      // primitives: frozen with it, nothing to walk. Constructors carry
+      // their static methods and prototype, and are walked.
+      if (typeof value === "function" && !Object.hasOwn(value, "prototype")) {
+        continue;
+      }
       for (const key of Reflect.ownKeys(value)) {
         const d = Object.getOwnPropertyDescriptor(value, key);
         if (d === undefined) {
           continue;
         }
-        if ("value" in d) pending.push(d.value);
-        if (d.get) pending.push(d.get);
-        if (d.set) pending.push(d.set);
+        if ("value" in d) {
+          pending.push(d.value);
+        } else {
+          pending.push(d.get, d.set);
+        }
       }
     }
   }

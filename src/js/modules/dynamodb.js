@@ -127,7 +127,7 @@ function toKey(helper, key, where) {
     if (typeof value !== 'string' && typeof value !== 'number') {
       fail(helper, "key attribute '" + name + "' must be a string or a number, got " + describe(value));
     }
-    setProp(out, name, util.dynamodb.toDynamoDB(value));
+    setProp(out, name, scalar(value));
   }
   return out;
 }
@@ -169,7 +169,22 @@ function toAttributeValue(value) {
   if (isObject(value)) {
     return { M: toAttributeMap(value) };
   }
-  return util.dynamodb.toDynamoDB(value);
+  return scalar(value);
+}
+
+// A string, number, boolean or null as `util.dynamodb.toDynamoDB` types it,
+// without the call into the host (keys and items are mostly scalars).
+function scalar(value) {
+  switch (typeof value) {
+    case 'string':
+      return { S: value };
+    case 'number':
+      return Number.isFinite(value) ? { N: value } : util.dynamodb.toDynamoDB(value);
+    case 'boolean':
+      return { BOOL: value };
+    default:
+      return value === null ? { NULL: null } : util.dynamodb.toDynamoDB(value);
+  }
 }
 
 // Undefined members are left out, as JSON would.
