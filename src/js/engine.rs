@@ -35,8 +35,25 @@ const STACK_LIMIT: usize = 512 * 1024;
 /// Factories a thread keeps before it starts over (reloads leave old ones).
 const MAX_CACHED_MODULES: usize = 4096;
 
-/// The built-in `@aws-appsync/utils/dynamodb` module.
-const DYNAMODB_MODULE: &str = include_str!("modules/dynamodb.js");
+/// The built-in modules written in JS, with their bytecode: compiled by
+/// the first engine of the process, loaded by the others.
+static DYNAMODB: BuiltinModule = BuiltinModule {
+    name: "@aws-appsync/utils/dynamodb",
+    source: include_str!("modules/dynamodb.js"),
+    bytecode: OnceLock::new(),
+};
+static RDS: BuiltinModule = BuiltinModule {
+    name: "@aws-appsync/utils/rds",
+    source: include_str!("modules/rds.js"),
+    bytecode: OnceLock::new(),
+};
+
+struct BuiltinModule {
+    name: &'static str,
+    source: &'static str,
+    /// The bytecode and the number of imports (each `@aws-appsync/utils`).
+    bytecode: OnceLock<(Vec<u8>, usize)>,
+}
 
 /// Sets up a context: JSON.parse's AppSync behaviour, the ctx shaping, and
 /// freezing every built-in.
@@ -124,9 +141,8 @@ impl Engine {
                 let value: Value = ctx.globals().get(name)?;
                 utils.set(name, value)?;
             }
-            let dynamodb =
-                builtin_module(&ctx, "@aws-appsync/utils/dynamodb", DYNAMODB_MODULE, &utils)?;
-            let rds = Object::new(ctx.clone())?;
+            let dynamodb = builtin_module(&ctx, &DYNAMODB, &utils)?;
+            let rds = builtin_module(&ctx, &RDS, &utils)?;
             freeze.call::<_, ()>((
                 utils.clone(),
                 dynamodb.clone(),
@@ -394,19 +410,15 @@ struct WrittenBack {
     arguments: Option<Json>,
 }
 
-/// The built-in dynamodb module as bytecode, with its number of imports:
-/// compiled by the first engine of the process, loaded by the others.
-static DYNAMODB_BYTECODE: OnceLock<(Vec<u8>, usize)> = OnceLock::new();
-
 /// Instantiates a built-in module (written as an ES module like user code)
 /// with the utils object as its only import.
 fn builtin_module<'js>(
     ctx: &Ctx<'js>,
-    name: &'static str,
-    source: &str,
+    builtin: &'static BuiltinModule,
     utils: &Object<'js>,
 ) -> Result<Object<'js>, EngineStartError> {
-    let (bytecode, imports) = match DYNAMODB_BYTECODE.get() {
+    let (name, source) = (builtin.name, builtin.source);
+    let (bytecode, imports) = match builtin.bytecode.get() {
         Some(compiled) => compiled.clone(),
         None => {
             let factory =
@@ -425,7 +437,7 @@ fn builtin_module<'js>(
             let bytecode =
                 Module::declare(ctx.clone(), name, factory.text)?.write(WriteOptions::default())?;
             let compiled = (bytecode, factory.imports.len());
-            DYNAMODB_BYTECODE.get_or_init(|| compiled).clone()
+            builtin.bytecode.get_or_init(|| compiled).clone()
         }
     };
     // SAFETY: written just above or by another engine of this process, from

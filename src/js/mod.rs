@@ -62,7 +62,18 @@ impl Builtin {
         match self {
             Builtin::Utils => &["util", "extensions", "runtime"],
             Builtin::Dynamodb => bindings::DYNAMODB_EXPORTS,
-            Builtin::Rds => &[],
+            Builtin::Rds => &[
+                "select",
+                "insert",
+                "update",
+                "remove",
+                "sql",
+                "createPgStatement",
+                "createMySQLStatement",
+                "typeHint",
+                "agg",
+                "toJsonObject",
+            ],
         }
     }
 }
