@@ -5,6 +5,10 @@
 //! `examples/bench_server.rs`, reads the server's peak RSS, and prints a
 //! Markdown section (written into docs/benchmarks.md with `--write`).
 //!
+//! The public catalogue scenarios send the API key; the booking scenarios
+//! send Cognito user pool tokens from the server's local issuer (`POST
+//! /admin/token`), as the demo's customers and staff do.
+//!
 //! Scenarios that fail (a resolver missing, a data set empty) are reported
 //! with their failure counts and a sample response; they never stop the run.
 
@@ -20,6 +24,26 @@ use serde_json::{Value as Json, json};
 
 const BEGIN: &str = "<!-- bench-demo:begin -->";
 const END: &str = "<!-- bench-demo:end -->";
+
+/// The `sub` of the staff member (in the `Admin` group) who searches and
+/// reads every customer's bookings.
+const BENCH_ADMIN: &str = "bench-admin";
+/// The `sub` of the customer whose bookings `createBooking` makes.
+const BENCH_CUSTOMER: &str = "bench-customer";
+
+/// A request header, name and value.
+type Header = (String, String);
+
+/// Who a scenario calls as.
+#[derive(Clone, Copy)]
+enum Caller {
+    /// The API key: the public catalogue queries.
+    ApiKey,
+    /// A token of the `Admin` group: every customer's bookings.
+    Admin,
+    /// A customer's token: their own bookings.
+    Customer,
+}
 
 struct Options {
     bin: PathBuf,
@@ -266,6 +290,38 @@ fn first_response_ms(url: &str, api_key: &str, started: Instant) -> Result<f64, 
         std::thread::sleep(Duration::from_millis(5));
     }
     Err(format!("no successful response to {{ ping }}: {last}"))
+}
+
+/// The body of `POST /admin/token` asking for a token for `sub` in `groups`.
+fn token_request(sub: &str, groups: &[&str]) -> String {
+    json!({"sub": sub, "groups": groups, "expiresIn": 3600}).to_string()
+}
+
+/// The token in `POST /admin/token`'s answer
+/// (`{"token": "...", "expiresAt": ..., "provider": "AMAZON_COGNITO_USER_POOLS"}`).
+fn parse_token(answer: &str) -> Result<String, String> {
+    let answer_json: Json = serde_json::from_str(answer)
+        .map_err(|err| format!("POST /admin/token answered no JSON ({err}): {answer}"))?;
+    answer_json["token"]
+        .as_str()
+        .filter(|token| !token.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| format!("POST /admin/token answered no token: {answer}"))
+}
+
+/// A Cognito user pool token from the server's local issuer, as the
+/// `Authorization` header (no `Bearer` prefix, as AppSync takes it).
+fn token_header(url: &str, sub: &str, groups: &[&str]) -> Result<Header, String> {
+    let (status, answer) = http(
+        &authority(url),
+        "/admin/token",
+        &[("content-type", "application/json")],
+        &token_request(sub, groups),
+    )?;
+    if !(200..300).contains(&status) {
+        return Err(format!("POST /admin/token: HTTP {status}: {answer}"));
+    }
+    Ok(("authorization".to_owned(), parse_token(&answer)?))
 }
 
 /// Values of the string attributes `names` of up to `max` items of `table`,
@@ -516,14 +572,13 @@ fn bodies(key: &str, fixtures: &Fixtures) -> Result<Vec<String>, String> {
         "createBooking" => {
             need(fixtures.flight_ids.len(), "flights")?;
             // One booking per flight in turn, so no flight runs out of seats.
+            // The customer is the caller: the token's sub.
             Ok(fixtures
                 .flight_ids
                 .iter()
-                .enumerate()
-                .map(|(i, id)| {
+                .map(|id| {
                     let input = json!({
                         "outboundFlightId": id,
-                        "customer": format!("bench-customer-{:04}", i % 1000),
                         "paymentToken": "tok_bench",
                         "bookingDescription": "Booked by the benchmark suite: aisle seat, no meal.",
                     });
@@ -545,11 +600,14 @@ struct Row {
 
 /// Sends `body` once and says what is wrong with the answer: a failure, or a
 /// null root field (a field without a resolver answers null without error).
-fn probe(url: &str, api_key: &str, body: &str) -> Option<String> {
+fn probe(url: &str, header: &Header, body: &str) -> Option<String> {
     let answer = http(
         &authority(url),
         "/graphql",
-        &[("content-type", "application/json"), ("x-api-key", api_key)],
+        &[
+            ("content-type", "application/json"),
+            (header.0.as_str(), header.1.as_str()),
+        ],
         body,
     );
     let (status, text) = match answer {
@@ -568,21 +626,34 @@ fn probe(url: &str, api_key: &str, body: &str) -> Option<String> {
         })
 }
 
-/// Probes a GraphQL scenario once, then puts it under load.
+/// Probes a GraphQL scenario once, then puts it under load, every request
+/// carrying `header` (the API key or a token); without a header (no token
+/// to be had), the row says why.
 fn graphql_row(
     options: &Options,
     url: &str,
     name: &str,
     bodies: Result<Vec<String>, String>,
     file: &Path,
+    header: Result<&Header, &String>,
 ) -> Row {
+    let header = match header {
+        Ok(header) => header,
+        Err(why) => {
+            return Row {
+                name: name.to_owned(),
+                result: Err(format!("no token: {why}")),
+                probe: None,
+            };
+        }
+    };
     let probe = bodies
         .as_ref()
         .ok()
-        .and_then(|bodies| probe(url, &options.api_key, &bodies[0]));
+        .and_then(|bodies| probe(url, header, &bodies[0]));
     Row {
         name: name.to_owned(),
-        result: bodies.and_then(|bodies| run_load(options, url, &bodies, file, true)),
+        result: bodies.and_then(|bodies| run_load(options, url, &bodies, file, Some(header))),
         probe,
     }
 }
@@ -592,7 +663,7 @@ fn run_load(
     url: &str,
     bodies: &[String],
     file: &Path,
-    graphql: bool,
+    header: Option<&Header>,
 ) -> Result<Json, String> {
     std::fs::write(file, bodies.join("\n")).map_err(|err| err.to_string())?;
     let mut command = Command::new(&options.loadgen);
@@ -605,8 +676,8 @@ fn run_load(
         .args(["--duration", &options.duration.to_string()])
         .args(["--threads", &options.threads.to_string()])
         .arg("--json");
-    if graphql {
-        command.args(["--header", &format!("x-api-key: {}", options.api_key)]);
+    if let Some((name, value)) = header {
+        command.args(["--header", &format!("{name}: {value}")]);
     }
     let output = command
         .output()
@@ -851,7 +922,7 @@ fn run(options: &Options) -> Result<Report, String> {
         let body = r#"{"query":"{ __typename }"}"#.to_owned();
         rows.push(Row {
             name: "static axum endpoint (ceiling)".to_owned(),
-            result: run_load(options, &ceiling.url, &[body], &body_file("static"), false),
+            result: run_load(options, &ceiling.url, &[body], &body_file("static"), None),
             probe: None,
         });
     }
@@ -891,37 +962,54 @@ fn run(options: &Options) -> Result<Report, String> {
         thousands(fixtures.booking_ids.len() as f64),
         fixtures.words.len()
     ));
+    let api_key: Header = ("x-api-key".to_owned(), options.api_key.clone());
+    let admin = token_header(&server.url, BENCH_ADMIN, &["Admin"]);
+    let customer = token_header(&server.url, BENCH_CUSTOMER, &[]);
+    notes.push(format!(
+        "`ping` and the `getFlight*` scenarios send the API key; `searchBookings` and the nested query send a token of the `Admin` group (every customer's bookings, and `Flight.bookings` is for Admin only), `createBooking` the token of one customer (`{BENCH_CUSTOMER}`), both from the local issuer (`POST /admin/token`)."
+    ));
     let scenarios = [
-        ("ping", "`ping`: NONE + VTL"),
+        ("ping", "`ping`: NONE + VTL", Caller::ApiKey),
         (
             "getFlight-cached",
             "`getFlight`, cached (one id, per-resolver cache hit)",
+            Caller::ApiKey,
         ),
         (
             "getFlightBySchedule",
             "`getFlightBySchedule`: GSI Query, filter, limit 10",
+            Caller::ApiKey,
         ),
         (
             "searchBookings",
             "`searchBookings`: full text, 10 hits with highlights",
+            Caller::Admin,
         ),
         (
             "nested",
             "`getBooking` → `outboundFlight` → `bookings(limit: 5)` (3 levels)",
+            Caller::Admin,
         ),
         (
             "createBooking",
             "`createBooking`: pipeline, transaction, eviction",
+            Caller::Customer,
         ),
     ];
-    for (key, name) in scenarios {
+    for (key, name, caller) in scenarios {
         eprintln!("bench-demo: {key}");
+        let header = match caller {
+            Caller::ApiKey => Ok(&api_key),
+            Caller::Admin => admin.as_ref(),
+            Caller::Customer => customer.as_ref(),
+        };
         rows.push(graphql_row(
             options,
             &server.url,
             name,
             bodies(key, &fixtures),
             &body_file(key),
+            header,
         ));
     }
     let peak_rss_kb = server.memory_kb("VmHWM");
@@ -949,6 +1037,7 @@ fn run(options: &Options) -> Result<Report, String> {
                 &uncached,
                 bodies("getFlight-uncached", &fixtures),
                 &body_file("uncached"),
+                Ok(&api_key),
             );
             // Listed first among getFlight rows, as the issue orders them.
             rows.insert(2, row);
@@ -1160,5 +1249,35 @@ mod tests {
         let query = body["query"].as_str().expect("query");
         assert!(query.starts_with("mutation CreateBooking("), "{query}");
         assert!(!query.contains('#') && !query.contains('\n'), "{query}");
+        // The booking's customer is the caller's token, not the input.
+        assert_eq!(
+            body["variables"]["input"],
+            json!({
+                "outboundFlightId": "FL00001",
+                "paymentToken": "tok_bench",
+                "bookingDescription": "Booked by the benchmark suite: aisle seat, no meal.",
+            })
+        );
+    }
+
+    #[test]
+    fn asks_the_local_issuer_for_tokens() {
+        let request: Json =
+            serde_json::from_str(&token_request("bench-admin", &["Admin"])).expect("JSON");
+        assert_eq!(
+            request,
+            json!({"sub": "bench-admin", "groups": ["Admin"], "expiresIn": 3600})
+        );
+        let request: Json =
+            serde_json::from_str(&token_request("bench-customer", &[])).expect("JSON");
+        assert_eq!(request["groups"], json!([]));
+        assert_eq!(
+            parse_token(
+                r#"{"token":"eyJ.a.b","expiresAt":1,"provider":"AMAZON_COGNITO_USER_POOLS"}"#
+            ),
+            Ok("eyJ.a.b".to_owned())
+        );
+        assert!(parse_token(r#"{"errorType":"NotFound"}"#).is_err());
+        assert!(parse_token("not json").is_err());
     }
 }

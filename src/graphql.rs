@@ -29,7 +29,7 @@ pub struct GraphQLRequest {
 
 /// Who is calling and how, as far as templates (`$ctx.request`, `$ctx.identity`)
 /// and caching keys are concerned.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RequestContext {
     /// Request headers with lower-case names, in arrival order; a header sent
     /// several times appears several times. `cookie` is never exposed to templates.
@@ -38,11 +38,33 @@ pub struct RequestContext {
     pub identity: Json,
     /// The mode that authorized the request, for `$util.authType()`.
     pub auth_type: AuthType,
+    /// `cognito:groups` of a Cognito user, for `cognito_groups` rules.
+    pub groups: Vec<String>,
+    /// Whether the credential matched the default provider rather than an
+    /// additional provider of the same mode.
+    pub default_provider: bool,
+    /// `Type.field` names a Lambda authorizer denied.
+    pub denied_fields: Vec<String>,
     /// The client address, for identities that carry `sourceIp`.
     pub source_ip: Option<String>,
 }
 
-/// AppSync's authorization modes. Only API_KEY is implemented so far.
+/// A request with an API key of an API whose default mode is API_KEY.
+impl Default for RequestContext {
+    fn default() -> Self {
+        RequestContext {
+            headers: Vec::new(),
+            identity: Json::Null,
+            auth_type: AuthType::ApiKey,
+            groups: Vec::new(),
+            default_provider: true,
+            denied_fields: Vec::new(),
+            source_ip: None,
+        }
+    }
+}
+
+/// AppSync's authorization modes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AuthType {
@@ -65,23 +87,26 @@ impl AuthType {
             AuthType::AwsLambda => "Lambda Authorization",
         }
     }
+
+    /// The mode an identity in AppSync's shape comes from, for contexts
+    /// that carry an identity but no mode (`evaluate`'s context files).
+    pub fn from_identity(identity: &Json) -> AuthType {
+        let has = |key: &str| identity.get(key).is_some();
+        if identity.is_null() {
+            AuthType::ApiKey
+        } else if has("resolverContext") {
+            AuthType::AwsLambda
+        } else if has("userArn") || has("accountId") {
+            AuthType::AwsIam
+        } else if has("defaultAuthStrategy") || has("username") {
+            AuthType::AmazonCognitoUserPools
+        } else {
+            AuthType::OpenidConnect
+        }
+    }
 }
 
-/// An API key from the manifest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiKey {
-    pub value: String,
-    /// Expiry in epoch seconds; `None` never expires.
-    pub expires: Option<i64>,
-}
-
-/// How requests to an API are authorized.
-#[derive(Debug, Clone, Default)]
-pub struct AuthConfig {
-    /// The API's default mode plus additional modes, in manifest order.
-    pub modes: Vec<AuthType>,
-    pub api_keys: Vec<ApiKey>,
-}
+pub use crate::auth::{ApiKey, AuthConfig};
 
 /// The response body of one GraphQL request.
 #[derive(Debug, Clone, Default, Serialize)]

@@ -2,6 +2,7 @@
 //!
 //! See ARCHITECTURE.md for the map of modules and their invariants.
 
+pub mod auth;
 pub mod cache;
 pub mod cli;
 pub(crate) mod datasource;

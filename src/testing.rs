@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::auth::{IssuerError, TokenRequest};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -104,6 +105,7 @@ impl TestServerBuilder {
             data_dir,
             stores: None,
             no_seed: !self.seed,
+            no_local_issuer: false,
         };
         let project = self.project.clone();
         // Loading opens sled and may seed: blocking work.
@@ -139,6 +141,83 @@ impl TestServerBuilder {
             shutdown: Some(shutdown),
             _temporary: temporary,
         })
+    }
+}
+
+/// A user to mint tokens for ([`TestServer::as_user`]).
+#[derive(Clone)]
+pub struct User {
+    auth: Arc<crate::auth::AuthConfig>,
+    request: TokenRequest,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("request", &self.request)
+            .finish()
+    }
+}
+
+impl User {
+    /// `cognito:groups`.
+    pub fn groups<I, S>(mut self, groups: I) -> User
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.request.groups = groups.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// `cognito:username` (the sub when not set).
+    pub fn username(mut self, name: &str) -> User {
+        self.request.username = Some(name.to_owned());
+        self
+    }
+
+    /// Extra claims (a JSON object), merged over the generated ones.
+    pub fn claims(mut self, claims: serde_json::Value) -> User {
+        if let serde_json::Value::Object(map) = claims {
+            self.request.claims = map;
+        }
+        self
+    }
+
+    /// Mint for the project's OIDC provider instead of its first one.
+    pub fn oidc(mut self) -> User {
+        self.request.provider = Some(crate::auth::TokenProvider::Oidc);
+        self
+    }
+
+    /// Mint for the project's Cognito provider.
+    pub fn cognito(mut self) -> User {
+        self.request.provider = Some(crate::auth::TokenProvider::Cognito);
+        self
+    }
+
+    /// Seconds until expiry; zero or negative mints an expired token.
+    pub fn expires_in(mut self, seconds: i64) -> User {
+        self.request.expires_in = Some(seconds);
+        self
+    }
+
+    /// The `aud` claim.
+    pub fn client_id(mut self, client_id: &str) -> User {
+        self.request.client_id = Some(client_id.to_owned());
+        self
+    }
+
+    /// A signed token; panics with the reason when the project cannot have
+    /// one (no Cognito or OIDC provider).
+    pub fn token(&self) -> String {
+        match self
+            .auth
+            .mint(&self.request, chrono::Utc::now().timestamp())
+        {
+            Ok(minted) => minted.token,
+            Err(err) => panic!("cannot mint a token for {}: {err}", self.request.sub),
+        }
     }
 }
 
@@ -192,6 +271,30 @@ impl TestServer {
     /// The base URL for OpenSearch clients (`/opensearch` prefix).
     pub fn opensearch_url(&self) -> String {
         format!("http://{}{}", self.address, crate::opensearch::PATH_PREFIX)
+    }
+
+    /// Mints a token for the project's Cognito or OIDC provider with the
+    /// local issuer.
+    pub fn token(&self, request: &TokenRequest) -> Result<String, IssuerError> {
+        let service = self.service.current();
+        service
+            .auth()
+            .mint(request, chrono::Utc::now().timestamp())
+            .map(|minted| minted.token)
+    }
+
+    /// A user of the project's first Cognito (or OIDC) provider, to send
+    /// requests as: `server.as_user("alice").groups(["Admin"]).token()`.
+    pub fn as_user(&self, sub: &str) -> User {
+        User {
+            // The config, not the service: a user kept past the server must
+            // not keep its stores open.
+            auth: Arc::new(self.service.current().auth().clone()),
+            request: TokenRequest {
+                sub: sub.to_owned(),
+                ..TokenRequest::default()
+            },
+        }
     }
 
     /// The first API key of the manifest, for the `x-api-key` header.

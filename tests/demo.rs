@@ -1,7 +1,13 @@
 //! The flight catalog demo (the project at the repo root, and its
-//! JavaScript twin in `examples/flight-catalog-js`) against the real server, used the way a client would: every operation, caching and its
-//! eviction, the depth limit on the Flight.bookings cycle, pagination,
-//! full-text search and booking under concurrency.
+//! JavaScript twin in `examples/flight-catalog-js`) against the real server,
+//! used the way a client would: every operation, caching and its eviction,
+//! the depth limit on the Flight.bookings cycle, pagination, full-text search,
+//! booking under concurrency, and who may do what.
+//!
+//! As in AWS's serverless-airline sample, customers call with Cognito user
+//! pool tokens (the default mode) whose `sub` is their customer id, named as
+//! the seed names them (`C0001`..); the `Admin` group reads every customer's
+//! bookings; the API key reaches only the public catalogue.
 //!
 //! Tests never rely on seed data: each writes the flights and bookings it
 //! needs through the DynamoDB API (airport codes and words no seed uses) or
@@ -12,7 +18,7 @@ mod common;
 use std::collections::HashSet;
 use std::ops::Deref;
 
-use appsync_local::testing::TestServer;
+use appsync_local::testing::{TestServer, User};
 use async_graphql::futures_util::future::join_all;
 use serde_json::{Map, Value as Json, json};
 
@@ -51,6 +57,13 @@ macro_rules! on_both_demos {
 
 on_both_demos!(
     ping_answers_pong,
+    the_api_key_answers_the_public_catalogue_only,
+    the_api_key_cannot_read_a_booking,
+    a_booking_is_read_by_its_customer_and_admins,
+    only_its_customer_cancels_a_booking,
+    create_booking_records_the_callers_sub,
+    get_loyalty_is_the_callers_own_by_default,
+    search_bookings_finds_the_callers_own,
     create_booking_takes_a_seat_and_writes_the_booking,
     booking_description_comes_from_the_search_index,
     get_flight_is_cached_per_id_and_bookings_evict_it,
@@ -73,7 +86,28 @@ impl Deref for Demo {
     }
 }
 
+/// A staff member's customer id: in the `Admin` group, and never the
+/// customer of a test's bookings.
+const ADMIN: &str = "C0042";
+
 impl Demo {
+    /// A signed-in customer: a token whose `sub` is the customer id.
+    fn customer(&self, id: &str) -> User {
+        self.as_user(id)
+    }
+
+    /// A signed-in member of the `Admin` group.
+    fn admin(&self) -> User {
+        self.as_user(ADMIN).groups(["Admin"])
+    }
+
+    /// The response's `data` for `user`, failing the test on any error.
+    async fn data_as(&self, user: &User, query: &str, variables: Json) -> Json {
+        let response = self.query_as(user, query, variables).await;
+        assert!(response.get("errors").is_none(), "{response:#}");
+        response["data"].clone()
+    }
+
     /// Writes plain JSON items with BatchWriteItem, 25 at a time.
     async fn put_items(&self, table: &str, items: &[Json]) {
         for chunk in items.chunks(25) {
@@ -98,8 +132,10 @@ impl Demo {
             .clone()
     }
 
-    async fn create_booking(&self, flight: &str, customer: &str, description: &str) -> Json {
-        self.graphql(
+    /// Books a seat as `user`, who becomes the booking's customer.
+    async fn create_booking(&self, user: &User, flight: &str, description: &str) -> Json {
+        self.query_as(
+            user,
             "mutation Book($input: CreateBookingInput!) {
                createBooking(input: $input) {
                  id status outboundFlightId customer paymentToken checkedIn createdAt
@@ -109,7 +145,6 @@ impl Demo {
              }",
             json!({"input": {
                 "outboundFlightId": flight,
-                "customer": customer,
                 "paymentToken": "tok_visa",
                 "bookingDescription": description,
             }}),
@@ -117,12 +152,23 @@ impl Demo {
         .await
     }
 
-    async fn cancel_booking(&self, id: &str) -> Json {
-        self.graphql(
+    async fn cancel_booking(&self, user: &User, id: &str) -> Json {
+        self.query_as(
+            user,
             "mutation Cancel($id: ID!) { cancelBooking(id: $id) { id status outboundFlight { id seatCapacity } } }",
             json!({"id": id}),
         )
         .await
+    }
+
+    /// The stored booking's status, read consistently from the table.
+    async fn stored_status(&self, id: &str) -> Json {
+        self.dynamodb_ok(
+            "GetItem",
+            json!({"TableName": "Bookings", "Key": {"id": {"S": id}}, "ConsistentRead": true}),
+        )
+        .await["Item"]["status"]
+            .clone()
     }
 
     async fn seats(&self, flight: &str) -> Json {
@@ -209,6 +255,38 @@ fn redact(value: &Json, replacements: &[(String, &str)]) -> Json {
     serde_json::from_str(&text).expect("still JSON")
 }
 
+/// Asserts that `response` refused exactly the field at `path`, as AppSync
+/// does: the field is null, and its one error is `Unauthorized`, naming the
+/// field and the type it is on.
+fn assert_unauthorized(response: &Json, path: Json, field: &str, on_type: &str) {
+    let pointer: String = path
+        .as_array()
+        .expect("a path")
+        .iter()
+        .map(|step| match step {
+            Json::String(name) => format!("/{name}"),
+            other => format!("/{other}"),
+        })
+        .collect();
+    assert_eq!(
+        response["data"].pointer(&pointer),
+        Some(&Json::Null),
+        "{response:#}"
+    );
+    let errors = response["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1, "{response:#}");
+    let error = &errors[0];
+    assert_eq!(error["errorType"], "Unauthorized", "{response:#}");
+    assert_eq!(error["path"], path, "{response:#}");
+    assert_eq!(
+        error["message"],
+        format!("Not Authorized to access {field} on type {on_type}"),
+        "{response:#}"
+    );
+    assert_eq!(error["data"], Json::Null, "{response:#}");
+    assert_eq!(error["errorInfo"], Json::Null, "{response:#}");
+}
+
 fn error_types(response: &Json) -> Vec<String> {
     response["errors"]
         .as_array()
@@ -223,6 +301,370 @@ fn error_types(response: &Json) -> Vec<String> {
 
 async fn ping_answers_pong(d: Demo) {
     assert_eq!(d.data("{ ping }", json!({})).await, json!({"ping": "pong"}));
+    assert_eq!(
+        d.data_as(&d.customer("C0100"), "{ ping }", json!({})).await,
+        json!({"ping": "pong"})
+    );
+}
+
+async fn the_api_key_answers_the_public_catalogue_only(d: Demo) {
+    let mut f = flight("T-PUB-1", "TSF", "TSG", "2030-05-01T08:00:00Z", 10, 150);
+    f["description"] = json!("Low over the marramgrass dunes");
+    d.put_items("Flights", &[f]).await;
+    d.put_items(
+        "Bookings",
+        &[booking(
+            "t-pub-1",
+            "T-PUB-1",
+            "C0111",
+            "CONFIRMED",
+            150,
+            "2030-01-01T00:00:00Z",
+        )],
+    )
+    .await;
+    // The four public queries answer the key, as existing scripts send it,
+    // and a customer's token alike.
+    let query = r#"{
+        ping
+        getFlight(id: "T-PUB-1") { id seatCapacity }
+        getFlightBySchedule(departureAirportCode: "TSF", arrivalAirportCode: "TSG",
+                            departureDate: "2030-05") { items { id } nextToken }
+        searchFlights(text: "marramgrass") { id description }
+    }"#;
+    let public = json!({
+        "ping": "pong",
+        "getFlight": {"id": "T-PUB-1", "seatCapacity": 10},
+        "getFlightBySchedule": {"items": [{"id": "T-PUB-1"}], "nextToken": null},
+        "searchFlights": [{"id": "T-PUB-1", "description": "Low over the marramgrass dunes"}],
+    });
+    assert_eq!(d.data(query, json!({})).await, public);
+    assert_eq!(
+        d.data_as(&d.customer("C0111"), query, json!({})).await,
+        public
+    );
+    // Everything else is refused to the key, field by field.
+    let refused = [
+        (
+            r#"{ getBooking(id: "t-pub-1") { id } }"#,
+            "getBooking",
+            "Query",
+        ),
+        (
+            r#"{ searchBookings(text: "booking") { total } }"#,
+            "searchBookings",
+            "Query",
+        ),
+        (
+            r#"{ getLoyalty(customer: "C0111") { points } }"#,
+            "getLoyalty",
+            "Query",
+        ),
+        (
+            r#"mutation { createBooking(input: {outboundFlightId: "T-PUB-1", paymentToken: "tok"}) { id } }"#,
+            "createBooking",
+            "Mutation",
+        ),
+        (
+            r#"mutation { cancelBooking(id: "t-pub-1") { id } }"#,
+            "cancelBooking",
+            "Mutation",
+        ),
+    ];
+    for (query, field, on_type) in refused {
+        let response = d.graphql(query, json!({})).await;
+        assert_unauthorized(&response, json!([field]), field, on_type);
+    }
+    // No resolver ran: the seat and the booking are as they were.
+    assert_eq!(
+        d.stored_flight("T-PUB-1").await["seatCapacity"],
+        json!({"N": "10"})
+    );
+    assert_eq!(d.stored_status("t-pub-1").await, json!({"S": "CONFIRMED"}));
+}
+
+async fn the_api_key_cannot_read_a_booking(d: Demo) {
+    d.put_items(
+        "Bookings",
+        &[booking(
+            "t-key-1",
+            "T-KEY-1",
+            "C0112",
+            "CONFIRMED",
+            100,
+            "2030-01-01T00:00:00Z",
+        )],
+    )
+    .await;
+    let response = d
+        .graphql(
+            r#"{ getBooking(id: "t-key-1") { id customer } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        response,
+        json!({
+            "data": {"getBooking": null},
+            "errors": [{
+                "path": ["getBooking"],
+                "data": null,
+                "errorType": "Unauthorized",
+                "errorInfo": null,
+                "locations": [{"line": 1, "column": 3, "sourceName": null}],
+                "message": "Not Authorized to access getBooking on type Query",
+            }],
+        })
+    );
+    // Refused before its resolver: the table was not read.
+    assert_eq!(d.calls("Query.getBooking", "bookings").await, 0);
+}
+
+async fn a_booking_is_read_by_its_customer_and_admins(d: Demo) {
+    d.put_items(
+        "Flights",
+        &[flight(
+            "T-OWN-1",
+            "TSA",
+            "TSB",
+            "2030-03-01T08:00:00Z",
+            10,
+            120,
+        )],
+    )
+    .await;
+    d.put_items(
+        "Bookings",
+        &[booking(
+            "t-own-1",
+            "T-OWN-1",
+            "C0113",
+            "CONFIRMED",
+            120,
+            "2030-01-01T00:00:00Z",
+        )],
+    )
+    .await;
+    let query = r#"{ getBooking(id: "t-own-1") { id customer outboundFlight { id } } }"#;
+    let expected = json!({"getBooking": {"id": "t-own-1", "customer": "C0113", "outboundFlight": {"id": "T-OWN-1"}}});
+    assert_eq!(
+        d.data_as(&d.customer("C0113"), query, json!({})).await,
+        expected
+    );
+    assert_eq!(d.data_as(&d.admin(), query, json!({})).await, expected);
+    // Another customer, or a group other than Admin: the response template
+    // finds someone else's booking and refuses it.
+    for user in [
+        d.customer("C0114"),
+        d.as_user("C0115").groups(["Customers"]),
+    ] {
+        let response = d.query_as(&user, query, json!({})).await;
+        assert_unauthorized(&response, json!(["getBooking"]), "getBooking", "Query");
+    }
+    // A booking that does not exist is null for anyone, without error.
+    assert_eq!(
+        d.data_as(
+            &d.customer("C0114"),
+            r#"{ getBooking(id: "t-own-none") { id } }"#,
+            json!({})
+        )
+        .await,
+        json!({"getBooking": null})
+    );
+}
+
+async fn only_its_customer_cancels_a_booking(d: Demo) {
+    d.put_items(
+        "Flights",
+        &[flight(
+            "T-OWNC-1",
+            "TSA",
+            "TSB",
+            "2030-03-01T08:00:00Z",
+            5,
+            100,
+        )],
+    )
+    .await;
+    let owner = d.customer("C0116");
+    let booked = d.create_booking(&owner, "T-OWNC-1", "Mine to cancel").await;
+    let id = booked["data"]["createBooking"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{booked}"))
+        .to_owned();
+    // Not another customer, not even the Admin group, who may read it.
+    for user in [d.customer("C0117"), d.admin()] {
+        let refused = d.cancel_booking(&user, &id).await;
+        assert_unauthorized(
+            &refused,
+            json!(["cancelBooking"]),
+            "cancelBooking",
+            "Mutation",
+        );
+    }
+    // Nothing changed: still confirmed, its seat still taken.
+    assert_eq!(d.stored_status(&id).await, json!({"S": "CONFIRMED"}));
+    assert_eq!(
+        d.stored_flight("T-OWNC-1").await["seatCapacity"],
+        json!({"N": "4"})
+    );
+    let cancelled = d.cancel_booking(&owner, &id).await;
+    assert_eq!(
+        cancelled["data"]["cancelBooking"],
+        json!({"id": id, "status": "CANCELLED", "outboundFlight": {"id": "T-OWNC-1", "seatCapacity": 5}}),
+        "{cancelled}"
+    );
+}
+
+async fn create_booking_records_the_callers_sub(d: Demo) {
+    d.put_items(
+        "Flights",
+        &[flight(
+            "T-SUB-1",
+            "TSA",
+            "TSB",
+            "2030-03-01T08:00:00Z",
+            5,
+            340,
+        )],
+    )
+    .await;
+    let caller = d.customer("C0118");
+    let booked = d.create_booking(&caller, "T-SUB-1", "For myself").await;
+    let created = &booked["data"]["createBooking"];
+    assert_eq!(created["customer"], "C0118", "{booked}");
+    let id = created["id"].as_str().expect("an id");
+    // In the table as well, where getLoyalty's index finds it.
+    let stored = d
+        .dynamodb_ok(
+            "GetItem",
+            json!({"TableName": "Bookings", "Key": {"id": {"S": id}}, "ConsistentRead": true}),
+        )
+        .await;
+    assert_eq!(stored["Item"]["customer"], json!({"S": "C0118"}));
+    assert_eq!(
+        d.data_as(&caller, "{ getLoyalty { points } }", json!({}))
+            .await,
+        json!({"getLoyalty": {"points": 340}})
+    );
+    // The input has no customer: naming one fails validation, and nothing
+    // is booked.
+    let for_someone_else = d
+        .post_as(
+            &caller,
+            json!({"query": r#"mutation { createBooking(input: {outboundFlightId: "T-SUB-1", customer: "C0119", paymentToken: "tok"}) { id } }"#}),
+        )
+        .await
+        .json();
+    assert!(for_someone_else["data"].is_null(), "{for_someone_else}");
+    assert!(
+        for_someone_else["errors"]
+            .as_array()
+            .is_some_and(|errors| !errors.is_empty()),
+        "{for_someone_else}"
+    );
+    assert_eq!(
+        d.stored_flight("T-SUB-1").await["seatCapacity"],
+        json!({"N": "4"})
+    );
+}
+
+async fn get_loyalty_is_the_callers_own_by_default(d: Demo) {
+    let at = "2030-01-01T00:00:00Z";
+    d.put_items(
+        "Bookings",
+        &[
+            booking("t-own-loyal-1", "T-LOYAL", "C0120", "CONFIRMED", 1200, at),
+            booking("t-own-loyal-2", "T-LOYAL", "C0120", "CONFIRMED", 1300, at),
+            booking("t-own-loyal-3", "T-LOYAL", "C0121", "CONFIRMED", 5100, at),
+        ],
+    )
+    .await;
+    let me = d.customer("C0120");
+    let own = "{ getLoyalty { points level remainingPoints } }";
+    let named = "query($c: String) { getLoyalty(customer: $c) { points level remainingPoints } }";
+    let mine = json!({"getLoyalty": {"points": 2500, "level": "silver", "remainingPoints": 2500}});
+    let theirs = json!({"getLoyalty": {"points": 5100, "level": "gold", "remainingPoints": 0}});
+    assert_eq!(d.data_as(&me, own, json!({})).await, mine);
+    // Naming oneself is the same; naming someone else is refused.
+    assert_eq!(d.data_as(&me, named, json!({"c": "C0120"})).await, mine);
+    let refused = d.query_as(&me, named, json!({"c": "C0121"})).await;
+    assert_unauthorized(&refused, json!(["getLoyalty"]), "getLoyalty", "Query");
+    // The Admin group may name anyone, as calls from before tokens did;
+    // without a name it is the admin's own (no bookings here).
+    let admin = d.admin();
+    assert_eq!(
+        d.data_as(&admin, named, json!({"c": "C0121"})).await,
+        theirs
+    );
+    assert_eq!(
+        d.data_as(&admin, own, json!({})).await,
+        json!({"getLoyalty": {"points": 0, "level": "bronze", "remainingPoints": 2000}})
+    );
+}
+
+async fn search_bookings_finds_the_callers_own(d: Demo) {
+    let at = |day: u32| format!("2030-02-{day:02}T00:00:00Z");
+    let notes = [
+        ("t-wombat-1", "C0122", "A wombat plush toy in the cabin bag"),
+        ("t-wombat-2", "C0122", "Visiting the wombat sanctuary"),
+        ("t-wombat-3", "C0123", "Wombat spotting tour after landing"),
+        ("t-wombat-4", "C0122", "Nothing to declare"),
+    ];
+    let bookings: Vec<Json> = notes
+        .iter()
+        .enumerate()
+        .map(|(n, (id, customer, text))| {
+            let mut b = booking(
+                id,
+                "T-WOMBAT",
+                customer,
+                "CONFIRMED",
+                100,
+                &at(n as u32 + 1),
+            );
+            b["orderDescription"] = json!(text);
+            b
+        })
+        .collect();
+    d.put_items("Bookings", &bookings).await;
+    assert_eq!(
+        wombats(&d, &d.customer("C0122")).await,
+        json!({"total": 2, "ids": ["t-wombat-1", "t-wombat-2"]})
+    );
+    assert_eq!(
+        wombats(&d, &d.customer("C0123")).await,
+        json!({"total": 1, "ids": ["t-wombat-3"]})
+    );
+    assert_eq!(
+        wombats(&d, &d.customer("C0124")).await,
+        json!({"total": 0, "ids": []})
+    );
+    assert_eq!(
+        wombats(&d, &d.admin()).await,
+        json!({"total": 3, "ids": ["t-wombat-1", "t-wombat-2", "t-wombat-3"]})
+    );
+}
+
+/// What `user` finds searching bookings for "wombat": the total and the ids,
+/// sorted.
+async fn wombats(d: &Demo, user: &User) -> Json {
+    let query = r#"{ searchBookings(text: "wombat") { total nextToken items { highlights booking { id } } } }"#;
+    let page = d.data_as(user, query, json!({})).await["searchBookings"].clone();
+    assert_eq!(page["nextToken"], Json::Null, "{page}");
+    let mut ids: Vec<String> = Vec::new();
+    for hit in page["items"].as_array().expect("items") {
+        // Highlights come from the text query alone, filtered or not.
+        assert!(
+            hit["highlights"][0]
+                .as_str()
+                .is_some_and(|h| h.to_lowercase().contains("<em>wombat</em>")),
+            "{hit}"
+        );
+        ids.push(hit["booking"]["id"].as_str().expect("an id").to_owned());
+    }
+    ids.sort();
+    json!({"total": page["total"], "ids": ids})
 }
 
 async fn create_booking_takes_a_seat_and_writes_the_booking(d: Demo) {
@@ -238,8 +680,9 @@ async fn create_booking_takes_a_seat_and_writes_the_booking(d: Demo) {
         )],
     )
     .await;
+    let alice = d.customer("C0101");
     let response = d
-        .create_booking("T-BOOK-1", "test-alice", "Window seat, vegetarian meal")
+        .create_booking(&alice, "T-BOOK-1", "Window seat, vegetarian meal")
         .await;
     let created = &response["data"]["createBooking"];
     let id = created["id"].as_str().expect("an id").to_owned();
@@ -268,7 +711,8 @@ async fn create_booking_takes_a_seat_and_writes_the_booking(d: Demo) {
 
     // Every field but bookingDescription from the table; that one from the index.
     let read = d
-        .graphql(
+        .query_as(
+            &alice,
             "query($id: ID!) { getBooking(id: $id) {
                id status outboundFlightId customer paymentToken checkedIn createdAt
                bookingReference price bookingDescription
@@ -290,14 +734,15 @@ async fn create_booking_takes_a_seat_and_writes_the_booking(d: Demo) {
 
     // Without a description the booking has none, in the table or the index.
     let plain = d
-        .data(
-            "mutation { createBooking(input: {outboundFlightId: \"T-BOOK-1\", customer: \"test-bob\", paymentToken: \"tok\"}) { price bookingDescription outboundFlight { seatCapacity } } }",
+        .data_as(
+            &d.customer("C0102"),
+            "mutation { createBooking(input: {outboundFlightId: \"T-BOOK-1\", paymentToken: \"tok\"}) { customer price bookingDescription outboundFlight { seatCapacity } } }",
             json!({}),
         )
         .await;
     assert_eq!(
         plain,
-        json!({"createBooking": {"price": 230, "bookingDescription": null, "outboundFlight": {"seatCapacity": 8}}})
+        json!({"createBooking": {"customer": "C0102", "price": 230, "bookingDescription": null, "outboundFlight": {"seatCapacity": 8}}})
     );
 }
 
@@ -319,7 +764,7 @@ async fn booking_description_comes_from_the_search_index(d: Demo) {
         &[booking(
             "t-desc-b1",
             "T-DESC-1",
-            "test-desc",
+            "C0104",
             "CONFIRMED",
             100,
             "2030-01-01T00:00:00Z",
@@ -336,19 +781,26 @@ async fn booking_description_comes_from_the_search_index(d: Demo) {
         .await
         .expect("OpenSearch answers");
     assert!(put.status().is_success());
+    let owner = d.customer("C0104");
     let read = d
-        .data(
+        .data_as(
+            &owner,
             r#"{ getBooking(id: "t-desc-b1") { id customer bookingDescription } }"#,
             json!({}),
         )
         .await;
     assert_eq!(
         read,
-        json!({"getBooking": {"id": "t-desc-b1", "customer": "test-desc", "bookingDescription": "Edited in the index"}})
+        json!({"getBooking": {"id": "t-desc-b1", "customer": "C0104", "bookingDescription": "Edited in the index"}})
     );
+    // No such booking: null, without error.
     assert_eq!(
-        d.data(r#"{ getBooking(id: "t-nobody") { id } }"#, json!({}))
-            .await,
+        d.data_as(
+            &owner,
+            r#"{ getBooking(id: "t-nobody") { id } }"#,
+            json!({})
+        )
+        .await,
         json!({"getBooking": null})
     );
 }
@@ -383,7 +835,8 @@ async fn get_flight_is_cached_per_id_and_bookings_evict_it(d: Demo) {
     assert_eq!(d.seats("T-CACHE-2").await, json!(5));
 
     // createBooking evicts exactly its flight's entry.
-    let booked = d.create_booking("T-CACHE-1", "test-cache", "Aisle").await;
+    let traveller = d.customer("C0105");
+    let booked = d.create_booking(&traveller, "T-CACHE-1", "Aisle").await;
     assert_eq!(
         booked["extensions"],
         json!({"apiCacheEntriesDeleted": 1}),
@@ -402,7 +855,7 @@ async fn get_flight_is_cached_per_id_and_bookings_evict_it(d: Demo) {
     let id = booked["data"]["createBooking"]["id"]
         .as_str()
         .expect("an id");
-    let cancelled = d.cancel_booking(id).await;
+    let cancelled = d.cancel_booking(&traveller, id).await;
     assert_eq!(
         cancelled["extensions"],
         json!({"apiCacheEntriesDeleted": 1}),
@@ -425,19 +878,20 @@ async fn cancel_booking_releases_the_seat(d: Demo) {
         )],
     )
     .await;
-    let first = d.create_booking("T-CANCEL-1", "test-cancel", "one").await;
-    let second = d.create_booking("T-CANCEL-1", "test-cancel", "two").await;
+    let traveller = d.customer("C0106");
+    let first = d.create_booking(&traveller, "T-CANCEL-1", "one").await;
+    let second = d.create_booking(&traveller, "T-CANCEL-1", "two").await;
     assert_eq!(
         second["data"]["createBooking"]["outboundFlight"]["seatCapacity"],
         0
     );
-    let sold_out = d.create_booking("T-CANCEL-1", "test-cancel", "three").await;
+    let sold_out = d.create_booking(&traveller, "T-CANCEL-1", "three").await;
     assert_eq!(error_types(&sold_out), ["FlightSoldOut"]);
 
     let id = first["data"]["createBooking"]["id"]
         .as_str()
         .expect("an id");
-    let cancelled = d.cancel_booking(id).await;
+    let cancelled = d.cancel_booking(&traveller, id).await;
     assert_eq!(
         cancelled["data"]["cancelBooking"],
         json!({"id": id, "status": "CANCELLED", "outboundFlight": {"id": "T-CANCEL-1", "seatCapacity": 1}})
@@ -446,12 +900,13 @@ async fn cancel_booking_releases_the_seat(d: Demo) {
         d.stored_flight("T-CANCEL-1").await["seatCapacity"],
         json!({"N": "1"})
     );
-    let again = d.create_booking("T-CANCEL-1", "test-cancel", "four").await;
+    let again = d.create_booking(&traveller, "T-CANCEL-1", "four").await;
     assert!(again.get("errors").is_none(), "{again}");
     assert_eq!(d.seats("T-CANCEL-1").await, json!(0));
     // The cancelled booking stays, with its new status.
     let read = d
-        .data(
+        .data_as(
+            &traveller,
             "query($id: ID!) { getBooking(id: $id) { status } }",
             json!({"id": id}),
         )
@@ -478,7 +933,7 @@ async fn booking_errors_are_clear(d: Demo) {
             booking(
                 "t-err-confirmed",
                 "T-FULL-1",
-                "test-err",
+                "C0107",
                 "CONFIRMED",
                 100,
                 "2030-01-01T00:00:00Z",
@@ -486,7 +941,7 @@ async fn booking_errors_are_clear(d: Demo) {
             booking(
                 "t-err-unconfirmed",
                 "T-FULL-1",
-                "test-err",
+                "C0107",
                 "UNCONFIRMED",
                 100,
                 "2030-01-02T00:00:00Z",
@@ -494,7 +949,7 @@ async fn booking_errors_are_clear(d: Demo) {
             booking(
                 "t-err-orphan",
                 "T-GONE",
-                "test-err",
+                "C0107",
                 "CONFIRMED",
                 100,
                 "2030-01-03T00:00:00Z",
@@ -502,32 +957,36 @@ async fn booking_errors_are_clear(d: Demo) {
         ],
     )
     .await;
+    let owner = d.customer("C0107");
     let mut outcomes = Map::new();
     outcomes.insert(
         "unknown flight".into(),
-        d.create_booking("T-NOWHERE", "test-err", "x").await,
+        d.create_booking(&owner, "T-NOWHERE", "x").await,
     );
     outcomes.insert(
         "sold out".into(),
-        d.create_booking("T-FULL-1", "test-err", "x").await,
+        d.create_booking(&owner, "T-FULL-1", "x").await,
     );
     outcomes.insert(
         "unknown booking".into(),
-        d.cancel_booking("t-err-none").await,
+        d.cancel_booking(&owner, "t-err-none").await,
     );
     outcomes.insert(
         "first cancel".into(),
-        d.cancel_booking("t-err-confirmed").await,
+        d.cancel_booking(&owner, "t-err-confirmed").await,
     );
     outcomes.insert(
         "second cancel".into(),
-        d.cancel_booking("t-err-confirmed").await,
+        d.cancel_booking(&owner, "t-err-confirmed").await,
     );
     outcomes.insert(
         "unconfirmed".into(),
-        d.cancel_booking("t-err-unconfirmed").await,
+        d.cancel_booking(&owner, "t-err-unconfirmed").await,
     );
-    outcomes.insert("flight gone".into(), d.cancel_booking("t-err-orphan").await);
+    outcomes.insert(
+        "flight gone".into(),
+        d.cancel_booking(&owner, "t-err-orphan").await,
+    );
     insta::assert_json_snapshot!("booking_errors", outcomes);
     // Nothing was written for the failures: no phantom flight, seats unchanged.
     assert_eq!(d.stored_flight("T-GONE").await, Json::Null);
@@ -552,10 +1011,11 @@ async fn concurrent_bookings_never_overbook(d: Demo) {
     )
     .await;
     let notes: Vec<String> = (0..30).map(|i| format!("rush {i}")).collect();
+    let traveller = d.customer("C0108");
     let responses = join_all(
         notes
             .iter()
-            .map(|note| d.create_booking("T-RUSH-1", "test-rush", note)),
+            .map(|note| d.create_booking(&traveller, "T-RUSH-1", note)),
     )
     .await;
     let booked: Vec<&Json> = responses
@@ -597,7 +1057,7 @@ async fn concurrent_bookings_never_overbook(d: Demo) {
     assert_eq!(ids, stored_ids);
 
     // Cancelling one booking many times at once gives back one seat.
-    let cancels = join_all((0..10).map(|_| d.cancel_booking(ids[0]))).await;
+    let cancels = join_all((0..10).map(|_| d.cancel_booking(&traveller, ids[0]))).await;
     let succeeded = cancels.iter().filter(|r| r.get("errors").is_none()).count();
     assert_eq!(succeeded, 1);
     for response in &cancels {
@@ -720,7 +1180,7 @@ async fn flight_bookings_are_newest_first_and_paginated(d: Demo) {
             booking(
                 &format!("t-list-{n}"),
                 "T-LIST-1",
-                "test-list",
+                "C0109",
                 "CONFIRMED",
                 100,
                 &format!("2030-01-0{n}T00:00:00Z"),
@@ -728,13 +1188,16 @@ async fn flight_bookings_are_newest_first_and_paginated(d: Demo) {
         })
         .collect();
     d.put_items("Bookings", &bookings).await;
+    // Every booking of a flight is for the Admin group only.
+    let admin = d.admin();
     let query = "query($token: String) { getFlight(id: \"T-LIST-1\") {
         bookings(limit: 2, nextToken: $token) { items { id createdAt } nextToken } } }";
     let mut ids = Vec::new();
     let mut token = Json::Null;
     let mut pages = 0;
     loop {
-        let page = d.data(query, json!({"token": token})).await["getFlight"]["bookings"].clone();
+        let page = d.data_as(&admin, query, json!({"token": token})).await["getFlight"]["bookings"]
+            .clone();
         pages += 1;
         for item in page["items"].as_array().expect("items") {
             ids.push(item["id"].as_str().expect("an id").to_owned());
@@ -752,7 +1215,8 @@ async fn flight_bookings_are_newest_first_and_paginated(d: Demo) {
     );
     // The default page holds them all.
     let all = d
-        .data(
+        .data_as(
+            &admin,
             r#"{ getFlight(id: "T-LIST-1") { bookings { items { id } nextToken } } }"#,
             json!({}),
         )
@@ -765,7 +1229,8 @@ async fn flight_bookings_are_newest_first_and_paginated(d: Demo) {
     );
     assert_eq!(all["getFlight"]["bookings"]["nextToken"], Json::Null);
     let bad = d
-        .graphql(
+        .query_as(
+            &admin,
             r#"{ getFlight(id: "T-LIST-1") { id bookings(nextToken: "bogus") { nextToken } } }"#,
             json!({}),
         )
@@ -775,6 +1240,25 @@ async fn flight_bookings_are_newest_first_and_paginated(d: Demo) {
         json!({"getFlight": {"id": "T-LIST-1", "bookings": null}})
     );
     assert_eq!(error_types(&bad), ["MappingTemplate"]);
+
+    // Anyone else reads the flight but not its bookings, not even the
+    // customer who holds them all.
+    let query = r#"{ getFlight(id: "T-LIST-1") { id bookings { nextToken } } }"#;
+    for response in [
+        d.graphql(query, json!({})).await,
+        d.query_as(&d.customer("C0109"), query, json!({})).await,
+    ] {
+        assert_eq!(
+            response["data"],
+            json!({"getFlight": {"id": "T-LIST-1", "bookings": null}})
+        );
+        assert_unauthorized(
+            &response,
+            json!(["getFlight", "bookings"]),
+            "bookings",
+            "Flight",
+        );
+    }
 }
 
 async fn query_depth_limit_cuts_the_flight_bookings_cycle(d: Demo) {
@@ -795,16 +1279,19 @@ async fn query_depth_limit_cuts_the_flight_bookings_cycle(d: Demo) {
         &[booking(
             "t-depth-1",
             "T-DEPTH-1",
-            "test-depth",
+            "C0110",
             "CONFIRMED",
             100,
             "2030-01-01T00:00:00Z",
         )],
     )
     .await;
+    // Flight.bookings is for the Admin group: the cycle is theirs to follow.
+    let admin = d.admin();
     // getFlight > bookings > items > outboundFlight > bookings > nextToken: six levels.
     let at_limit = d
-        .graphql(
+        .query_as(
+            &admin,
             r#"{ getFlight(id: "T-DEPTH-1") { id bookings { items { id outboundFlight { id bookings { nextToken } } } } } }"#,
             json!({}),
         )
@@ -812,7 +1299,8 @@ async fn query_depth_limit_cuts_the_flight_bookings_cycle(d: Demo) {
     // One more level: the seventh field is cut and its error bubbles up to
     // the nearest nullable parent.
     let beyond = d
-        .graphql(
+        .query_as(
+            &admin,
             r#"{ getFlight(id: "T-DEPTH-1") { id bookings { items { id outboundFlight { id bookings { items { id } } } } } } }"#,
             json!({}),
         )
@@ -862,6 +1350,9 @@ async fn search_bookings_finds_highlights_and_pages(d: Demo) {
         .collect();
     d.put_items("Bookings", &bookings).await;
 
+    // The Admin group searches every customer's bookings (customers: see
+    // search_bookings_finds_the_callers_own).
+    let admin = d.admin();
     let query = "query($token: String) { searchBookings(text: \"quokka\", limit: 2, nextToken: $token) {
         total nextToken
         items { score highlights booking { id status customer price bookingReference paymentToken checkedIn
@@ -870,7 +1361,8 @@ async fn search_bookings_finds_highlights_and_pages(d: Demo) {
     let mut token = Json::Null;
     let mut pages = 0;
     loop {
-        let page = d.data(query, json!({"token": token})).await["searchBookings"].clone();
+        let page =
+            d.data_as(&admin, query, json!({"token": token})).await["searchBookings"].clone();
         pages += 1;
         assert_eq!(page["total"], 5);
         hits.extend(page["items"].as_array().expect("items").iter().cloned());
@@ -903,7 +1395,8 @@ async fn search_bookings_finds_highlights_and_pages(d: Demo) {
     insta::assert_json_snapshot!("search_bookings", by_id);
 
     let none = d
-        .data(
+        .data_as(
+            &admin,
             r#"{ searchBookings(text: "zyzzyvas") { total nextToken items { score } } }"#,
             json!({}),
         )
@@ -913,7 +1406,8 @@ async fn search_bookings_finds_highlights_and_pages(d: Demo) {
         json!({"searchBookings": {"total": 0, "nextToken": null, "items": []}})
     );
     let bad = d
-        .graphql(
+        .query_as(
+            &admin,
             r#"{ searchBookings(text: "quokka", limit: 0) { total } }"#,
             json!({}),
         )
@@ -922,7 +1416,8 @@ async fn search_bookings_finds_highlights_and_pages(d: Demo) {
     // A token that is not one of ours fails the field, never the server.
     for token in ["not a token", "WzEsMl0=", "eyJhIjoxfQ=="] {
         let bad = d
-            .graphql(
+            .query_as(
+                &admin,
                 "query($t: String) { searchBookings(text: \"quokka\", nextToken: $t) { total } }",
                 json!({"t": token}),
             )
@@ -955,12 +1450,12 @@ async fn search_flights_reads_the_flights_index(d: Demo) {
 async fn loyalty_levels_follow_confirmed_bookings(d: Demo) {
     // (customer, confirmed prices, one cancelled booking's price)
     let customers: [(&str, &[u32], u32); 6] = [
-        ("test-loyal-none", &[], 900),
-        ("test-loyal-1999", &[999, 1000], 5000),
-        ("test-loyal-2000", &[1000, 1000], 0),
-        ("test-loyal-4999", &[2500, 2499], 1),
-        ("test-loyal-5000", &[5000], 0),
-        ("test-loyal-7000", &[3000, 2000, 2000], 0),
+        ("C0201", &[], 900),
+        ("C0202", &[999, 1000], 5000),
+        ("C0203", &[1000, 1000], 0),
+        ("C0204", &[2500, 2499], 1),
+        ("C0205", &[5000], 0),
+        ("C0206", &[3000, 2000, 2000], 0),
     ];
     let mut items = Vec::new();
     for (customer, prices, cancelled) in customers {
@@ -984,25 +1479,36 @@ async fn loyalty_levels_follow_confirmed_bookings(d: Demo) {
         ));
     }
     d.put_items("Bookings", &items).await;
+    let admin = d.admin();
     let mut levels = Map::new();
     for (customer, _, _) in customers {
-        let loyalty = d
-            .data(
+        // Each customer's own, and the same through the Admin group.
+        let own = d
+            .data_as(
+                &d.customer(customer),
+                "{ getLoyalty { points level remainingPoints } }",
+                json!({}),
+            )
+            .await;
+        let asked = d
+            .data_as(
+                &admin,
                 "query($c: String!) { getLoyalty(customer: $c) { points level remainingPoints } }",
                 json!({"c": customer}),
             )
             .await;
-        levels.insert(customer.into(), loyalty["getLoyalty"].clone());
+        assert_eq!(own, asked, "{customer}");
+        levels.insert(customer.into(), own["getLoyalty"].clone());
     }
     assert_eq!(
         Json::Object(levels),
         json!({
-            "test-loyal-none": {"points": 0, "level": "bronze", "remainingPoints": 2000},
-            "test-loyal-1999": {"points": 1999, "level": "bronze", "remainingPoints": 1},
-            "test-loyal-2000": {"points": 2000, "level": "silver", "remainingPoints": 3000},
-            "test-loyal-4999": {"points": 4999, "level": "silver", "remainingPoints": 1},
-            "test-loyal-5000": {"points": 5000, "level": "gold", "remainingPoints": 0},
-            "test-loyal-7000": {"points": 7000, "level": "gold", "remainingPoints": 0},
+            "C0201": {"points": 0, "level": "bronze", "remainingPoints": 2000},
+            "C0202": {"points": 1999, "level": "bronze", "remainingPoints": 1},
+            "C0203": {"points": 2000, "level": "silver", "remainingPoints": 3000},
+            "C0204": {"points": 4999, "level": "silver", "remainingPoints": 1},
+            "C0205": {"points": 5000, "level": "gold", "remainingPoints": 0},
+            "C0206": {"points": 7000, "level": "gold", "remainingPoints": 0},
         })
     );
 }

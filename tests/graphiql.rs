@@ -1,7 +1,8 @@
 //! GraphiQL works offline: its assets come from the server itself, and a
 //! headless Chromium that cannot reach anything but loopback runs a query in
-//! it. Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs
-//! them); without them the browser test fails rather than skips.
+//! it, and mints a Cognito token in the page's auth panel for another. Needs
+//! Debian's `chromium` and `chromium-driver` (`.ci/run` installs them);
+//! without them the browser tests fail rather than skip.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use appsync_local::testing::TestServer;
+use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
@@ -17,6 +19,11 @@ use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 
 const PROJECT: &str = "tests/projects/basic";
+/// Cognito user pools by default, API_KEY as well, and the local issuer.
+const AUTH_PROJECT: &str = "tests/projects/auth_modes";
+
+/// How long the browser tests wait for anything.
+const DEADLINE: Duration = Duration::from_secs(60);
 
 /// The `src` and `href` values that point at the server's own files.
 fn asset_paths(page: &str) -> Vec<String> {
@@ -44,7 +51,7 @@ async fn page_loads_its_assets_from_the_server_only() {
         .expect("page body");
     assert!(!page.contains("http"), "a URL in the page: {page}");
     let paths = asset_paths(&page);
-    assert_eq!(paths.len(), 4, "three scripts and a style sheet: {paths:?}");
+    assert_eq!(paths.len(), 5, "four scripts and a style sheet: {paths:?}");
 
     for path in &paths {
         let response = client
@@ -68,11 +75,13 @@ async fn page_loads_its_assets_from_the_server_only() {
             "text/javascript"
         };
         assert!(header("content-type").starts_with(expected_type), "{path}");
-        assert_eq!(
-            header("cache-control"),
-            "public, max-age=31536000, immutable",
-            "{path}"
-        );
+        // Only the auth panel's name carries no version.
+        let expected_cache = if path == "/graphiql/auth-panel.js" {
+            "no-cache"
+        } else {
+            "public, max-age=31536000, immutable"
+        };
+        assert_eq!(header("cache-control"), expected_cache, "{path}");
         assert_eq!(header("content-encoding"), "gzip", "{path}");
         let gzipped = response.bytes().await.expect("asset body");
         let mut body = Vec::new();
@@ -189,39 +198,71 @@ async fn browser(webdriver: &str, proxy_port: u16) -> Client {
 const RESULT_TEXT: &str = "const pane = document.querySelector('.graphiql-response'); \
      return pane ? pane.innerText : 'no result pane; page: ' + document.body.innerText;";
 
-/// Opens GraphiQL on `{ __typename }`, runs it, and returns the result
-/// pane's text once it shows `"__typename"`.
-async fn run_typename_query(client: &Client, base_url: &str) -> Result<String, String> {
-    let query: String = form_urlencoded::byte_serialize(b"{ __typename }").collect();
+/// Runs `script` until the text it returns satisfies `done`, and returns
+/// that text; `what` names it in errors.
+async fn poll_text(
+    client: &Client,
+    script: &str,
+    done: impl Fn(&str) -> bool,
+    what: &str,
+) -> Result<String, String> {
+    let start = Instant::now();
+    loop {
+        let text = client
+            .execute(script, Vec::new())
+            .await
+            .map_err(|err| format!("read {what}: {err}"))?;
+        let text = text.as_str().unwrap_or_default().to_owned();
+        if done(&text) {
+            return Ok(text);
+        }
+        if start.elapsed() > DEADLINE {
+            return Err(format!("no {what} after {DEADLINE:?}: {text}"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Opens GraphiQL on `query` and waits until it has rendered.
+async fn open_graphiql(client: &Client, base_url: &str, query: &str) -> Result<(), String> {
+    let query: String = form_urlencoded::byte_serialize(query.as_bytes()).collect();
     client
         .goto(&format!("{base_url}/?query={query}"))
         .await
         .map_err(|err| format!("open the page: {err}"))?;
-    let deadline = Duration::from_secs(60);
     client
         .wait()
-        .at_most(deadline)
+        .at_most(DEADLINE)
         .for_element(Locator::Css(".graphiql-execute-button"))
         .await
-        .map_err(|err| format!("GraphiQL did not render: {err}"))?
+        .map_err(|err| format!("GraphiQL did not render: {err}"))?;
+    Ok(())
+}
+
+/// Runs the query in the editor and returns the result pane's text once it
+/// contains `expected`.
+async fn run_query(client: &Client, expected: &str) -> Result<String, String> {
+    client
+        .find(Locator::Css(".graphiql-execute-button"))
+        .await
+        .map_err(|err| format!("find the run button: {err}"))?
         .click()
         .await
         .map_err(|err| format!("click the run button: {err}"))?;
-    let start = Instant::now();
-    loop {
-        let text = client
-            .execute(RESULT_TEXT, Vec::new())
-            .await
-            .map_err(|err| format!("read the result pane: {err}"))?;
-        let text = text.as_str().unwrap_or_default().to_owned();
-        if text.contains("\"__typename\"") {
-            return Ok(text);
-        }
-        if start.elapsed() > deadline {
-            return Err(format!("no result after {deadline:?}: {text}"));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll_text(
+        client,
+        RESULT_TEXT,
+        |text| text.contains(expected),
+        "result",
+    )
+    .await
+}
+
+/// Opens GraphiQL on `{ __typename }`, runs it, and returns the result
+/// pane's text once it shows `"__typename"`.
+async fn run_typename_query(client: &Client, base_url: &str) -> Result<String, String> {
+    open_graphiql(client, base_url, "{ __typename }").await?;
+    run_query(client, "\"__typename\"").await
 }
 
 /// URLs of everything the page requested, as the page itself saw them;
@@ -254,8 +295,89 @@ async fn graphiql_runs_a_query_in_chromium_without_network() {
     assert!(result.contains("\"Query\""), "{result}");
     let urls = urls.unwrap_or_else(|err| panic!("{err}"));
     let base = format!("{}/", server.base_url());
-    assert!(urls.len() >= 5, "the page and its four assets: {urls:?}");
+    assert!(urls.len() >= 6, "the page and its five assets: {urls:?}");
     for url in &urls {
         assert!(url.starts_with(&base), "not loaded from the server: {url}");
     }
+}
+
+/// The auth panel's identity and error texts, for polling and for messages.
+const PANEL_TEXT: &str = "const text = (id) => { const node = document.getElementById(id); \
+     return node ? node.textContent : '(no #' + id + ')'; }; \
+     return 'identity: ' + text('auth-identity') + '\\nerror: ' + text('auth-error');";
+
+/// The element with id `id`.
+async fn find_id(client: &Client, id: &str) -> Result<Element, String> {
+    client
+        .find(Locator::Id(id))
+        .await
+        .map_err(|err| format!("find #{id}: {err}"))
+}
+
+/// Mints a Cognito token for `alice` in the Admin group through the panel,
+/// and returns the panel's text once its identity shows her.
+async fn mint_token_for_alice(client: &Client) -> Result<String, String> {
+    // The options appear once the panel has read `GET /admin/auth`.
+    client
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css(
+            "#auth-mode option[value='AMAZON_COGNITO_USER_POOLS']",
+        ))
+        .await
+        .map_err(|err| format!("the panel did not load the modes: {err}"))?;
+    find_id(client, "auth-mode")
+        .await?
+        .select_by_value("AMAZON_COGNITO_USER_POOLS")
+        .await
+        .map_err(|err| format!("select the Cognito mode: {err}"))?;
+    for (id, text) in [("auth-sub", "alice"), ("auth-groups", "Admin")] {
+        let input = find_id(client, id).await?;
+        input
+            .clear()
+            .await
+            .map_err(|err| format!("clear #{id}: {err}"))?;
+        input
+            .send_keys(text)
+            .await
+            .map_err(|err| format!("type into #{id}: {err}"))?;
+    }
+    find_id(client, "auth-mint")
+        .await?
+        .click()
+        .await
+        .map_err(|err| format!("click #auth-mint: {err}"))?;
+    poll_text(
+        client,
+        PANEL_TEXT,
+        |text| {
+            let compact: String = text.split_whitespace().collect();
+            compact.contains("\"sub\":\"alice\"") && compact.contains("Admin")
+        },
+        "identity for alice",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_auth_panel_mints_a_cognito_token_that_graphiql_sends() {
+    let server = TestServer::start(AUTH_PROJECT).await.expect("server");
+    let proxy_port = black_hole_proxy().await;
+    let (_driver, webdriver) = chromedriver().await;
+    let client = browser(&webdriver, proxy_port).await;
+
+    let outcome = async {
+        open_graphiql(&client, &server.base_url(), "{ me }").await?;
+        let panel = mint_token_for_alice(&client).await?;
+        let result = run_query(&client, "\"me\"").await?;
+        Ok::<_, String>((panel, result))
+    }
+    .await;
+    // Closing the session stops Chromium, whatever the outcome.
+    client.close().await.expect("close the session");
+
+    let (panel, result) = outcome.unwrap_or_else(|err| panic!("{err}"));
+    assert!(panel.contains("Admin"), "{panel}");
+    // `me` answers `$ctx.identity.sub`, and only under Cognito.
+    assert!(result.contains("\"alice\""), "{result}");
 }

@@ -26,7 +26,9 @@ async fn first_start_seeds_once_and_restarts_keep_the_data() {
     assert_eq!(server.count("Bookings").await, 700);
     assert_eq!(server.search_total("flights").await, 300);
     assert_eq!(server.search_total("bookings").await, 700);
-    let first = server.query(r#"{ getBooking(id: "BK000001") { id customer bookingDescription outboundFlight { id arrivalCity } } }"#).await;
+    // Bookings are readable by their customer and by Admins.
+    let admin = server.as_user("C0001").groups(["Admin"]);
+    let first = server.query_as(&admin, r#"{ getBooking(id: "BK000001") { id customer bookingDescription outboundFlight { id arrivalCity } } }"#, json!({})).await;
     let booking = &first["data"]["getBooking"];
     let city = booking["outboundFlight"]["arrivalCity"]
         .as_str()

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
 use std::sync::Arc;
 
+use appsync_local::auth::{CognitoConfig, DefaultAction, JwksSource, JwtProvider, JwtProviderKind};
 use appsync_local::graphql::{
     ApiKey, AuthConfig, AuthType, BoxFuture, GraphQLRequest, GraphQLResponse, GraphQLService,
     RequestContext,
@@ -80,20 +81,40 @@ fn api_key_auth() -> AuthConfig {
         modes: vec![AuthType::ApiKey],
         api_keys: vec![
             ApiKey {
+                name: "forever".to_owned(),
                 value: "da2-forever".to_owned(),
                 expires: None,
             },
             ApiKey {
+                name: "expired".to_owned(),
                 value: "da2-expired".to_owned(),
                 expires: Some(1_600_000_000),
             },
             ApiKey {
+                name: "future".to_owned(),
                 value: "da2-future".to_owned(),
                 // 2100-01-01.
                 expires: Some(4_102_444_800),
             },
         ],
+        ..AuthConfig::default()
     }
+}
+
+/// A Cognito pool whose JWKS is empty and without the local issuer: no
+/// token can pass, so only the refusals are visible here (tests/auth.rs
+/// covers valid tokens).
+fn cognito_pool() -> Arc<JwtProvider> {
+    Arc::new(JwtProvider::new(
+        JwtProviderKind::Cognito(CognitoConfig {
+            user_pool_id: "us-east-1_test".to_owned(),
+            aws_region: "us-east-1".to_owned(),
+            default_action: DefaultAction::Allow,
+            app_id_client_regex: None,
+        }),
+        JwtProvider::cognito_issuer("us-east-1", "us-east-1_test"),
+        JwksSource::from_json(json!({"keys": []})).expect("a JWKS"),
+    ))
 }
 
 async fn start(state: AppState) -> String {
@@ -331,27 +352,48 @@ async fn api_key_authorization() {
     }
 }
 
+/// A project naming Cognito no longer takes any `Authorization` header as
+/// valid: a missing, forged or unverifiable token is refused.
 #[tokio::test]
-async fn no_api_key_mode_accepts_every_request() {
+async fn a_cognito_api_refuses_what_it_cannot_verify() {
     let auth = AuthConfig {
         modes: vec![AuthType::AmazonCognitoUserPools],
-        api_keys: Vec::new(),
+        jwt: vec![cognito_pool()],
+        ..AuthConfig::default()
     };
     let base = start(AppState::new(service(auth))).await;
-    let response = raw_client()
-        .get(format!("{base}/graphql?query=%7B%20a%20%7D"))
-        .send()
-        .await
-        .expect("response");
-    assert_eq!(response.status(), 200);
-    let json: Json = response.json().await.expect("json");
-    assert_eq!(json["data"]["authType"], "AMAZON_COGNITO_USER_POOLS");
+    let get = |authorization: Option<&'static str>| {
+        let mut request = raw_client().get(format!("{base}/graphql?query=%7B%20a%20%7D"));
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        request.send()
+    };
+    // A token signed by a key the pool does not have.
+    let unsigned = "eyJhbGciOiJSUzI1NiIsImtpZCI6Im5vbmUifQ.eyJpc3MiOiJodHRwczovL2NvZ25pdG8taWRwLnVzLWVhc3QtMS5hbWF6b25hd3MuY29tL3VzLWVhc3QtMV90ZXN0Iiwic3ViIjoieCIsImV4cCI6NDEwMjQ0NDgwMCwidG9rZW5fdXNlIjoiaWQifQ.c2ln";
+    let cases = [
+        (None, "Valid authorization header not provided."),
+        (Some("eyJraWQiOi.x.y"), "Unable to parse JWT token."),
+        (Some("not a token"), "Unable to parse JWT token."),
+        (Some(unsigned), "You are not authorized to make this call."),
+    ];
+    for (authorization, message) in cases {
+        let response = get(authorization).await.expect("response");
+        assert_eq!(response.status(), 401, "{authorization:?}");
+        let json: Json = response.json().await.expect("json");
+        assert_eq!(
+            json,
+            json!({"errors": [{"errorType": "UnauthorizedException", "message": message}]}),
+            "{authorization:?}"
+        );
+    }
 }
 
 #[tokio::test]
-async fn api_key_beside_an_unchecked_mode() {
+async fn api_key_beside_cognito() {
     let auth = AuthConfig {
         modes: vec![AuthType::AmazonCognitoUserPools, AuthType::ApiKey],
+        jwt: vec![cognito_pool()],
         ..api_key_auth()
     };
     let base = start(AppState::new(service(auth))).await;
@@ -368,29 +410,34 @@ async fn api_key_beside_an_unchecked_mode() {
     };
     type Headers<'a> = &'a [(&'a str, &'a str)];
     let cases: [(Headers, u16, &str); 5] = [
-        (&[], 401, ""),
+        (&[], 401, "Valid authorization header not provided."),
         (
             &[("authorization", "eyJraWQiOi.x.y")],
-            200,
-            "AMAZON_COGNITO_USER_POOLS",
+            401,
+            "Unable to parse JWT token.",
         ),
         (&[("x-api-key", "da2-forever")], 200, "API_KEY"),
-        // An API key header selects API_KEY, and a wrong key is refused.
+        // A wrong key beside an Authorization header falls through to it.
         (
             &[("x-api-key", "da2-wrong"), ("authorization", "eyJ")],
             401,
-            "",
+            "Unable to parse JWT token.",
         ),
-        (&[("x-api-key", "da2-expired")], 401, ""),
+        (
+            &[("x-api-key", "da2-expired")],
+            401,
+            "You are not authorized to make this call.",
+        ),
     ];
-    for (headers, status, auth_type) in cases {
+    for (headers, status, expected) in cases {
         let response = send(headers).await.expect("response");
         assert_eq!(response.status(), status, "{headers:?}");
         let json: Json = response.json().await.expect("json");
         if status == 200 {
-            assert_eq!(json["data"]["authType"], auth_type, "{headers:?}");
+            assert_eq!(json["data"]["authType"], expected, "{headers:?}");
         } else {
-            assert_eq!(json.to_string(), UNAUTHORIZED_BODY, "{headers:?}");
+            assert_eq!(json["errors"][0]["message"], expected, "{headers:?}");
+            assert_eq!(json["errors"][0]["errorType"], "UnauthorizedException");
         }
     }
 }

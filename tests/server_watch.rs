@@ -15,16 +15,11 @@ use common::wait_until;
 use serde_json::json;
 
 /// Serves the schema text it was loaded from, so tests can tell versions apart.
-struct Loaded(String);
+struct Loaded(String, AuthConfig);
 
 impl GraphQLService for Loaded {
     fn auth(&self) -> &AuthConfig {
-        const {
-            &AuthConfig {
-                modes: Vec::new(),
-                api_keys: Vec::new(),
-            }
-        }
+        &self.1
     }
 
     fn execute(&self, _: GraphQLRequest, _: RequestContext) -> BoxFuture<'_, GraphQLResponse> {
@@ -46,7 +41,7 @@ fn load(dir: &Path) -> Result<Arc<dyn GraphQLService>, LoadError> {
     if schema.contains("BROKEN") {
         return Err("schema.graphql:1:1: broken".into());
     }
-    Ok(Arc::new(Loaded(schema)))
+    Ok(Arc::new(Loaded(schema, AuthConfig::default())))
 }
 
 async fn served(cell: &ServiceCell) -> String {

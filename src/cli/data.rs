@@ -100,6 +100,7 @@ fn offline(
             data_dir: Some(data.clone()),
             stores: None,
             no_seed: true,
+            no_local_issuer: true,
         },
     )
     .map_err(|errors| {

@@ -9,6 +9,7 @@ mod flush_cache;
 mod healthcheck;
 mod http;
 mod serve;
+mod token;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -37,6 +38,8 @@ enum Command {
     Seed(data::SeedArgs),
     /// Empty every table and index, then seed again unless --no-seed.
     Reset(data::ResetArgs),
+    /// Print a signed JWT the project's Cognito or OIDC provider accepts.
+    Token(token::Args),
 }
 
 /// The command-line definition, for tests that check a command line (the
@@ -57,5 +60,6 @@ pub fn run() -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Healthcheck(args)) => healthcheck::run(args),
         Some(Command::Seed(args)) => data::seed(args),
         Some(Command::Reset(args)) => data::reset(args),
+        Some(Command::Token(args)) => token::run(args),
     }
 }

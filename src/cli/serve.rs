@@ -45,6 +45,14 @@ pub struct Args {
     /// Origin allowed by CORS; repeat for several. Default: any origin.
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     pub cors_origins: Vec<String>,
+    /// Accept only tokens signed by the Cognito pools' and OIDC issuers'
+    /// own keys, not the local issuer's (`appsync-local token`).
+    #[arg(long)]
+    pub no_local_issuer: bool,
+    /// Token the admin routes require in `x-appsync-local-admin-token`.
+    /// Required beyond loopback: without one, a random token is printed.
+    #[arg(long, env = "APPSYNC_LOCAL_ADMIN_TOKEN", value_name = "TOKEN")]
+    pub admin_token: Option<String>,
 }
 
 impl Default for Args {
@@ -59,6 +67,8 @@ impl Default for Args {
             verbose: false,
             body_limit: DEFAULT_BODY_LIMIT,
             cors_origins: Vec::new(),
+            no_local_issuer: false,
+            admin_token: None,
         }
     }
 }
@@ -87,6 +97,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         &project,
         &LoadOptions {
             data_dir: Some(data.clone()),
+            no_local_issuer: args.no_local_issuer,
             ..LoadOptions::default()
         },
     )
@@ -96,20 +107,50 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
             project.display()
         )
     })?;
+    if args.no_local_issuer {
+        // Without the local issuer, a provider's own keys are all that can
+        // verify its tokens: fetch them now, so a machine without network
+        // fails here with the reason rather than refusing every request.
+        for provider in &api.auth.jwt {
+            if let Err(message) = provider.prefetch().await {
+                anyhow::bail!(
+                    "cannot get the signing keys of {}: {message}\nname a local JWKS file in the provider's `config.jwks`, or serve without --no-local-issuer",
+                    provider.issuer
+                );
+            }
+        }
+    }
     let stores = Arc::clone(&api.stores);
     let service: Arc<dyn GraphQLService> = Arc::new(api);
     let loader: ProjectLoader = {
         let options = LoadOptions {
             data_dir: Some(data.clone()),
             stores: Some(Arc::clone(&stores)),
+            no_local_issuer: args.no_local_issuer,
             ..LoadOptions::default()
         };
         Arc::new(move |dir: &Path| load_project_with(dir, &options).map_err(|errors| errors.into()))
     };
 
+    let admin_token = match (&args.admin_token, args.host.is_loopback()) {
+        (Some(token), _) => Some(token.clone()),
+        (None, true) => None,
+        (None, false) => {
+            let token = format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            );
+            eprintln!(
+                "listening beyond loopback: admin routes need `x-appsync-local-admin-token: {token}` (set your own with --admin-token or APPSYNC_LOCAL_ADMIN_TOKEN)"
+            );
+            Some(token)
+        }
+    };
     let options = ServerOptions {
         body_limit: args.body_limit,
         cors_origins: cors_origins(&args.cors_origins)?,
+        admin_token,
         ..ServerOptions::default()
     }
     .with_stores(&stores);

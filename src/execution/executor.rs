@@ -286,7 +286,7 @@ impl<'a> Execution<'a> {
                 // Validation rejects unknown fields; nothing to resolve.
                 return Ok(Json::Null);
             };
-            if !self.authorized(def) {
+            if !self.authorized(obj, def) {
                 self.push_field_error(
                     &path,
                     field.pos,
@@ -354,9 +354,11 @@ impl<'a> Execution<'a> {
         })
     }
 
-    /// Whether the request's authorization mode may read the field.
-    fn authorized(&self, def: &FieldDef) -> bool {
-        def.allowed_auth.is_empty() || def.allowed_auth.contains(&self.context.auth_type)
+    /// Whether the request's principal may read the field (decided by
+    /// `crate::auth`).
+    fn authorized(&self, obj: &ObjectDef, def: &FieldDef) -> bool {
+        crate::auth::field_allowed(&def.auth_rules, self.context)
+            && !crate::auth::field_denied(self.context, &obj.name, &def.name)
     }
 
     fn is_leaf(&self, base: &BaseType) -> bool {
@@ -390,7 +392,7 @@ impl<'a> Execution<'a> {
         let def = obj.fields.get(name)?;
         if self.api.schema.resolver(def).is_some()
             || !self.is_leaf(&def.ty.base)
-            || !self.authorized(def)
+            || !self.authorized(obj, def)
         {
             return None;
         }

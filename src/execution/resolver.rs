@@ -244,6 +244,7 @@ impl ResolverPlan {
             request: exec.request_json.clone(),
             info,
             error: Json::Null,
+            auth_type: Some(exec.context.auth_type),
         };
         let run = Run {
             ctx,

@@ -222,6 +222,7 @@ impl CallState {
             appended_errors: std::mem::take(&mut self.appended_errors),
             logs: std::mem::take(&mut self.logs),
             effects: std::mem::take(&mut self.effects),
+            auth_type: self.ctx.auth_type(),
         };
         let result = crate::vtl::util::call(&mut render, namespace, method, args);
         self.appended_errors = render.appended_errors;

@@ -22,7 +22,7 @@ use crate::execution::engine::Engine;
 use crate::execution::guards::Guards;
 use crate::execution::resolver::{BoundDataSource, FunctionPlan, ResolverKindPlan, ResolverPlan};
 use crate::execution::{Api, ExecutableSchema, Limits};
-use crate::graphql::{ApiKey, AuthConfig, AuthType, GraphQLService};
+use crate::graphql::{AuthConfig, AuthType, GraphQLService};
 use crate::metrics::Metrics;
 use crate::model::manifest::{
     AuthenticationType, GuardsConfig, Manifest, ResolverKind, SubstitutionValue,
@@ -33,6 +33,7 @@ use crate::opensearch::IndexDefinition;
 use crate::seed::SeedSpec;
 use crate::stores::{SeedSource, Stores, StoresError};
 
+mod auth;
 mod code;
 
 use code::{CodeConfig, CodeRole};
@@ -116,6 +117,9 @@ pub struct LoadOptions {
     /// Leave fresh stores unseeded (tests that write their own data, and
     /// the offline `seed`/`reset` commands, which seed themselves).
     pub no_seed: bool,
+    /// `serve --no-local-issuer`: Cognito and OIDC providers accept only
+    /// tokens their own keys sign.
+    pub no_local_issuer: bool,
 }
 
 impl Project {
@@ -127,6 +131,21 @@ impl Project {
 
     pub fn load_with(dir: &Path, options: &LoadOptions) -> Result<Api, ProjectErrors> {
         Loader::new(dir, options.clone()).load()
+    }
+
+    /// Only the project's authorization: no schema, no stores, so it runs
+    /// beside a server that holds the data directory (`appsync-local token`).
+    pub fn auth_with(dir: &Path, options: &LoadOptions) -> Result<AuthConfig, ProjectErrors> {
+        let mut loader = Loader::new(dir, options.clone());
+        let Some(manifest) = loader.parse_manifest() else {
+            return Err(loader.fail());
+        };
+        let auth = loader.auth_config(&manifest);
+        if loader.problems.is_empty() {
+            Ok(auth)
+        } else {
+            Err(loader.fail())
+        }
     }
 }
 
@@ -253,7 +272,7 @@ impl Loader {
         if !self.problems.is_empty() {
             return Err(self.fail());
         }
-        settle_field_auth(&mut model, auth.modes.first().copied().unwrap_or_default());
+        settle_field_auth(&mut model, &auth);
         let engine = match Engine::build(&model) {
             Ok(e) => e,
             Err(error) => {
@@ -745,71 +764,25 @@ impl Loader {
             }
         }
     }
-
-    fn auth_config(&mut self, manifest: &Manifest) -> AuthConfig {
-        let mut modes = Vec::new();
-        let default_mode = manifest
-            .authentication
-            .as_ref()
-            .map(|a| a.kind)
-            .unwrap_or(AuthenticationType::ApiKey);
-        modes.push(auth_type(default_mode));
-        for extra in &manifest.additional_authentications {
-            modes.push(auth_type(extra.kind));
-        }
-        let now = chrono::Utc::now().timestamp();
-        let mut api_keys = Vec::new();
-        for (idx, key) in manifest.api_keys.iter().enumerate() {
-            let expires = match (&key.expires_at, &key.expires_after) {
-                (Some(at), _) => match chrono::DateTime::parse_from_rfc3339(at) {
-                    Ok(t) => Some(t.timestamp()),
-                    Err(_) => {
-                        self.manifest_problem(
-                            &["apiKeys", "expiresAt"],
-                            format!("apiKeys[{idx}].expiresAt `{at}` is not an ISO 8601 date-time"),
-                        );
-                        None
-                    }
-                },
-                (None, Some(after)) => match parse_duration(after) {
-                    Some(secs) => Some(now + secs),
-                    None => {
-                        self.manifest_problem(
-                            &["apiKeys", "expiresAfter"],
-                            format!(
-                                "apiKeys[{idx}].expiresAfter `{after}` is not a duration such as `30d`, `12h` or `1y`"
-                            ),
-                        );
-                        None
-                    }
-                },
-                (None, None) => None,
-            };
-            api_keys.push(ApiKey {
-                // Without an explicit `value` the key's name is the key.
-                value: key.value.clone().unwrap_or_else(|| key.name.clone()),
-                expires,
-            });
-        }
-
-        AuthConfig { modes, api_keys }
-    }
 }
 
-/// Field-level authorization: a field's `@aws_*` directives win over its
-/// type's; with neither, only the default mode may read it.
-fn settle_field_auth(model: &mut SchemaModel, default_mode: AuthType) {
+/// Field-level authorization, settled once at load (`crate::auth`).
+fn settle_field_auth(model: &mut SchemaModel, auth: &AuthConfig) {
+    let default_mode = auth.default_mode();
+    let cognito_deny = auth.jwt.first().is_some_and(|p| {
+        default_mode == AuthType::AmazonCognitoUserPools
+            && matches!(&p.kind, crate::auth::JwtProviderKind::Cognito(c) if c.default_action == crate::auth::DefaultAction::Deny)
+    });
     for def in model.types.values_mut() {
         if let TypeDef::Object(obj) = def {
-            let type_modes = obj.auth_directives.clone();
+            let type_rules = obj.auth_directives.clone();
             for field in obj.fields.values_mut() {
-                field.allowed_auth = if !field.auth_directives.is_empty() {
-                    field.auth_directives.clone()
-                } else if !type_modes.is_empty() {
-                    type_modes.clone()
-                } else {
-                    vec![default_mode]
-                };
+                field.auth_rules = crate::auth::settle_field_rules(
+                    &field.auth_directives,
+                    &type_rules,
+                    default_mode,
+                    cognito_deny,
+                );
             }
         }
     }

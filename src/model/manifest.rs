@@ -68,6 +68,10 @@ pub struct Manifest {
     pub additional_authentications: Vec<Authentication>,
     #[serde(default)]
     pub api_keys: Vec<ApiKeyConfig>,
+    /// Local extension: the credentials AWS_IAM requests may be signed with,
+    /// and whom each stands for.
+    #[serde(default)]
+    pub iam_credentials: Vec<IamCredentialConfig>,
     #[serde(default)]
     pub data_sources: IndexMap<String, DataSourceConfig>,
     #[serde(default)]
@@ -151,10 +155,96 @@ pub enum AuthenticationType {
 pub struct Authentication {
     #[serde(rename = "type")]
     pub kind: AuthenticationType,
-    /// Mode-specific settings (user pool, OIDC issuer, Lambda authorizer); kept
-    /// opaque until those modes are implemented.
+    /// Mode-specific settings: the user pool, OIDC issuer or Lambda
+    /// authorizer. One struct for every mode, so a misspelt key is an error
+    /// with its line; the loader checks which keys the mode needs.
     #[serde(default)]
-    pub config: Option<Json>,
+    pub config: Option<AuthenticationConfig>,
+}
+
+/// `authentication.config` as serverless-appsync-plugin v2 writes it, plus
+/// the local `jwks`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AuthenticationConfig {
+    // AMAZON_COGNITO_USER_POOLS
+    #[serde(default)]
+    pub user_pool_id: Option<String>,
+    #[serde(default)]
+    pub aws_region: Option<String>,
+    /// `ALLOW` (the default) or `DENY`.
+    #[serde(default)]
+    pub default_action: Option<String>,
+    #[serde(default)]
+    pub app_id_client_regex: Option<String>,
+    // OPENID_CONNECT
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Milliseconds.
+    #[serde(default, rename = "iatTTL")]
+    pub iat_ttl: Option<u64>,
+    /// Milliseconds.
+    #[serde(default, rename = "authTTL")]
+    pub auth_ttl: Option<u64>,
+    // AWS_LAMBDA
+    #[serde(default)]
+    pub function_name: Option<String>,
+    #[serde(default)]
+    pub function_alias: Option<String>,
+    #[serde(default)]
+    pub function_arn: Option<String>,
+    #[serde(default)]
+    pub function: Option<Json>,
+    #[serde(default)]
+    pub identity_validation_expression: Option<String>,
+    #[serde(default)]
+    pub authorizer_result_ttl_in_seconds: Option<u64>,
+    /// Local extension for Cognito and OIDC: a JWKS file (relative to the
+    /// project) or URL, instead of the provider's own.
+    #[serde(default)]
+    pub jwks: Option<String>,
+}
+
+/// One local IAM credential (`iamCredentials`). Exactly one of `user`,
+/// `role` and `cognitoIdentity` says whom it stands for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IamCredentialConfig {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    #[serde(default)]
+    pub session_token: Option<String>,
+    /// Default `123456789012`.
+    #[serde(default)]
+    pub account_id: Option<String>,
+    /// An IAM user's name.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// An assumed role's name; `session` names the session.
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub session: Option<String>,
+    #[serde(default)]
+    pub cognito_identity: Option<CognitoIdentityConfig>,
+}
+
+/// A Cognito identity pool's credentials.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CognitoIdentityConfig {
+    pub identity_pool_id: String,
+    pub identity_id: String,
+    /// `true` for the pool's authenticated role (the default).
+    #[serde(default)]
+    pub authenticated: Option<bool>,
+    /// The role's name.
+    pub role: String,
+    /// `cognitoIdentityAuthProvider`, as AppSync reports it.
+    #[serde(default)]
+    pub auth_provider: Option<String>,
 }
 
 /// An API key. `value` is a local extension: the plugin lets AWS generate the

@@ -89,8 +89,8 @@ pub struct ObjectDef {
     pub description: Option<String>,
     pub implements: Vec<String>,
     pub fields: IndexMap<String, FieldDef>,
-    /// Modes named by `@aws_*` directives on the type.
-    pub auth_directives: Vec<AuthType>,
+    /// `@aws_*` directives on the type.
+    pub auth_directives: Vec<AuthDirective>,
     pub file: usize,
     pub pos: Pos,
 }
@@ -104,10 +104,12 @@ pub struct FieldDef {
     pub deprecation: Option<String>,
     /// Numbered at the end of [`build`]; see [`FieldId`].
     pub id: FieldId,
-    /// Modes named by `@aws_*` directives on the field.
-    pub auth_directives: Vec<AuthType>,
-    /// The modes that may read this field, settled at load; empty means any.
-    pub allowed_auth: Vec<AuthType>,
+    /// `@aws_*` directives on the field.
+    pub auth_directives: Vec<AuthDirective>,
+    /// Who may read this field, settled at load from the field's directives,
+    /// its type's, or the default mode (`crate::auth::settle_field_rules`).
+    /// Empty means nobody (Cognito `defaultAction: DENY` on a bare field).
+    pub auth_rules: Vec<AuthDirective>,
     pub pos: Pos,
 }
 
@@ -167,9 +169,32 @@ pub fn named_type(ty: &Type) -> &str {
     }
 }
 
+/// One `@aws_*` directive: the mode it admits and, for
+/// `@aws_cognito_user_pools` and `@aws_auth`, the groups it restricts to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthDirective {
+    pub mode: AuthType,
+    /// `cognito_groups`: `None` admits every user of the pool.
+    pub cognito_groups: Option<Vec<String>>,
+    /// Set on the rule a bare field inherits from the default mode: only the
+    /// default provider passes it, not an additional pool or issuer of the
+    /// same mode (AppSync's additional providers need directives).
+    pub default_provider_only: bool,
+}
+
+impl AuthDirective {
+    pub fn mode(mode: AuthType) -> AuthDirective {
+        AuthDirective {
+            mode,
+            cognito_groups: None,
+            default_provider_only: false,
+        }
+    }
+}
+
 /// The authorization modes AppSync's `@aws_*` directives name.
-fn auth_modes(directives: &[Positioned<ConstDirective>]) -> Vec<AuthType> {
-    let mut out = Vec::new();
+fn auth_modes(directives: &[Positioned<ConstDirective>]) -> Vec<AuthDirective> {
+    let mut out: Vec<AuthDirective> = Vec::new();
     for d in directives {
         let mode = match d.node.name.node.as_str() {
             "aws_api_key" => AuthType::ApiKey,
@@ -179,8 +204,34 @@ fn auth_modes(directives: &[Positioned<ConstDirective>]) -> Vec<AuthType> {
             "aws_cognito_user_pools" | "aws_auth" => AuthType::AmazonCognitoUserPools,
             _ => continue,
         };
-        if !out.contains(&mode) {
-            out.push(mode);
+        let groups = d
+            .node
+            .get_argument("cognito_groups")
+            .and_then(|value| match &value.node {
+                async_graphql_value::ConstValue::List(items) => Some(
+                    items
+                        .iter()
+                        .filter_map(|item| match item {
+                            async_graphql_value::ConstValue::String(s) => Some(s.clone()),
+                            _ => None,
+                        })
+                        .collect::<Vec<_>>(),
+                ),
+                async_graphql_value::ConstValue::String(s) => Some(vec![s.clone()]),
+                _ => None,
+            });
+        match out.iter_mut().find(|rule| rule.mode == mode) {
+            // `@aws_auth` beside `@aws_cognito_user_pools`: the groups add up.
+            Some(rule) => match (&mut rule.cognito_groups, groups) {
+                (Some(have), Some(more)) => have.extend(more),
+                (have @ Some(_), None) => *have = None,
+                _ => {}
+            },
+            None => out.push(AuthDirective {
+                mode,
+                cognito_groups: groups,
+                default_provider_only: false,
+            }),
         }
     }
     out
@@ -522,7 +573,7 @@ fn object_def(
                 deprecation: deprecation(&f.node.directives),
                 id: FieldId(u32::MAX),
                 auth_directives: auth_modes(&f.node.directives),
-                allowed_auth: Vec::new(),
+                auth_rules: Vec::new(),
                 pos: f.pos,
             },
         );

@@ -47,6 +47,18 @@ pub struct Context {
     pub info: Json,
     /// `{ "message": ..., "type": ... }` in response steps after a data-source error.
     pub error: Json,
+    /// The mode that authorized the request (`util.authType()`); contexts
+    /// read from files have none and infer it from `identity`.
+    #[serde(skip)]
+    pub auth_type: Option<crate::graphql::AuthType>,
+}
+
+impl Context {
+    /// What `util.authType()` reports.
+    pub fn auth_type(&self) -> crate::graphql::AuthType {
+        self.auth_type
+            .unwrap_or_else(|| crate::graphql::AuthType::from_identity(&self.identity))
+    }
 }
 
 /// An error raised by resolver code: `util.error`, `util.appendError`,

@@ -63,6 +63,41 @@ async fn metrics(State(admin): State<Admin>) -> impl IntoResponse {
     )
 }
 
+/// The header that carries the admin token.
+pub const ADMIN_TOKEN_HEADER: &str = "x-appsync-local-admin-token";
+
+/// Lets admin requests through only with the admin token, when the server
+/// has one; `/metrics` stays open for scrapers.
+pub async fn admin_guard(
+    State(token): State<Option<Arc<str>>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(token) = token else {
+        return next.run(request).await;
+    };
+    if request.uri().path() == "/metrics" {
+        return next.run(request).await;
+    }
+    let sent = request
+        .headers()
+        .get(ADMIN_TOKEN_HEADER)
+        .map(|v| v.as_bytes().to_vec())
+        .unwrap_or_default();
+    let equal: bool = subtle::ConstantTimeEq::ct_eq(sent.as_slice(), token.as_bytes()).into();
+    if equal {
+        next.run(request).await
+    } else {
+        error(
+            StatusCode::UNAUTHORIZED,
+            "UnauthorizedException",
+            format!(
+                "admin token required: this server listens beyond loopback, so admin routes need the token it printed at start in `{ADMIN_TOKEN_HEADER}`"
+            ),
+        )
+    }
+}
+
 /// A JSON error: `{"errorType": ..., "message": ...}`.
 fn error(status: StatusCode, error_type: &str, message: impl Into<String>) -> Response {
     let body = json!({ "errorType": error_type, "message": message.into() });

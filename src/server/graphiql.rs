@@ -2,9 +2,16 @@
 //! are embedded in the binary and served under `/graphiql/`, so the page
 //! works offline; the page prefills a valid API key.
 //!
-//! The files in `assets/graphiql/` come from npm through
-//! `scripts/update-graphiql.sh`; its pinned versions must match the macros
-//! below, which name the files.
+//! Above GraphiQL, an authorization panel (`auth-panel.js`) reads the API's
+//! modes and keys from `GET /admin/auth`, lets the user pick an API key or
+//! mint a Cognito or OIDC token through `POST /admin/token`, hands the chosen
+//! headers to GraphiQL, and shows the identity `GET /admin/identity` resolves
+//! for them. It starts on the default mode; until that mode has credentials
+//! (a JWT mode before a token is minted), GraphiQL keeps the prefilled key.
+//!
+//! The GraphiQL, React and licence files in `assets/graphiql/` come from npm
+//! through `scripts/update-graphiql.sh`; its pinned versions must match the
+//! macros below, which name the files. `auth-panel.js` is this project's own.
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -34,19 +41,29 @@ macro_rules! react_dom_js {
         "react-dom-18.3.1.production.min.js"
     };
 }
+macro_rules! auth_panel_js {
+    () => {
+        "auth-panel.js"
+    };
+}
 
 /// One embedded file, served at `/graphiql/{name}`.
 struct Asset {
     name: &'static str,
     content_type: &'static str,
+    cache_control: &'static str,
     body: &'static [u8],
 }
 
 macro_rules! asset {
     ($name:expr, $content_type:expr) => {
+        asset!($name, $content_type, CACHE_FOREVER)
+    };
+    ($name:expr, $content_type:expr, $cache_control:expr) => {
         Asset {
             name: $name,
             content_type: $content_type,
+            cache_control: $cache_control,
             body: include_bytes!(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/assets/graphiql/",
@@ -60,11 +77,12 @@ const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
 
 /// The licences ship too: the binary redistributes the code they cover.
-const ASSETS: [Asset; 7] = [
+const ASSETS: [Asset; 8] = [
     asset!(graphiql_js!(), JAVASCRIPT),
     asset!(graphiql_css!(), "text/css; charset=utf-8"),
     asset!(react_js!(), JAVASCRIPT),
     asset!(react_dom_js!(), JAVASCRIPT),
+    asset!(auth_panel_js!(), JAVASCRIPT, REVALIDATE),
     asset!("LICENSE.graphiql", TEXT),
     asset!("LICENSE.react", TEXT),
     asset!("LICENSE.react-dom", TEXT),
@@ -73,6 +91,10 @@ const ASSETS: [Asset; 7] = [
 /// File names carry their versions, so a browser may keep them for good.
 const CACHE_FOREVER: &str = "public, max-age=31536000, immutable";
 
+/// The panel's name carries no version and it changes with the server, so a
+/// browser asks for it again on every load.
+const REVALIDATE: &str = "no-cache";
+
 const PAGE: &str = concat!(
     r#"<!doctype html>
 <html lang="en">
@@ -80,7 +102,10 @@ const PAGE: &str = concat!(
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>appsync-local · GraphiQL</title>
-  <style>body { margin: 0; height: 100vh; } #graphiql { height: 100vh; }</style>
+  <style>
+    body { margin: 0; height: 100vh; display: flex; flex-direction: column; }
+    #graphiql { flex: 1 1 0; min-height: 0; }
+  </style>
   <link rel="stylesheet" href="/graphiql/"#,
     graphiql_css!(),
     r#"">
@@ -93,22 +118,43 @@ const PAGE: &str = concat!(
   <script src="/graphiql/"#,
     graphiql_js!(),
     r#""></script>
+  <script src="/graphiql/"#,
+    auth_panel_js!(),
+    r#""></script>
 </head>
 <body>
+  <div id="auth-panel"></div>
   <div id="graphiql">Loading GraphiQL…</div>
   <script>
-    const headers = __HEADERS__;
+    // The auth panel's headers: the headers editor shows them, and every
+    // request carries them under whatever the editor holds.
+    let headers = __HEADERS__;
     // `?query=` opens the editor on that query, as GraphiQL's own examples do.
     const query = new URLSearchParams(location.search).get('query') ?? undefined;
-    const fetcher = GraphiQL.createFetcher({ url: new URL('/graphql', location.href).href, headers });
-    ReactDOM.createRoot(document.getElementById('graphiql')).render(
+    const send = GraphiQL.createFetcher({ url: new URL('/graphql', location.href).href });
+    const newFetcher = () => (params, options) =>
+      send(params, { ...options, headers: { ...headers, ...(options && options.headers) } });
+    let fetcher = newFetcher();
+    const root = ReactDOM.createRoot(document.getElementById('graphiql'));
+    // Synchronous, effects included: the headers editor holds the new
+    // headers as soon as this returns.
+    const render = () => ReactDOM.flushSync(() => root.render(
       React.createElement(GraphiQL, {
         fetcher,
         query,
         headers: JSON.stringify(headers, null, 2),
         shouldPersistHeaders: true,
       })
-    );
+    ));
+    render();
+    window.AppSyncLocalAuthPanel?.start(document.getElementById('auth-panel'), headers, (next) => {
+      headers = next;
+      render();
+      // Then, with the editor updated, a new fetcher: GraphiQL fetches the
+      // schema again with the new headers alone.
+      fetcher = newFetcher();
+      render();
+    });
   </script>
 </body>
 </html>
@@ -138,7 +184,7 @@ pub async fn graphiql_asset(Path(file): Path<String>) -> Response {
         Some(asset) => (
             [
                 (header::CONTENT_TYPE, asset.content_type),
-                (header::CACHE_CONTROL, CACHE_FOREVER),
+                (header::CACHE_CONTROL, asset.cache_control),
             ],
             asset.body,
         )
@@ -177,5 +223,16 @@ mod tests {
             );
         }
         assert!(!PAGE.contains("http"), "the page names no other host");
+    }
+
+    /// The bootstrap script calls the panel, so the panel must load first.
+    #[test]
+    fn the_auth_panel_loads_before_graphiql_starts() {
+        let panel = PAGE
+            .find(concat!("\"/graphiql/", auth_panel_js!(), "\""))
+            .expect("the panel's script");
+        let bootstrap = PAGE.find("createRoot").expect("the bootstrap script");
+        assert!(panel < bootstrap);
+        assert_eq!(PAGE.matches("__HEADERS__").count(), 1);
     }
 }

@@ -14,9 +14,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value as Json;
 use tower::ServiceExt;
 
+use crate::auth::AuthFailure;
 use crate::execution::errors;
 use crate::graphql::{Answer, GraphQLRequest, GraphQLService, RequestContext};
-use crate::server::auth::{Unauthorized, authorize};
+use crate::server::auth::{authorize, needs_body};
 use crate::server::state::ServiceCell;
 
 /// State of the GraphQL handlers.
@@ -35,8 +36,8 @@ pub struct LoggedOperation(pub String);
 /// Why a request was refused before it reached the executor.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
-    #[error("You are not authorized to make this call.")]
-    Unauthorized,
+    #[error("{0}")]
+    Auth(AuthFailure),
     #[error("Unsupported Content-Type {0:?}: send GraphQL requests as application/json.")]
     UnsupportedMediaType(String),
     #[error("Missing Content-Type: send GraphQL requests as application/json.")]
@@ -60,7 +61,9 @@ pub enum RequestError {
 impl RequestError {
     pub fn status(&self) -> StatusCode {
         match self {
-            RequestError::Unauthorized => StatusCode::UNAUTHORIZED,
+            RequestError::Auth(failure) => {
+                StatusCode::from_u16(failure.status()).unwrap_or(StatusCode::UNAUTHORIZED)
+            }
             RequestError::UnsupportedMediaType(_) | RequestError::MissingContentType => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
@@ -75,11 +78,11 @@ impl RequestError {
         }
     }
 
-    /// The `errorType` of the error body. Only `UnauthorizedException` is
+    /// The `errorType` of the error body. Only the authorization ones are
     /// documented by AppSync; the others are guesses in AWS's naming style.
     pub fn error_type(&self) -> &'static str {
         match self {
-            RequestError::Unauthorized => "UnauthorizedException",
+            RequestError::Auth(failure) => failure.error_type(),
             RequestError::UnsupportedMediaType(_) | RequestError::MissingContentType => {
                 "UnsupportedMediaTypeException"
             }
@@ -116,9 +119,9 @@ impl RequestError {
     }
 }
 
-impl From<Unauthorized> for RequestError {
-    fn from(_: Unauthorized) -> Self {
-        RequestError::Unauthorized
+impl From<AuthFailure> for RequestError {
+    fn from(failure: AuthFailure) -> Self {
+        RequestError::Auth(failure)
     }
 }
 
@@ -190,9 +193,17 @@ async fn decode_post(
     body: Body,
     limit: usize,
 ) -> Result<(GraphQLRequest, RequestContext), RequestError> {
-    let context = authorize(service.auth(), parts)?;
+    // A SigV4 signature covers the body, so it is read first; otherwise a
+    // refused credential costs no read.
+    let (context, bytes) = if needs_body(parts) {
+        let bytes = read_body(body, limit).await?;
+        (authorize(service.auth(), parts, Some(&bytes)).await?, bytes)
+    } else {
+        let context = authorize(service.auth(), parts, None).await?;
+        check_content_type(&parts.headers)?;
+        (context, read_body(body, limit).await?)
+    };
     check_content_type(&parts.headers)?;
-    let bytes = read_body(body, limit).await?;
     // serde would also read a struct from a JSON array; only objects are
     // requests. AppSync has no batching, so a batch is refused here too.
     let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
@@ -249,17 +260,17 @@ pub async fn graphql_get(State(shared): State<Shared>, request: Request) -> Resp
     let (parts, _body) = request.into_parts();
     let media = ResponseMediaType::negotiate(&parts.headers);
     let service = shared.service.current();
-    match decode_get(&service, &parts) {
+    match decode_get(&service, &parts).await {
         Ok((request, context)) => execute(service, request, context, media).await,
         Err(err) => err.into_response(media),
     }
 }
 
-fn decode_get(
+async fn decode_get(
     service: &Arc<dyn GraphQLService>,
     parts: &Parts,
 ) -> Result<(GraphQLRequest, RequestContext), RequestError> {
-    let context = authorize(service.auth(), parts)?;
+    let context = authorize(service.auth(), parts, None).await?;
     let request = parse_get_parameters(parts.uri.query().unwrap_or_default())?;
     if selected_operation_type(&request) == Some(OperationType::Mutation) {
         return Err(RequestError::MutationOverGet);

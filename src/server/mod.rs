@@ -10,6 +10,7 @@
 
 mod admin;
 mod auth;
+mod auth_routes;
 mod graphiql;
 mod graphql_http;
 mod layers;
@@ -37,8 +38,15 @@ pub fn app(state: AppState) -> Router {
         amz_target_router,
         extra_routers,
         stores,
+        admin_token,
     } = options;
-    let admin = admin::router(service.clone(), stores);
+    let admin = admin::router(service.clone(), stores)
+        .merge(auth_routes::admin_router(service.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            admin_token.map(std::sync::Arc::<str>::from),
+            admin::admin_guard,
+        ))
+        .merge(auth_routes::public_router(service.clone()));
     let shared = graphql_http::Shared {
         service,
         body_limit,

@@ -72,6 +72,11 @@ pub struct ServerOptions {
     pub extra_routers: Vec<Router>,
     /// The stores behind `/admin/seed`, `/admin/reset` and `/admin/fixtures`.
     pub stores: Option<Arc<Stores>>,
+    /// When set, the admin routes (`/admin/*` and the cache flush) answer
+    /// only requests carrying it in `x-appsync-local-admin-token`. `serve`
+    /// sets one whenever it binds a non-loopback address: anyone who can
+    /// mint tokens or reset data must not be a stranger on the network.
+    pub admin_token: Option<String>,
 }
 
 impl Default for ServerOptions {
@@ -82,6 +87,7 @@ impl Default for ServerOptions {
             amz_target_router: None,
             extra_routers: Vec::new(),
             stores: None,
+            admin_token: None,
         }
     }
 }

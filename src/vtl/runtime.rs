@@ -5,6 +5,8 @@
 // resolver runtime; VTL keeps its historical name for the error.
 pub use crate::runtime::{CodeError as TemplateError, Effect, Host};
 
+use crate::graphql::AuthType;
+
 /// Per-render state handed to `$util` helpers: the host, the render's
 /// instant, and what the render collects besides its text.
 #[derive(Debug)]
@@ -18,6 +20,8 @@ pub(crate) struct RenderState<'h> {
     /// `$util.log.*` lines, already formatted.
     pub logs: Vec<String>,
     pub effects: Vec<Effect>,
+    /// The request's mode, for `$util.authType()`.
+    pub auth_type: AuthType,
 }
 
 impl<'h> RenderState<'h> {
@@ -28,6 +32,7 @@ impl<'h> RenderState<'h> {
             appended_errors: Vec::new(),
             logs: Vec::new(),
             effects: Vec::new(),
+            auth_type: AuthType::ApiKey,
         }
     }
 }

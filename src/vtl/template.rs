@@ -166,7 +166,9 @@ impl Template {
             names.extensions.clone(),
             Value::Builtin(Namespace::Extensions),
         );
-        let mut renderer = Renderer::new(&self.program, RenderState::new(host), vars);
+        let mut state = RenderState::new(host);
+        state.auth_type = ctx.auth_type();
+        let mut renderer = Renderer::new(&self.program, state, vars);
         let result = renderer.run();
         let state = renderer.state;
         // The stash and the arguments outlive this template (pipelines):

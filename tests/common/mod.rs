@@ -11,7 +11,7 @@ use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use appsync_local::testing::{TestServer, TestServerBuilder};
+use appsync_local::testing::{TestServer, TestServerBuilder, User};
 use serde_json::{Value as Json, json};
 
 /// `tests/projects/NAME`.
@@ -103,6 +103,32 @@ impl Client {
             request = request.header(*name, *value);
         }
         Raw::read(request.send().await.expect("the server answers")).await
+    }
+
+    /// POSTs a GraphQL request body as `user` (`Authorization: <token>`,
+    /// no API key).
+    pub async fn post_as(&self, user: &User, body: Json) -> Raw {
+        self.post_with_auth(body, &[("authorization", &user.token())])
+            .await
+    }
+
+    /// POSTs a GraphQL request body with exactly these credentials headers
+    /// (no API key unless given).
+    pub async fn post_with_auth(&self, body: Json, headers: &[(&str, &str)]) -> Raw {
+        let mut request = self.http.post(self.graphql_url()).json(&body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Raw::read(request.send().await.expect("the server answers")).await
+    }
+
+    /// A GraphQL query as `user`, answered with HTTP 200; the JSON response.
+    pub async fn query_as(&self, user: &User, query: &str, variables: Json) -> Json {
+        let raw = self
+            .post_as(user, json!({"query": query, "variables": variables}))
+            .await;
+        assert_eq!(raw.status, 200, "{}", raw.body);
+        raw.json()
     }
 
     /// A GraphQL query answered with HTTP 200; the JSON response.

@@ -9,5 +9,14 @@ export function response(ctx) {
   if (ctx.error) {
     util.error(ctx.error.message, ctx.error.type);
   }
-  return ctx.result;
+  // Readable by its customer (the token's sub) and by the Admin group: the
+  // owner is only known once the item is read. A missing booking is null.
+  const booking = ctx.result ?? null;
+  if (booking !== null) {
+    const groups = ctx.identity?.groups ?? [];
+    if (booking.customer !== ctx.identity?.sub && !groups.includes('Admin')) {
+      util.unauthorized();
+    }
+  }
+  return booking;
 }

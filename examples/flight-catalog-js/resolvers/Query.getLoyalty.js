@@ -1,9 +1,17 @@
 import { util } from '@aws-appsync/utils';
 
-// A customer's confirmed bookings: only their prices are needed. The VTL demo
-// reads at most 1000 (AppSync's #foreach limit) so its response template can
-// sum them all; this one reads as many, to count the same bookings.
+// The caller's own loyalty by default; another customer's for the Admin group
+// only, as in the airline sample's getLoyalty. The customer's confirmed
+// bookings: only their prices are needed. The VTL demo reads at most 1000
+// (AppSync's #foreach limit) so its response template can sum them all; this
+// one reads as many, to count the same bookings.
 export function request(ctx) {
+  const caller = ctx.identity?.sub ?? null;
+  const customer = ctx.args.customer ?? caller;
+  const groups = ctx.identity?.groups ?? [];
+  if (customer !== caller && !groups.includes('Admin')) {
+    util.unauthorized();
+  }
   return {
     operation: 'Query',
     index: 'ByCustomerStatus',
@@ -11,7 +19,7 @@ export function request(ctx) {
       expression: 'customer = :customer AND #status = :confirmed',
       expressionNames: { '#status': 'status' },
       expressionValues: {
-        ':customer': util.dynamodb.toDynamoDB(ctx.args.customer),
+        ':customer': util.dynamodb.toDynamoDB(customer),
         ':confirmed': util.dynamodb.toDynamoDB('CONFIRMED'),
       },
     },

@@ -143,11 +143,9 @@ pub(super) fn call(host: &mut RenderState<'_>, c: &Call) -> Result<Value, CallEr
                 .map(Value::Bool)
                 .map_err(CallError::invalid)
         }
-        // The auth mode of the request is not part of the render's host
-        // state yet; API key is the local server's default mode.
         "authType" => {
             c.arity(0, 0, "authType()")?;
-            Ok(Value::str("API Key Authorization"))
+            Ok(Value::str(host.auth_type.util_name()))
         }
         _ => Err(CallError::NoSuchMethod),
     }

@@ -14,6 +14,10 @@ export function response(ctx) {
   if (booking === null) {
     util.error(`Booking '${bookingId}' does not exist.`, 'BookingNotFound');
   }
+  // Only the booking's customer may cancel it; the Admin group may not.
+  if (booking.customer !== ctx.identity?.sub) {
+    util.unauthorized();
+  }
   if (booking.status === 'CANCELLED') {
     util.error(`Booking '${bookingId}' is already cancelled.`, 'BookingAlreadyCancelled');
   }

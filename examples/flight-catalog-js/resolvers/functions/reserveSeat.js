@@ -2,6 +2,7 @@ import { util } from '@aws-appsync/utils';
 
 // Takes a seat and writes the booking in one transaction, as the airline
 // sample's ReserveBooking does: the seat update fails once none are left.
+// The customer is the caller (the token's sub), never an argument.
 // The request is written out: the dynamodb module's transactWrite() would
 // rename the expressions' placeholders.
 export function request(ctx) {
@@ -12,7 +13,7 @@ export function request(ctx) {
     outboundFlightId: flight.id,
     paymentToken: input.paymentToken,
     checkedIn: false,
-    customer: input.customer,
+    customer: ctx.identity.sub,
     createdAt: ctx.stash.createdAt,
     bookingReference: ctx.stash.bookingReference,
     price: flight.ticketPrice,
