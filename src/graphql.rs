@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -35,7 +36,8 @@ pub struct RequestContext {
     /// several times appears several times. `cookie` is never exposed to templates.
     pub headers: Vec<(String, String)>,
     /// `$ctx.identity`: null for API_KEY authorization (as AppSync sets it).
-    pub identity: Json,
+    /// Shared: every resolver of the request reads the same one.
+    pub identity: Arc<Json>,
     /// The mode that authorized the request, for `$util.authType()`.
     pub auth_type: AuthType,
     /// `cognito:groups` of a Cognito user, for `cognito_groups` rules.
@@ -54,7 +56,7 @@ impl Default for RequestContext {
     fn default() -> Self {
         RequestContext {
             headers: Vec::new(),
-            identity: Json::Null,
+            identity: Arc::new(Json::Null),
             auth_type: AuthType::ApiKey,
             groups: Vec::new(),
             default_provider: true,

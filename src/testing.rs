@@ -62,6 +62,7 @@ pub struct TestServerBuilder {
     project: PathBuf,
     seed: bool,
     data: Data,
+    local_issuer: bool,
 }
 
 impl TestServerBuilder {
@@ -85,6 +86,13 @@ impl TestServerBuilder {
         self
     }
 
+    /// Whether Cognito and OIDC providers accept the local issuer's tokens
+    /// (default `true`; `false` is `serve --no-local-issuer`).
+    pub fn local_issuer(mut self, on: bool) -> Self {
+        self.local_issuer = on;
+        self
+    }
+
     /// Loads the project and serves it on `127.0.0.1:0`. Must be called
     /// inside a tokio runtime.
     pub async fn start(self) -> Result<TestServer, StartError> {
@@ -105,7 +113,7 @@ impl TestServerBuilder {
             data_dir,
             stores: None,
             no_seed: !self.seed,
-            no_local_issuer: false,
+            no_local_issuer: !self.local_issuer,
         };
         let project = self.project.clone();
         // Loading opens sled and may seed: blocking work.
@@ -245,6 +253,7 @@ impl TestServer {
             project: project.as_ref().to_path_buf(),
             seed: true,
             data: Data::Memory,
+            local_issuer: true,
         }
     }
 

@@ -611,3 +611,55 @@ async fn issuer_routes() {
     );
     assert_eq!(summary["tokenProviders"], json!(["cognito", "oidc"]));
 }
+
+/// Full-request caching keys on `$context.identity`, which is the verified
+/// identity: a user's repeated request hits, another user's never does.
+#[tokio::test]
+async fn cached_results_are_never_shared_between_users() {
+    let c = common::start("auth_caching").await;
+    let query = "{ whoami { sub evaluation } }";
+    // One token sent twice: the same identity, so the same entry.
+    let alice = c.as_user("alice").token();
+    let ask = |token: String| {
+        let c = &c;
+        async move {
+            let raw = c
+                .post_with_auth(json!({"query": query}), &[("authorization", &token)])
+                .await;
+            assert_eq!(raw.status, 200, "{}", raw.body);
+            raw.json()
+        }
+    };
+    let first = ask(alice.clone()).await;
+    assert_eq!(first["data"]["whoami"]["sub"], "alice", "{first}");
+    let again = ask(alice).await;
+    assert_eq!(again, first, "alice's second request is a cache hit");
+    let bob = c.query_as(&c.as_user("bob"), query, json!({})).await;
+    assert_eq!(bob["data"]["whoami"]["sub"], "bob", "{bob}");
+    assert_ne!(
+        bob["data"]["whoami"]["evaluation"],
+        first["data"]["whoami"]["evaluation"]
+    );
+}
+
+/// `sourceIp` lists the `x-forwarded-for` entries, then the TCP peer.
+#[tokio::test]
+async fn source_ip_lists_forwarded_addresses_then_the_peer() {
+    let c = server().await;
+    let token = c.as_user("alice").token();
+    let raw = c
+        .post_with_auth(
+            json!({"query": "{ identity }"}),
+            &[
+                ("authorization", &token),
+                ("x-forwarded-for", "203.0.113.7, 198.51.100.2"),
+            ],
+        )
+        .await;
+    let identity: Json =
+        serde_json::from_str(raw.json()["data"]["identity"].as_str().expect("json")).expect("json");
+    assert_eq!(
+        identity["sourceIp"],
+        json!(["203.0.113.7", "198.51.100.2", "127.0.0.1"])
+    );
+}

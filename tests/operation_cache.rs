@@ -218,7 +218,7 @@ async fn identities_never_share_a_fast_path_entry() {
             ..Default::default()
         };
         let context = RequestContext {
-            identity,
+            identity: identity.into(),
             ..Default::default()
         };
         api.answer_request(request, context)

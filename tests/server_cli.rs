@@ -194,3 +194,186 @@ fn one_access_log_line_per_request() {
     assert_eq!(access[1][4], "-", "{access:?}");
     assert_eq!(access[0].len(), 5, "{access:?}");
 }
+
+/// `appsync-local token` signs with the data directory's key, which a
+/// server on the same directory accepts; `--expires-in 0` mints an expired
+/// token for tests of expiry.
+#[test]
+fn token_mints_what_a_server_on_the_same_data_accepts() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mint = |extra: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_appsync-local"))
+            .args(["token", "--project", "tests/projects/auth_modes", "--data"])
+            .arg(data.path())
+            .args(["--sub", "alice", "--groups", "Admin,Editors"])
+            .args(extra)
+            .output()
+            .expect("run appsync-local token");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_owned()
+    };
+    let valid = mint(&[]);
+    let expired = mint(&["--expires-in", "0"]);
+    assert_eq!(valid.split('.').count(), 3, "{valid}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let server = appsync_local::testing::TestServer::builder("tests/projects/auth_modes")
+            .data_dir(data.path())
+            .start()
+            .await
+            .expect("server");
+        let client = reqwest::Client::new();
+        let ask = |token: &str| {
+            client
+                .post(server.graphql_url())
+                .header("authorization", token)
+                .json(&serde_json::json!({"query": "{ me adminOnly }"}))
+                .send()
+        };
+        let body: serde_json::Value = ask(&valid)
+            .await
+            .expect("response")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(
+            body,
+            serde_json::json!({"data": {"me": "alice", "adminOnly": "adminOnly"}})
+        );
+        let refused = ask(&expired).await.expect("response");
+        assert_eq!(refused.status(), 401);
+        let body: serde_json::Value = refused.json().await.expect("json");
+        assert_eq!(body["errors"][0]["message"], "Token has expired.");
+    });
+    // A project without Cognito or OIDC has nothing to mint for.
+    let output = Command::new(env!("CARGO_BIN_EXE_appsync-local"))
+        .args(["token", "--project", "tests/projects/basic", "--data"])
+        .arg(data.path())
+        .args(["--sub", "alice"])
+        .output()
+        .expect("run appsync-local token");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no AMAZON_COGNITO_USER_POOLS or OPENID_CONNECT provider"),
+        "{stderr}"
+    );
+}
+
+/// Bound beyond loopback, the admin routes need the token `serve` prints;
+/// GraphQL and `/metrics` do not.
+#[cfg(unix)]
+#[test]
+fn admin_routes_need_the_admin_token_beyond_loopback() {
+    use std::io::{BufRead, BufReader, Read as _, Write as _};
+    use std::net::TcpStream;
+    use std::process::Stdio;
+
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_appsync-local"))
+        .args([
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "0",
+            "--project",
+            "tests/projects/auth_modes",
+            "--data",
+        ])
+        .arg(data.path())
+        .env_remove("APPSYNC_LOCAL_ADMIN_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run appsync-local");
+    // The token line comes before the listening line.
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("stderr line");
+    let token = line
+        .split("x-appsync-local-admin-token: ")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("no admin token in: {line}"))
+        .to_owned();
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut listening = String::new();
+    stdout.read_line(&mut listening).expect("stdout line");
+    let port = listening
+        .trim()
+        .trim_end_matches("/graphql")
+        .rsplit(':')
+        .next()
+        .unwrap_or_else(|| panic!("{listening}"))
+        .to_owned();
+    let status = |path: &str, headers: &str| {
+        let mut stream = TcpStream::connect(format!("127.0.0.1:{port}")).expect("connect");
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nhost: x\r\n{headers}connection: close\r\n\r\n"
+        )
+        .expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("response");
+        response
+            .split(' ')
+            .nth(1)
+            .unwrap_or_default()
+            .parse::<u16>()
+            .unwrap_or_default()
+    };
+    let with_token = format!("x-appsync-local-admin-token: {token}\r\n");
+    let results = [
+        status("/admin/auth", ""),
+        status("/admin/auth", "x-appsync-local-admin-token: wrong\r\n"),
+        status("/admin/auth", &with_token),
+        status("/metrics", ""),
+        status("/graphql?query=%7Bping%7D", "x-api-key: da2-authmodes\r\n"),
+    ];
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(results, [401, 401, 200, 200, 200]);
+}
+
+/// Without the local issuer and without network, a provider whose keys
+/// cannot be fetched stops the start with the reason, within the fetch
+/// timeout, instead of refusing every request later.
+#[test]
+fn a_provider_without_reachable_keys_fails_the_start() {
+    let project = tempfile::tempdir().expect("project");
+    std::fs::write(
+        project.path().join("appsync.yaml"),
+        "name: offline\nauthentication:\n  type: OPENID_CONNECT\n  config:\n    issuer: http://127.0.0.1:9\n",
+    )
+    .expect("manifest");
+    std::fs::write(
+        project.path().join("schema.graphql"),
+        "type Query { a: String }\n",
+    )
+    .expect("schema");
+    let started = std::time::Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_appsync-local"))
+        .args(["serve", "--port", "0", "--no-local-issuer", "--project"])
+        .arg(project.path())
+        .output()
+        .expect("run appsync-local");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot get the signing keys of http://127.0.0.1:9"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("config.jwks"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}

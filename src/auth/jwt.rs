@@ -18,9 +18,12 @@ use crate::graphql::AuthType;
 
 /// A fetched JWKS is fetched again after this long.
 const JWKS_MAX_AGE: Duration = Duration::from_secs(60 * 60);
-/// An unknown `kid` refetches a JWKS at most this often, so a flood of
-/// forged tokens cannot turn into a flood of fetches.
-const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
+/// A `kid` the JWKS lacks triggers one refetch (a key rotation); the same
+/// `kid` again within this window does not, and at most
+/// [`UNKNOWN_KID_FETCHES`] refetches happen in it, so a flood of forged
+/// tokens cannot turn into a flood of fetches.
+const UNKNOWN_KID_WINDOW: Duration = Duration::from_secs(60);
+const UNKNOWN_KID_FETCHES: usize = 10;
 /// How long a JWKS or discovery fetch may take.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// Verified tokens kept at most.
@@ -105,7 +108,8 @@ pub struct JwtProvider {
     pub issuer: String,
     pub source: JwksSource,
     keys: RwLock<Option<(Instant, Arc<JwkSet>)>>,
-    last_fetch: Mutex<Option<Instant>>,
+    /// Refetches for unknown `kid`s within [`UNKNOWN_KID_WINDOW`].
+    unknown_kids: Mutex<Vec<(Instant, Option<String>)>>,
 }
 
 impl JwtProvider {
@@ -119,7 +123,7 @@ impl JwtProvider {
             issuer,
             source,
             keys: RwLock::new(keys),
-            last_fetch: Mutex::new(None),
+            unknown_kids: Mutex::new(Vec::new()),
         }
     }
 
@@ -142,9 +146,6 @@ impl JwtProvider {
     }
 
     async fn fetch(&self) -> Result<Arc<JwkSet>, FetchError> {
-        if let Ok(mut last) = self.last_fetch.lock() {
-            *last = Some(Instant::now());
-        }
         let url = match &self.source {
             JwksSource::Keys(set) => return Ok(Arc::new(set.clone())),
             JwksSource::Url(url) => url.clone(),
@@ -172,26 +173,23 @@ impl JwtProvider {
     }
 
     /// The key `kid` names: from the cached JWKS, else from a fresh fetch
-    /// (at most one per [`JWKS_REFETCH_INTERVAL`]).
+    /// (a stale set, or a `kid` it lacks: see [`UNKNOWN_KID_WINDOW`]).
     async fn key(&self, kid: Option<&str>) -> Option<DecodingKey> {
         let cached = self.keys.read().ok().and_then(|keys| keys.clone());
+        if matches!(self.source, JwksSource::Keys(_)) {
+            return cached.and_then(|(_, set)| find_key(&set, kid));
+        }
         let stale = cached
             .as_ref()
-            .is_none_or(|(at, _)| at.elapsed() > JWKS_MAX_AGE)
-            && !matches!(self.source, JwksSource::Keys(_));
-        if let Some((_, set)) = &cached
-            && !stale
+            .is_none_or(|(at, _)| at.elapsed() > JWKS_MAX_AGE);
+        if !stale
+            && let Some((_, set)) = &cached
             && let Some(key) = find_key(set, kid)
         {
             return Some(key);
         }
-        let may_fetch = self
-            .last_fetch
-            .lock()
-            .ok()
-            .is_some_and(|last| last.is_none_or(|at| at.elapsed() > JWKS_REFETCH_INTERVAL));
-        if !may_fetch || matches!(self.source, JwksSource::Keys(_)) {
-            return cached.and_then(|(_, set)| find_key(&set, kid));
+        if !stale && !self.may_refetch_for(kid) {
+            return None;
         }
         match self.fetch().await {
             Ok(set) => find_key(&set, kid),
@@ -200,6 +198,19 @@ impl JwtProvider {
                 cached.and_then(|(_, set)| find_key(&set, kid))
             }
         }
+    }
+
+    /// Whether a `kid` missing from a fresh JWKS may fetch it again.
+    fn may_refetch_for(&self, kid: Option<&str>) -> bool {
+        let Ok(mut recent) = self.unknown_kids.lock() else {
+            return false;
+        };
+        recent.retain(|(at, _)| at.elapsed() < UNKNOWN_KID_WINDOW);
+        if recent.len() >= UNKNOWN_KID_FETCHES || recent.iter().any(|(_, k)| k.as_deref() == kid) {
+            return false;
+        }
+        recent.push((Instant::now(), kid.map(str::to_owned)));
+        true
     }
 
     /// `$ctx.identity` for a verified token, and the user's groups.
@@ -268,6 +279,32 @@ pub struct Verified {
     pub provider: usize,
     pub claims: Map<String, Json>,
     pub exp: i64,
+    /// The identity last built from this token, with the source addresses
+    /// it was built for: a user's next request from the same address
+    /// shares it instead of building it again.
+    identity: Mutex<Option<(Vec<String>, Arc<Json>, Vec<String>)>>,
+}
+
+impl Verified {
+    /// `$ctx.identity` and the groups, for requests from `source_ips`.
+    pub fn identity(
+        &self,
+        provider: &JwtProvider,
+        source_ips: &[String],
+    ) -> (Arc<Json>, Vec<String>) {
+        if let Ok(memo) = self.identity.lock()
+            && let Some((ips, identity, groups)) = memo.as_ref()
+            && ips.as_slice() == source_ips
+        {
+            return (identity.clone(), groups.clone());
+        }
+        let (identity, groups) = provider.identity(&self.claims, source_ips);
+        let identity = Arc::new(identity);
+        if let Ok(mut memo) = self.identity.lock() {
+            *memo = Some((source_ips.to_vec(), identity.clone(), groups.clone()));
+        }
+        (identity, groups)
+    }
 }
 
 /// Verified tokens by their bytes, each until its `exp`, so a user's next
@@ -432,6 +469,7 @@ pub async fn verify(
         provider: index,
         claims,
         exp,
+        identity: Mutex::new(None),
     });
     cache.0.insert(Arc::from(token), verified.clone());
     Ok(verified)

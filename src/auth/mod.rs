@@ -97,7 +97,7 @@ pub struct CredentialRequest<'a> {
 pub struct Principal {
     pub auth_type: AuthType,
     /// `$ctx.identity`, in AppSync's shape for the mode (null for API keys).
-    pub identity: Json,
+    pub identity: Arc<Json>,
     /// `cognito:groups` of a Cognito user.
     pub groups: Vec<String>,
     /// Whether the credential matched the API's default provider, rather
@@ -209,7 +209,7 @@ impl AuthConfig {
             let credential = sigv4::verify(&self.iam, request, &authorization)?;
             return Ok(Principal {
                 auth_type: AuthType::AwsIam,
-                identity: credential.identity(&source_ips(request)),
+                identity: Arc::new(credential.identity(&source_ips(request))),
                 default_provider: self.default_mode() == AuthType::AwsIam,
                 ..Principal::default()
             });
@@ -252,7 +252,7 @@ impl AuthConfig {
         let default_provider =
             verified.provider == 0 && provider.kind.auth_type() == self.default_mode();
         let ips = source_ips(request);
-        let (identity, groups) = provider.identity(&verified.claims, &ips);
+        let (identity, groups) = verified.identity(provider, &ips);
         Ok(Principal {
             auth_type: provider.kind.auth_type(),
             identity,
@@ -291,7 +291,6 @@ impl AuthConfig {
     /// Mints a token with the local issuer for the project's first provider
     /// of the requested kind.
     pub fn mint(&self, request: &TokenRequest, now: i64) -> Result<MintedToken, IssuerError> {
-        let issuer = self.issuer.as_ref().ok_or(IssuerError::Disabled)?;
         let provider = match request.provider {
             Some(kind) => self
                 .jwt
@@ -300,6 +299,7 @@ impl AuthConfig {
                 .ok_or(IssuerError::NoProvider(kind))?,
             None => self.jwt.first().ok_or(IssuerError::NoJwtProvider)?,
         };
+        let issuer = self.issuer.as_ref().ok_or(IssuerError::Disabled)?;
         issuer.mint(provider, request, now)
     }
 }

@@ -443,7 +443,7 @@ async fn ctx_is_filled_completely() {
     let ctx = &seen[0];
     assert_eq!(ctx.source, json!({"id": "1", "title": "T"}));
     assert_eq!(ctx.arguments, json!({}));
-    assert_eq!(ctx.identity, Json::Null);
+    assert_eq!(*ctx.identity, Json::Null);
     assert_eq!(
         ctx.request,
         json!({"headers": {"x-trace": ["1", "2"]}, "domainName": null})

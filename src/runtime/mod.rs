@@ -35,7 +35,8 @@ pub struct Context {
     pub arguments: Json,
     pub source: Json,
     pub result: Json,
-    pub identity: Json,
+    /// Shared with the request: resolvers read it, never write it.
+    pub identity: std::sync::Arc<Json>,
     /// Shared by every step of one resolver run (pipeline included); a step
     /// writes its changes back.
     pub stash: serde_json::Map<String, Json>,

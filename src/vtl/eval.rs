@@ -73,6 +73,68 @@ pub struct Program {
     pub nodes: Vec<Node>,
     pub macros: Macros,
     pub names: Names,
+    /// The costly parts of `$ctx` the template can observe.
+    pub observes: Observes,
+}
+
+/// Which costly parts of `$ctx` a template can observe, decided from its
+/// text: `identity` (a verified token's claims) and `request` (every
+/// header) are converted for a render only when some reference could reach
+/// them. The test over-approximates: the word anywhere, or `$ctx` used
+/// other than through one of its members, counts as observing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observes {
+    pub identity: bool,
+    pub request: bool,
+}
+
+/// The members of `$ctx`; any other use of `$ctx` (whole, `.get(...)`,
+/// `.entrySet()`) may reach every part.
+const CTX_MEMBERS: [&str; 10] = [
+    "arguments",
+    "args",
+    "source",
+    "result",
+    "identity",
+    "stash",
+    "prev",
+    "request",
+    "info",
+    "error",
+];
+
+impl Observes {
+    pub fn of(source: &str) -> Observes {
+        let whole = ctx_used_whole(source);
+        Observes {
+            identity: whole || source.contains("identity"),
+            request: whole || source.contains("request"),
+        }
+    }
+}
+
+fn ctx_used_whole(source: &str) -> bool {
+    let ident_end = |text: &str| {
+        text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .unwrap_or(text.len())
+    };
+    for (at, _) in source.match_indices('$') {
+        let rest = &source[at + 1..];
+        let rest = rest.strip_prefix('!').unwrap_or(rest);
+        let rest = rest.strip_prefix('{').unwrap_or(rest);
+        let name = &rest[..ident_end(rest)];
+        if name != "ctx" && name != "context" {
+            continue;
+        }
+        let after = &rest[name.len()..];
+        let Some(member) = after.strip_prefix('.') else {
+            return true;
+        };
+        if !CTX_MEMBERS.contains(&&member[..ident_end(member)]) {
+            return true;
+        }
+    }
+    false
 }
 
 /// How rendering ended early.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value as Json;
 
-use crate::vtl::eval::{self, Names, Outcome, Program, Renderer, Vars};
+use crate::vtl::eval::{self, Names, Observes, Outcome, Program, Renderer, Vars};
 use crate::vtl::parser;
 use crate::vtl::runtime::{Effect, Host, RenderState, TemplateError};
 use crate::vtl::value::{Map, Namespace, Value};
@@ -139,6 +139,7 @@ impl Template {
                 nodes,
                 macros,
                 names: Names::default(),
+                observes: Observes::of(source),
             }),
         })
     }
@@ -155,7 +156,7 @@ impl Template {
     /// Renders with the clock and randomness of `host`; a seeded host with a
     /// fixed clock ([`Host::seeded`]) makes the output reproducible.
     pub fn render_with(&self, ctx: &mut Context, host: &mut Host) -> RenderOutput {
-        let ctx_map = context_value(ctx);
+        let ctx_map = context_value(ctx, self.program.observes);
         let names = &self.program.names;
         let mut vars = Vars::with_capacity_and_hasher(16, Default::default());
         vars.insert(names.ctx.clone(), ctx_map.clone());
@@ -207,8 +208,9 @@ fn map_or_empty(j: &Json) -> Value {
     }
 }
 
-/// `$ctx`: `arguments` and `args` are the same map.
-fn context_value(ctx: &Context) -> Value {
+/// `$ctx`: `arguments` and `args` are the same map. Parts the template
+/// cannot observe are left null rather than converted.
+fn context_value(ctx: &Context, observes: Observes) -> Value {
     let args = map_or_empty(&ctx.arguments);
     let stash = Value::map(
         ctx.stash
@@ -221,10 +223,17 @@ fn context_value(ctx: &Context) -> Value {
     m.insert("args".into(), args);
     m.insert("source".into(), Value::from_json(&ctx.source));
     m.insert("result".into(), Value::from_json(&ctx.result));
-    m.insert("identity".into(), Value::from_json(&ctx.identity));
+    let part = |observed: bool, json: &Json| {
+        if observed {
+            Value::from_json(json)
+        } else {
+            Value::Null
+        }
+    };
+    m.insert("identity".into(), part(observes.identity, &ctx.identity));
     m.insert("stash".into(), stash);
     m.insert("prev".into(), Value::from_json(&ctx.prev));
-    m.insert("request".into(), Value::from_json(&ctx.request));
+    m.insert("request".into(), part(observes.request, &ctx.request));
     m.insert("info".into(), Value::from_json(&ctx.info));
     m.insert("error".into(), Value::from_json(&ctx.error));
     Value::map(m)
@@ -233,6 +242,44 @@ fn context_value(ctx: &Context) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_are_skipped_only_when_no_reference_reaches_them() {
+        let cases = [
+            ("\"ping\"", false, false),
+            (
+                "$util.toJson($ctx.args.id) $context.stash.x ${ctx.result}",
+                false,
+                false,
+            ),
+            ("$ctx.identity.sub", true, false),
+            ("$ctx.request.headers", false, true),
+            ("$util.toJson($ctx)", true, true),
+            ("${ctx}", true, true),
+            ("#set($c = $context) $c.x", true, true),
+            ("#foreach($e in $ctx.entrySet())$e#end", true, true),
+            ("$ctx.get(\"ident\")", true, true),
+            ("#macro(m $c)$c#end #m($ctx.args)", false, false),
+            ("$!ctx.identity", true, false),
+        ];
+        for (source, identity, request) in cases {
+            assert_eq!(
+                Observes::of(source),
+                Observes { identity, request },
+                "{source}"
+            );
+        }
+        // A skipped part reads as null only where nothing can read it.
+        let mut ctx = Context {
+            identity: Arc::new(serde_json::json!({"sub": "alice"})),
+            ..Context::default()
+        };
+        let whole = Template::parse("t", "$util.toJson($ctx.identity.sub)").unwrap();
+        assert_eq!(
+            whole.render(&mut ctx).result.expect("rendered"),
+            Rendered::Text("\"alice\"".to_owned())
+        );
+    }
 
     #[test]
     fn template_is_send_sync() {
