@@ -68,7 +68,9 @@ const UPDATE_ITEM: &str = r##"#set($input = $ctx.args.input)
 fn context(arguments: serde_json::Value) -> Context {
     Context {
         arguments,
-        identity: json!({"sub": "user-1", "username": "alice", "claims": {"cognito:groups": ["Admin"]}}),
+        identity:
+            json!({"sub": "user-1", "username": "alice", "claims": {"cognito:groups": ["Admin"]}})
+                .into(),
         info: json!({"fieldName": "getPost", "parentTypeName": "Query", "variables": {}}),
         ..Context::default()
     }

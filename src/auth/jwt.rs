@@ -282,8 +282,11 @@ pub struct Verified {
     /// The identity last built from this token, with the source addresses
     /// it was built for: a user's next request from the same address
     /// shares it instead of building it again.
-    identity: Mutex<Option<(Vec<String>, Arc<Json>, Vec<String>)>>,
+    identity: Mutex<Option<IdentityMemo>>,
 }
+
+/// Source addresses, the identity built for them, and the groups.
+type IdentityMemo = (Vec<String>, Arc<Json>, Vec<String>);
 
 impl Verified {
     /// `$ctx.identity` and the groups, for requests from `source_ips`.
@@ -310,7 +313,9 @@ impl Verified {
 /// Verified tokens by their bytes, each until its `exp`, so a user's next
 /// request skips the signature check.
 #[derive(Clone)]
-pub struct TokenCache(moka::sync::Cache<Arc<str>, Arc<Verified>>);
+// Fx rather than SipHash: only verified tokens are stored, so no one can
+// choose colliding keys, and hashing a 1 KB token is most of a hit's cost.
+pub struct TokenCache(moka::sync::Cache<Arc<str>, Arc<Verified>, rustc_hash::FxBuildHasher>);
 
 struct UntilExp;
 
@@ -336,7 +341,7 @@ impl Default for TokenCache {
             moka::sync::Cache::builder()
                 .max_capacity(TOKEN_CACHE_ENTRIES)
                 .expire_after(UntilExp)
-                .build(),
+                .build_with_hasher(rustc_hash::FxBuildHasher),
         )
     }
 }

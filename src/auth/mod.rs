@@ -180,7 +180,11 @@ impl AuthConfig {
         let authorization = request
             .headers
             .get(axum::http::header::AUTHORIZATION)
-            .map(|value| String::from_utf8_lossy(value.as_bytes()).trim().to_owned())
+            .map(|value| String::from_utf8_lossy(value.as_bytes()))
+            .map(|value| match value {
+                std::borrow::Cow::Borrowed(text) => std::borrow::Cow::Borrowed(text.trim()),
+                std::borrow::Cow::Owned(text) => std::borrow::Cow::Owned(text.trim().to_owned()),
+            })
             .filter(|value| !value.is_empty());
         if self.has(AuthType::ApiKey)
             && let Some(key) = request.headers.get("x-api-key")
