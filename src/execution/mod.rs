@@ -59,6 +59,8 @@ pub struct Api {
     pub engine: Engine,
     pub limits: Limits,
     pub introspection: bool,
+    /// `environment`: the API's environment variables, `ctx.env`.
+    pub env: Arc<Json>,
     /// The manifest as loaded, for the stores' sections (`tables`, `indexes`).
     pub manifest: Manifest,
     /// The tables and indexes the data sources run on.

@@ -245,6 +245,7 @@ impl ResolverPlan {
             info,
             error: Json::Null,
             auth_type: Some(exec.context.auth_type),
+            env: exec.api.env.clone(),
         };
         let run = Run {
             ctx,

@@ -169,7 +169,7 @@ pub(super) struct CallState {
 pub(super) struct Touched(u16);
 
 impl Touched {
-    const PARTS: [&'static str; 9] = [
+    const PARTS: [&'static str; 10] = [
         "arguments",
         "source",
         "result",
@@ -179,6 +179,7 @@ impl Touched {
         "request",
         "info",
         "error",
+        "env",
     ];
 
     fn add(&mut self, key: &str) {
@@ -315,6 +316,7 @@ pub(super) fn install<'js>(ctx: &Ctx<'js>, state: &SharedState) -> rquickjs::Res
                 "request" => from_json(&ctx, &c.request),
                 "info" => from_json(&ctx, &c.info),
                 "error" => from_json(&ctx, &c.error),
+                "env" => from_json(&ctx, &c.env),
                 _ => Ok(Value::new_undefined(ctx.clone())),
             }
         })?,

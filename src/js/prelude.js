@@ -58,7 +58,7 @@
   // every part.
   const load = g.__loadCtxPart;
   delete g.__loadCtxPart;
-  const PARTS = ["arguments", "source", "result", "identity", "stash", "prev", "request", "info", "error"];
+  const PARTS = ["arguments", "source", "result", "identity", "stash", "prev", "request", "info", "error", "env"];
   function own(ctx, key, value) {
     Object.defineProperty(ctx, key, {
       value: value,

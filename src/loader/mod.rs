@@ -266,6 +266,7 @@ impl Loader {
             }
         };
         let auth = self.auth_config(&manifest);
+        let env = Arc::new(self.environment(&manifest));
         let Some(mut model) = model else {
             return Err(self.fail());
         };
@@ -300,6 +301,7 @@ impl Loader {
                 guards: guards(&manifest.guards),
             },
             introspection: manifest.introspection.as_ref().is_none_or(|i| i.enabled()),
+            env,
             schema,
             manifest,
             stores,
@@ -763,6 +765,63 @@ impl Loader {
                 );
             }
         }
+    }
+}
+
+impl Loader {
+    /// `environment`: AppSync's environment variables, checked against its
+    /// rules (at most 50; keys of two or more letters, digits and `_`
+    /// starting with a letter; string values of at most 512 characters).
+    /// Numbers and booleans are taken as their text, as YAML writes them.
+    fn environment(&mut self, manifest: &Manifest) -> Json {
+        let mut env = serde_json::Map::new();
+        let Some(config) = &manifest.environment else {
+            return Json::Object(env);
+        };
+        let Json::Object(entries) = config else {
+            self.manifest_problem(&["environment"], "environment must map names to strings");
+            return Json::Object(env);
+        };
+        if entries.len() > 50 {
+            self.manifest_problem(
+                &["environment"],
+                format!(
+                    "environment has {} variables; AppSync allows at most 50",
+                    entries.len()
+                ),
+            );
+        }
+        for (key, value) in entries {
+            let well_formed = key.len() >= 2
+                && key.starts_with(|c: char| c.is_ascii_alphabetic())
+                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !well_formed {
+                self.manifest_problem(
+                    &["environment", key],
+                    format!("environment variable `{key}`: names start with a letter and hold at least two letters, digits or `_`"),
+                );
+            }
+            let text = match value {
+                Json::String(s) => s.clone(),
+                Json::Number(n) => n.to_string(),
+                Json::Bool(b) => b.to_string(),
+                _ => {
+                    self.manifest_problem(
+                        &["environment", key],
+                        format!("environment variable `{key}` must be a string"),
+                    );
+                    continue;
+                }
+            };
+            if text.chars().count() > 512 {
+                self.manifest_problem(
+                    &["environment", key],
+                    format!("environment variable `{key}` is longer than AppSync's 512 characters"),
+                );
+            }
+            env.insert(key.clone(), Json::String(text));
+        }
+        Json::Object(env)
     }
 }
 

@@ -36,6 +36,8 @@
 //!   maxListFanOut: 500
 //! substitutions:
 //!   Stage: local                    # `${Stage}` in templates
+//! environment:                      # `ctx.env` in VTL and JS (strings)
+//!   STAGE: local
 //! seed:                             # loaded on the first start (see `crate::seed`)
 //!   Posts: seed/posts.json          # or: { generator: flight-catalog, flights: 20000, ... }
 //! ```

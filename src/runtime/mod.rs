@@ -48,6 +48,8 @@ pub struct Context {
     pub info: Json,
     /// `{ "message": ..., "type": ... }` in response steps after a data-source error.
     pub error: Json,
+    /// The API's environment variables (`ctx.env`), string values by name.
+    pub env: std::sync::Arc<Json>,
     /// The mode that authorized the request (`util.authType()`); contexts
     /// read from files have none and infer it from `identity`.
     #[serde(skip)]

@@ -90,7 +90,7 @@ pub struct Observes {
 
 /// The members of `$ctx`; any other use of `$ctx` (whole, `.get(...)`,
 /// `.entrySet()`) may reach every part.
-const CTX_MEMBERS: [&str; 10] = [
+const CTX_MEMBERS: [&str; 11] = [
     "arguments",
     "args",
     "source",
@@ -101,6 +101,7 @@ const CTX_MEMBERS: [&str; 10] = [
     "request",
     "info",
     "error",
+    "env",
 ];
 
 impl Observes {

@@ -236,6 +236,7 @@ fn context_value(ctx: &Context, observes: Observes) -> Value {
     m.insert("request".into(), part(observes.request, &ctx.request));
     m.insert("info".into(), Value::from_json(&ctx.info));
     m.insert("error".into(), Value::from_json(&ctx.error));
+    m.insert("env".into(), Value::from_json(&ctx.env));
     Value::map(m)
 }
 
