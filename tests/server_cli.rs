@@ -297,16 +297,20 @@ fn admin_routes_need_the_admin_token_beyond_loopback() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run appsync-local");
-    // The token line comes before the listening line.
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    stderr.read_line(&mut line).expect("stderr line");
-    let token = line
-        .split("x-appsync-local-admin-token: ")
-        .nth(1)
-        .and_then(|rest| rest.split('`').next())
-        .unwrap_or_else(|| panic!("no admin token in: {line}"))
-        .to_owned();
+    // The token line comes before the listening line; log lines may too.
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let token = stderr
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.split("x-appsync-local-admin-token: ")
+                .nth(1)
+                .and_then(|rest| rest.split('`').next())
+                .map(str::to_owned)
+        })
+        .expect("serve prints the admin token");
+    // Keep reading, so the access log never writes to a closed pipe.
+    std::thread::spawn(move || stderr.for_each(drop));
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
     let mut listening = String::new();
     stdout.read_line(&mut listening).expect("stdout line");
