@@ -169,18 +169,7 @@ pub(super) struct CallState {
 pub(super) struct Touched(u16);
 
 impl Touched {
-    const PARTS: [&'static str; 10] = [
-        "arguments",
-        "source",
-        "result",
-        "identity",
-        "stash",
-        "prev",
-        "request",
-        "info",
-        "error",
-        "env",
-    ];
+    const PARTS: [&'static str; 10] = crate::runtime::CONTEXT_PARTS;
 
     fn add(&mut self, key: &str) {
         if let Some(i) = Self::PARTS.iter().position(|p| *p == key) {

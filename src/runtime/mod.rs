@@ -56,6 +56,21 @@ pub struct Context {
     pub auth_type: Option<crate::graphql::AuthType>,
 }
 
+/// The parts of the context object, in the order AppSync lists them
+/// (`args` is VTL's alias of `arguments`).
+pub const CONTEXT_PARTS: [&str; 10] = [
+    "arguments",
+    "source",
+    "result",
+    "identity",
+    "stash",
+    "prev",
+    "request",
+    "info",
+    "error",
+    "env",
+];
+
 impl Context {
     /// What `util.authType()` reports.
     pub fn auth_type(&self) -> crate::graphql::AuthType {

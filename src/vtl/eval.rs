@@ -88,21 +88,11 @@ pub struct Observes {
     pub request: bool,
 }
 
-/// The members of `$ctx`; any other use of `$ctx` (whole, `.get(...)`,
-/// `.entrySet()`) may reach every part.
-const CTX_MEMBERS: [&str; 11] = [
-    "arguments",
-    "args",
-    "source",
-    "result",
-    "identity",
-    "stash",
-    "prev",
-    "request",
-    "info",
-    "error",
-    "env",
-];
+/// Whether `name` is a member of `$ctx`; any other use of `$ctx` (whole,
+/// `.get(...)`, `.entrySet()`) may reach every part.
+fn ctx_member(name: &str) -> bool {
+    name == "args" || crate::runtime::CONTEXT_PARTS.contains(&name)
+}
 
 impl Observes {
     pub fn of(source: &str) -> Observes {
@@ -131,7 +121,7 @@ fn ctx_used_whole(source: &str) -> bool {
         let Some(member) = after.strip_prefix('.') else {
             return true;
         };
-        if !CTX_MEMBERS.contains(&&member[..ident_end(member)]) {
+        if !ctx_member(&member[..ident_end(member)]) {
             return true;
         }
     }
