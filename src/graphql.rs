@@ -8,7 +8,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -30,40 +29,15 @@ pub struct GraphQLRequest {
 
 /// Who is calling and how, as far as templates (`$ctx.request`, `$ctx.identity`)
 /// and caching keys are concerned.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RequestContext {
     /// Request headers with lower-case names, in arrival order; a header sent
     /// several times appears several times. `cookie` is never exposed to templates.
     pub headers: Vec<(String, String)>,
-    /// `$ctx.identity`: null for API_KEY authorization (as AppSync sets it).
-    /// Shared: every resolver of the request reads the same one.
-    pub identity: Arc<Json>,
-    /// The mode that authorized the request, for `$util.authType()`.
-    pub auth_type: AuthType,
-    /// `cognito:groups` of a Cognito user, for `cognito_groups` rules.
-    pub groups: Vec<String>,
-    /// Whether the credential matched the default provider rather than an
-    /// additional provider of the same mode.
-    pub default_provider: bool,
-    /// `Type.field` names a Lambda authorizer denied.
-    pub denied_fields: Vec<String>,
+    /// The verified caller: mode, `$ctx.identity`, groups (`crate::auth`).
+    pub principal: Principal,
     /// The client address, for identities that carry `sourceIp`.
     pub source_ip: Option<String>,
-}
-
-/// A request with an API key of an API whose default mode is API_KEY.
-impl Default for RequestContext {
-    fn default() -> Self {
-        RequestContext {
-            headers: Vec::new(),
-            identity: Arc::new(Json::Null),
-            auth_type: AuthType::ApiKey,
-            groups: Vec::new(),
-            default_provider: true,
-            denied_fields: Vec::new(),
-            source_ip: None,
-        }
-    }
 }
 
 /// AppSync's authorization modes.
@@ -108,7 +82,7 @@ impl AuthType {
     }
 }
 
-pub use crate::auth::{ApiKey, AuthConfig};
+pub use crate::auth::{ApiKey, AuthConfig, Principal};
 
 /// The response body of one GraphQL request.
 #[derive(Debug, Clone, Default, Serialize)]

@@ -28,6 +28,23 @@ fn tampered(token: &str) -> String {
     format!("{}.{payload}.{}", parts[0], parts[2])
 }
 
+/// The `identity` field (AWSJSON) of a response, parsed.
+fn identity_of(body: &Json) -> Json {
+    serde_json::from_str(body["data"]["identity"].as_str().expect("AWSJSON")).expect("json")
+}
+
+/// GETs a JSON document from the test server.
+async fn get_json(c: &Client, path: &str) -> Json {
+    c.http
+        .get(format!("{}{path}", c.base_url()))
+        .send()
+        .await
+        .expect("response")
+        .json()
+        .await
+        .expect("json")
+}
+
 fn unauthorized(message: &str) -> Json {
     json!({"errors": [{"errorType": "UnauthorizedException", "message": message}]})
 }
@@ -223,8 +240,7 @@ async fn cognito_users() {
         .await;
     assert_eq!(body["data"]["me"], "alice");
     assert_eq!(body["data"]["authType"], "User Pool Authorization");
-    let identity: Json =
-        serde_json::from_str(body["data"]["identity"].as_str().expect("AWSJSON")).expect("json");
+    let identity = identity_of(&body);
     let issuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_authmodes";
     assert_eq!(identity["sub"], "alice");
     assert_eq!(identity["issuer"], issuer);
@@ -255,8 +271,7 @@ async fn cognito_users() {
     let body = c
         .query_as(&c.as_user("bob"), "{ identity }", json!({}))
         .await;
-    let identity: Json =
-        serde_json::from_str(body["data"]["identity"].as_str().expect("json")).expect("json");
+    let identity = identity_of(&body);
     assert_eq!(identity["groups"], Json::Null);
 }
 
@@ -326,8 +341,7 @@ async fn oidc_users() {
     let body = raw.json();
     assert_eq!(body["data"]["authType"], "Open ID Connect Authorization");
     assert_eq!(body["data"]["me"], "olivia");
-    let identity: Json =
-        serde_json::from_str(body["data"]["identity"].as_str().expect("json")).expect("json");
+    let identity = identity_of(&body);
     let keys: Vec<&String> = identity.as_object().expect("object").keys().collect();
     assert_eq!(keys, ["sub", "issuer", "claims"]);
     assert_eq!(identity["issuer"], "https://issuer.example.com");
@@ -472,8 +486,7 @@ async fn iam_signatures() {
     let headers = signed_headers(&c, &query, user.0, user.1, None, now);
     let body = post_signed(&c, &query, &headers).await.json();
     assert_eq!(body["data"]["authType"], "IAM Authorization");
-    let identity: Json =
-        serde_json::from_str(body["data"]["identity"].as_str().expect("json")).expect("json");
+    let identity = identity_of(&body);
     let username = identity["username"].as_str().expect("username").to_owned();
     assert!(
         username.starts_with("AIDA") && username.len() == 21,
@@ -502,8 +515,7 @@ async fn iam_signatures() {
         now,
     );
     let body = post_signed(&c, &query, &headers).await.json();
-    let identity: Json =
-        serde_json::from_str(body["data"]["identity"].as_str().expect("json")).expect("json");
+    let identity = identity_of(&body);
     assert_eq!(
         identity["cognitoIdentityPoolId"],
         "us-east-1:11111111-2222-3333-4444-555555555555"
@@ -524,15 +536,7 @@ async fn iam_signatures() {
 #[tokio::test]
 async fn issuer_routes() {
     let c = server().await;
-    let jwks: Json = c
-        .http
-        .get(format!("{}/.well-known/jwks.json", c.base_url()))
-        .send()
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("json");
+    let jwks = get_json(&c, "/.well-known/jwks.json").await;
     let key = &jwks["keys"][0];
     assert_eq!(key["kty"], "RSA");
     assert_eq!(key["alg"], "RS256");
@@ -544,15 +548,7 @@ async fn issuer_routes() {
     )
     .expect("json");
     assert_eq!(header["kid"], key["kid"]);
-    let discovery: Json = c
-        .http
-        .get(format!("{}/.well-known/openid-configuration", c.base_url()))
-        .send()
-        .await
-        .expect("discovery")
-        .json()
-        .await
-        .expect("json");
+    let discovery = get_json(&c, "/.well-known/openid-configuration").await;
     assert_eq!(
         discovery["jwks_uri"],
         format!("{}/.well-known/jwks.json", c.base_url())
@@ -591,15 +587,7 @@ async fn issuer_routes() {
         .await
         .expect("token");
     assert_eq!(refused.status(), 400);
-    let summary: Json = c
-        .http
-        .get(format!("{}/admin/auth", c.base_url()))
-        .send()
-        .await
-        .expect("auth")
-        .json()
-        .await
-        .expect("json");
+    let summary = get_json(&c, "/admin/auth").await;
     assert_eq!(
         summary["modes"],
         json!([
@@ -656,8 +644,7 @@ async fn source_ip_lists_forwarded_addresses_then_the_peer() {
             ],
         )
         .await;
-    let identity: Json =
-        serde_json::from_str(raw.json()["data"]["identity"].as_str().expect("json")).expect("json");
+    let identity = identity_of(&raw.json());
     assert_eq!(
         identity["sourceIp"],
         json!(["203.0.113.7", "198.51.100.2", "127.0.0.1"])

@@ -535,7 +535,10 @@ async fn aws_auth_directives_guard_fields() {
     // An IAM caller may not read fields left to the default mode (API_KEY),
     // nor `Query.thing`, which names only @aws_api_key.
     let iam = RequestContext {
-        auth_type: appsync_local::graphql::AuthType::AwsIam,
+        principal: appsync_local::graphql::Principal {
+            auth_type: appsync_local::graphql::AuthType::AwsIam,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let request = GraphQLRequest {

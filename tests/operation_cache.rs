@@ -218,7 +218,10 @@ async fn identities_never_share_a_fast_path_entry() {
             ..Default::default()
         };
         let context = RequestContext {
-            identity: identity.into(),
+            principal: appsync_local::graphql::Principal {
+                identity: identity.into(),
+                ..Default::default()
+            },
             ..Default::default()
         };
         api.answer_request(request, context)

@@ -54,8 +54,8 @@ impl GraphQLService for FakeService {
                 "operationName": request.operation_name,
                 "variables": request.variables,
                 "extensions": request.extensions,
-                "identity": context.identity,
-                "authType": context.auth_type,
+                "identity": context.principal.identity,
+                "authType": context.principal.auth_type,
                 "hasSourceIp": context.source_ip.is_some(),
             });
             if request.query.contains("HEADERS") {

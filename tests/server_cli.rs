@@ -2,6 +2,51 @@
 
 use std::process::Command;
 
+/// `appsync-local serve --port 0 --data DATA` plus `args`, stdout piped and
+/// read up to its "listening on" line; the child and its port.
+#[cfg(unix)]
+fn serve(
+    args: &[&str],
+    data: &std::path::Path,
+    stderr: std::process::Stdio,
+) -> (std::process::Child, u16) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_appsync-local"))
+        .args(["serve", "--port", "0", "--data"])
+        .arg(data)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("APPSYNC_LOCAL_ADMIN_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("run appsync-local");
+    let stdout = child.stdout.take().expect("stdout");
+    let listening = BufReader::new(stdout)
+        .lines()
+        .next()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let port = listening
+        .strip_prefix("listening on ")
+        .and_then(|url| url.trim().trim_end_matches("/graphql").rsplit(':').next())
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("{listening}"));
+    (child, port)
+}
+
+/// One HTTP/1.1 request on a new connection to `127.0.0.1:port`; the raw
+/// response.
+#[cfg(unix)]
+fn http(port: u16, request: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    response
+}
+
 #[test]
 fn serve_refuses_a_project_it_cannot_load() {
     let empty = tempfile::tempdir().expect("temp dir");
@@ -48,32 +93,18 @@ fn serve_documents_its_flags() {
 #[cfg(unix)]
 #[test]
 fn sigterm_stops_gracefully_and_the_next_start_skips_reconciling() {
-    use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     use std::time::{Duration, Instant};
 
     let data = tempfile::tempdir().expect("temp dir");
     let record = data.path().join("closed-cleanly.json");
     let start = || {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_appsync-local"))
-            .args([
-                "serve",
-                "--port",
-                "0",
-                "--project",
-                "tests/projects/orders",
-                "--data",
-            ])
-            .arg(data.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run appsync-local");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let listening = lines.next().and_then(Result::ok).unwrap_or_default();
-        assert!(listening.starts_with("listening on "), "{listening}");
-        child
+        serve(
+            &["--project", "tests/projects/orders"],
+            data.path(),
+            Stdio::null(),
+        )
+        .0
     };
     let stop = |mut child: std::process::Child| {
         let status = Command::new("kill")
@@ -107,40 +138,17 @@ fn sigterm_stops_gracefully_and_the_next_start_skips_reconciling() {
 #[cfg(unix)]
 #[test]
 fn one_access_log_line_per_request() {
-    use std::io::{BufRead, BufReader, Read as _, Write as _};
-    use std::net::TcpStream;
+    use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     use std::sync::mpsc;
     use std::time::{Duration, Instant};
 
     let data = tempfile::tempdir().expect("temp dir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_appsync-local"))
-        .args([
-            "serve",
-            "--port",
-            "0",
-            "--project",
-            "tests/projects/basic",
-            "--data",
-        ])
-        .arg(data.path())
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run appsync-local");
-    let stdout = child.stdout.take().expect("stdout");
-    let listening = BufReader::new(stdout)
-        .lines()
-        .next()
-        .and_then(Result::ok)
-        .unwrap_or_default();
-    let address = listening
-        .strip_prefix("listening on ")
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|url| url.trim_start_matches("http://").split('/').next())
-        .map(str::to_owned)
-        .unwrap_or_else(|| panic!("{listening}"));
+    let (mut child, port) = serve(
+        &["--project", "tests/projects/basic"],
+        data.path(),
+        Stdio::piped(),
+    );
     let (lines, received) = mpsc::channel();
     let stderr = child.stderr.take().expect("stderr");
     std::thread::spawn(move || {
@@ -150,13 +158,7 @@ fn one_access_log_line_per_request() {
             }
         }
     });
-    let send = |request: String| {
-        let mut stream = TcpStream::connect(&address).expect("connect");
-        stream.write_all(request.as_bytes()).expect("send");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("response");
-        response
-    };
+    let send = |request: String| http(port, &request);
     let body =
         r#"{"query":"query GetPost { getPost(id: \"1\") { id } }","operationName":"GetPost"}"#;
     let posted = send(format!(
@@ -275,28 +277,20 @@ fn token_mints_what_a_server_on_the_same_data_accepts() {
 #[cfg(unix)]
 #[test]
 fn admin_routes_need_the_admin_token_beyond_loopback() {
-    use std::io::{BufRead, BufReader, Read as _, Write as _};
-    use std::net::TcpStream;
+    use std::io::{BufRead, BufReader};
     use std::process::Stdio;
 
     let data = tempfile::tempdir().expect("temp dir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_appsync-local"))
-        .args([
-            "serve",
+    let (mut child, port) = serve(
+        &[
             "--host",
             "0.0.0.0",
-            "--port",
-            "0",
             "--project",
             "tests/projects/auth_modes",
-            "--data",
-        ])
-        .arg(data.path())
-        .env_remove("APPSYNC_LOCAL_ADMIN_TOKEN")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run appsync-local");
+        ],
+        data.path(),
+        Stdio::piped(),
+    );
     // The token line comes before the listening line; log lines may too.
     let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
     let token = stderr
@@ -311,31 +305,16 @@ fn admin_routes_need_the_admin_token_beyond_loopback() {
         .expect("serve prints the admin token");
     // Keep reading, so the access log never writes to a closed pipe.
     std::thread::spawn(move || stderr.for_each(drop));
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut listening = String::new();
-    stdout.read_line(&mut listening).expect("stdout line");
-    let port = listening
-        .trim()
-        .trim_end_matches("/graphql")
-        .rsplit(':')
-        .next()
-        .unwrap_or_else(|| panic!("{listening}"))
-        .to_owned();
     let status = |path: &str, headers: &str| {
-        let mut stream = TcpStream::connect(format!("127.0.0.1:{port}")).expect("connect");
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nhost: x\r\n{headers}connection: close\r\n\r\n"
+        http(
+            port,
+            &format!("GET {path} HTTP/1.1\r\nhost: x\r\n{headers}connection: close\r\n\r\n"),
         )
-        .expect("send");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("response");
-        response
-            .split(' ')
-            .nth(1)
-            .unwrap_or_default()
-            .parse::<u16>()
-            .unwrap_or_default()
+        .split(' ')
+        .nth(1)
+        .unwrap_or_default()
+        .parse::<u16>()
+        .unwrap_or_default()
     };
     let with_token = format!("x-appsync-local-admin-token: {token}\r\n");
     let results = [

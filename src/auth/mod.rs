@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use serde_json::{Value as Json, json};
 
-use crate::graphql::{AuthType, RequestContext};
+use crate::graphql::AuthType;
 use crate::model::schema::AuthDirective;
 
 pub use issuer::{
@@ -48,6 +48,13 @@ pub struct ApiKey {
     pub value: String,
     /// Expiry in epoch seconds; `None` never expires.
     pub expires: Option<i64>,
+}
+
+impl ApiKey {
+    /// Unexpired at `now` (epoch seconds): expiry is exclusive.
+    pub fn is_live(&self, now: i64) -> bool {
+        self.expires.is_none_or(|expires| now < expires)
+    }
 }
 
 /// The Lambda authorizer of an AWS_LAMBDA mode.
@@ -93,7 +100,7 @@ pub struct CredentialRequest<'a> {
 }
 
 /// A verified caller.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Principal {
     pub auth_type: AuthType,
     /// `$ctx.identity`, in AppSync's shape for the mode (null for API keys).
@@ -105,6 +112,20 @@ pub struct Principal {
     pub default_provider: bool,
     /// `Type.field` names a Lambda authorizer denied.
     pub denied_fields: Vec<String>,
+}
+
+/// An API key's caller on an API whose default mode is API_KEY (and the
+/// caller of an API with no mode at all).
+impl Default for Principal {
+    fn default() -> Self {
+        Principal {
+            auth_type: AuthType::ApiKey,
+            identity: Arc::new(Json::Null),
+            groups: Vec::new(),
+            default_provider: true,
+            denied_fields: Vec::new(),
+        }
+    }
 }
 
 /// Why a request was refused before execution, in AppSync's words.
@@ -158,6 +179,15 @@ impl AuthConfig {
 
     pub fn default_mode(&self) -> AuthType {
         self.modes.first().copied().unwrap_or_default()
+    }
+
+    /// Whether the default provider is a Cognito pool with
+    /// `defaultAction: DENY`, which closes fields without directives.
+    pub fn cognito_default_deny(&self) -> bool {
+        self.default_mode() == AuthType::AmazonCognitoUserPools
+            && self.jwt.first().is_some_and(|p| {
+                matches!(&p.kind, JwtProviderKind::Cognito(c) if c.default_action == DefaultAction::Deny)
+            })
     }
 
     fn has(&self, mode: AuthType) -> bool {
@@ -218,7 +248,7 @@ impl AuthConfig {
                 ..Principal::default()
             });
         }
-        if self.has_jwt() && (jwt::looks_like_jwt(&authorization) || !self.has(AuthType::AwsLambda))
+        if self.has_jwt() && (!self.has(AuthType::AwsLambda) || jwt::looks_like_jwt(&authorization))
         {
             return self.authenticate_jwt(&authorization, request).await;
         }
@@ -317,7 +347,7 @@ pub fn api_key_is_valid(keys: &[ApiKey], presented: &str, now: i64) -> bool {
     for key in keys {
         let equal: bool =
             subtle::ConstantTimeEq::ct_eq(key.value.as_bytes(), presented.as_bytes()).into();
-        found |= equal && key.expires.is_none_or(|expires| now < expires);
+        found |= equal && key.is_live(now);
     }
     found
 }
@@ -369,28 +399,28 @@ pub fn settle_field_rules(
 }
 
 /// Whether the request's principal may read a field with these rules.
-pub fn field_allowed(rules: &[AuthDirective], context: &RequestContext) -> bool {
+pub fn field_allowed(rules: &[AuthDirective], principal: &Principal) -> bool {
     rules.iter().any(|rule| {
-        rule.mode == context.auth_type
-            && (!rule.default_provider_only || context.default_provider)
+        rule.mode == principal.auth_type
+            && (!rule.default_provider_only || principal.default_provider)
             && match &rule.cognito_groups {
                 None => true,
                 Some(groups) => {
-                    context.auth_type == AuthType::AmazonCognitoUserPools
-                        && groups.iter().any(|g| context.groups.contains(g))
+                    principal.auth_type == AuthType::AmazonCognitoUserPools
+                        && groups.iter().any(|g| principal.groups.contains(g))
                 }
             }
     })
 }
 
 /// Whether a Lambda authorizer denied `Type.field` (or its ARN form).
-pub fn field_denied(context: &RequestContext, parent_type: &str, field: &str) -> bool {
-    if context.denied_fields.is_empty() {
+pub fn field_denied(principal: &Principal, parent_type: &str, field: &str) -> bool {
+    if principal.denied_fields.is_empty() {
         return false;
     }
     let short = format!("{parent_type}.{field}");
     let arn_tail = format!("/types/{parent_type}/fields/{field}");
-    context
+    principal
         .denied_fields
         .iter()
         .any(|denied| *denied == short || denied.ends_with(&arn_tail))
@@ -432,12 +462,12 @@ mod tests {
         }
     }
 
-    fn context(auth_type: AuthType, groups: &[&str], default_provider: bool) -> RequestContext {
-        RequestContext {
+    fn context(auth_type: AuthType, groups: &[&str], default_provider: bool) -> Principal {
+        Principal {
             auth_type,
             groups: groups.iter().map(|g| (*g).to_owned()).collect(),
             default_provider,
-            ..RequestContext::default()
+            ..Principal::default()
         }
     }
 

@@ -55,34 +55,25 @@ pub enum IamPrincipal {
 }
 
 impl IamCredential {
-    /// `$ctx.identity` for AWS_IAM, in AppSync's field order.
+    /// `$ctx.identity` for AWS_IAM, in AppSync's field order; the four
+    /// `cognito*` fields are null outside a Cognito identity pool.
     pub fn identity(&self, source_ips: &[String]) -> Json {
         let account = &self.account_id;
-        match &self.principal {
-            IamPrincipal::User { name, user_id } => json!({
-                "accountId": account,
-                "cognitoIdentityPoolId": null,
-                "cognitoIdentityId": null,
-                "sourceIp": source_ips,
-                "username": user_id,
-                "userArn": format!("arn:aws:iam::{account}:user/{name}"),
-                "cognitoIdentityAuthType": null,
-                "cognitoIdentityAuthProvider": null,
-            }),
+        let (username, user_arn, pool) = match &self.principal {
+            IamPrincipal::User { name, user_id } => (
+                user_id.clone(),
+                format!("arn:aws:iam::{account}:user/{name}"),
+                None,
+            ),
             IamPrincipal::Role {
                 name,
                 session,
                 role_id,
-            } => json!({
-                "accountId": account,
-                "cognitoIdentityPoolId": null,
-                "cognitoIdentityId": null,
-                "sourceIp": source_ips,
-                "username": format!("{role_id}:{session}"),
-                "userArn": format!("arn:aws:sts::{account}:assumed-role/{name}/{session}"),
-                "cognitoIdentityAuthType": null,
-                "cognitoIdentityAuthProvider": null,
-            }),
+            } => (
+                format!("{role_id}:{session}"),
+                format!("arn:aws:sts::{account}:assumed-role/{name}/{session}"),
+                None,
+            ),
             IamPrincipal::CognitoIdentity {
                 identity_pool_id,
                 identity_id,
@@ -90,17 +81,22 @@ impl IamCredential {
                 role,
                 role_id,
                 auth_provider,
-            } => json!({
-                "accountId": account,
-                "cognitoIdentityPoolId": identity_pool_id,
-                "cognitoIdentityId": identity_id,
-                "sourceIp": source_ips,
-                "username": format!("{role_id}:CognitoIdentityCredentials"),
-                "userArn": format!("arn:aws:sts::{account}:assumed-role/{role}/CognitoIdentityCredentials"),
-                "cognitoIdentityAuthType": if *authenticated { "authenticated" } else { "unauthenticated" },
-                "cognitoIdentityAuthProvider": auth_provider,
-            }),
-        }
+            } => (
+                format!("{role_id}:CognitoIdentityCredentials"),
+                format!("arn:aws:sts::{account}:assumed-role/{role}/CognitoIdentityCredentials"),
+                Some((identity_pool_id, identity_id, *authenticated, auth_provider)),
+            ),
+        };
+        json!({
+            "accountId": account,
+            "cognitoIdentityPoolId": pool.map(|p| p.0),
+            "cognitoIdentityId": pool.map(|p| p.1),
+            "sourceIp": source_ips,
+            "username": username,
+            "userArn": user_arn,
+            "cognitoIdentityAuthType": pool.map(|p| if p.2 { "authenticated" } else { "unauthenticated" }),
+            "cognitoIdentityAuthProvider": pool.and_then(|p| p.3.as_ref()),
+        })
     }
 }
 

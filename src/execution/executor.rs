@@ -357,8 +357,9 @@ impl<'a> Execution<'a> {
     /// Whether the request's principal may read the field (decided by
     /// `crate::auth`).
     fn authorized(&self, obj: &ObjectDef, def: &FieldDef) -> bool {
-        crate::auth::field_allowed(&def.auth_rules, self.context)
-            && !crate::auth::field_denied(self.context, &obj.name, &def.name)
+        let principal = &self.context.principal;
+        crate::auth::field_allowed(&def.auth_rules, principal)
+            && !crate::auth::field_denied(principal, &obj.name, &def.name)
     }
 
     fn is_leaf(&self, base: &BaseType) -> bool {

@@ -136,7 +136,7 @@ impl Api {
                     &request.query,
                     request.operation_name.as_deref(),
                     request.variables.as_ref(),
-                    &context.identity,
+                    &context.principal.identity,
                     &context.headers,
                 );
                 if let Some(body) = cache.lookup_memo(&memo).await {
@@ -232,7 +232,7 @@ impl Api {
                 op,
                 request.operation_name.as_deref(),
                 &variables,
-                &context.identity,
+                &context.principal.identity,
                 &context.headers,
             );
             // Only a request with a memo needs the key again, to remember it.

@@ -238,13 +238,13 @@ impl ResolverPlan {
             arguments,
             source: parent.clone(),
             result: Json::Null,
-            identity: exec.context.identity.clone(),
+            identity: exec.context.principal.identity.clone(),
             stash: Map::new(),
             prev: Json::Null,
             request: exec.request_json.clone(),
             info,
             error: Json::Null,
-            auth_type: Some(exec.context.auth_type),
+            auth_type: Some(exec.context.principal.auth_type),
             env: exec.api.env.clone(),
         };
         let run = Run {

@@ -158,7 +158,6 @@ impl Loader {
                 AuthType::ApiKey | AuthType::AwsIam => {}
             }
         }
-        // The default provider's `defaultAction: DENY` closes bare fields.
         config.api_keys = self.api_keys(manifest);
         config.iam = self.iam_credentials(manifest);
         if !config.modes.contains(&AuthType::AwsIam) && !manifest.iam_credentials.is_empty() {

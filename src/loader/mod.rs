@@ -828,10 +828,7 @@ impl Loader {
 /// Field-level authorization, settled once at load (`crate::auth`).
 fn settle_field_auth(model: &mut SchemaModel, auth: &AuthConfig) {
     let default_mode = auth.default_mode();
-    let cognito_deny = auth.jwt.first().is_some_and(|p| {
-        default_mode == AuthType::AmazonCognitoUserPools
-            && matches!(&p.kind, crate::auth::JwtProviderKind::Cognito(c) if c.default_action == crate::auth::DefaultAction::Deny)
-    });
+    let cognito_deny = auth.cognito_default_deny();
     for def in model.types.values_mut() {
         if let TypeDef::Object(obj) = def {
             let type_rules = obj.auth_directives.clone();

@@ -99,7 +99,7 @@ pub async fn admin_guard(
 }
 
 /// A JSON error: `{"errorType": ..., "message": ...}`.
-fn error(status: StatusCode, error_type: &str, message: impl Into<String>) -> Response {
+pub(super) fn error(status: StatusCode, error_type: &str, message: impl Into<String>) -> Response {
     let body = json!({ "errorType": error_type, "message": message.into() });
     (status, axum::Json(body)).into_response()
 }

@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
 
+use crate::auth::sigv4::ALGORITHM;
 use crate::auth::{AuthConfig, AuthFailure, CredentialRequest};
 use crate::graphql::RequestContext;
 
@@ -15,7 +16,7 @@ pub fn needs_body(parts: &Parts) -> bool {
     parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
-        .is_some_and(|value| value.as_bytes().starts_with(b"AWS4-HMAC-SHA256"))
+        .is_some_and(|value| value.as_bytes().starts_with(ALGORITHM.as_bytes()))
 }
 
 /// Authenticates the request (`body` for SigV4) and builds its context.
@@ -34,14 +35,9 @@ pub async fn authorize(
         peer_ip: peer.as_deref(),
         now_epoch_seconds: now_epoch_seconds(),
     };
-    let principal = auth.authenticate(&request).await?;
     Ok(RequestContext {
+        principal: auth.authenticate(&request).await?,
         headers: collect_headers(parts),
-        identity: principal.identity,
-        auth_type: principal.auth_type,
-        groups: principal.groups,
-        default_provider: principal.default_provider,
-        denied_fields: principal.denied_fields,
         source_ip: peer,
     })
 }

@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use serde_json::{Value as Json, json};
 
 use super::ServiceCell;
+use super::admin::error;
 use crate::auth::{IssuerError, TokenRequest};
 use crate::server::auth::{authorize, now_epoch_seconds};
 
@@ -28,11 +29,6 @@ pub fn admin_router(service: ServiceCell) -> Router {
         .route("/admin/auth", get(summary))
         .route("/admin/identity", get(identity))
         .with_state(service)
-}
-
-fn error(status: StatusCode, error_type: &str, message: impl Into<String>) -> Response {
-    let body = json!({ "errorType": error_type, "message": message.into() });
-    (status, axum::Json(body)).into_response()
 }
 
 fn issuer_error(err: &IssuerError) -> Response {
@@ -124,9 +120,9 @@ async fn identity(State(service): State<ServiceCell>, request: Request) -> Respo
     let service = service.current();
     match authorize(service.auth(), &parts, None).await {
         Ok(context) => axum::Json(json!({
-            "mode": context.auth_type,
-            "authType": context.auth_type.util_name(),
-            "identity": context.identity,
+            "mode": context.principal.auth_type,
+            "authType": context.principal.auth_type.util_name(),
+            "identity": context.principal.identity,
         }))
         .into_response(),
         Err(failure) => {

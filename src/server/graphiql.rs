@@ -164,11 +164,7 @@ const PAGE: &str = concat!(
 pub async fn graphiql_page(State(shared): State<Shared>) -> Html<String> {
     let service = shared.service.current();
     let now = now_epoch_seconds();
-    let key = service
-        .auth()
-        .api_keys
-        .iter()
-        .find(|key| key.expires.is_none_or(|expires| now < expires));
+    let key = service.auth().api_keys.iter().find(|key| key.is_live(now));
     let headers = match key {
         Some(key) => serde_json::json!({"x-api-key": key.value}),
         None => serde_json::json!({}),
