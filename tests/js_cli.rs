@@ -1,5 +1,7 @@
 //! `appsync-local evaluate --code`, as `aws appsync evaluate-code`.
 
+mod common;
+
 use std::process::Command;
 
 use serde_json::{Value as Json, json};
@@ -25,14 +27,7 @@ fn evaluate_code(code: &str, context: &str, extra: &[&str]) -> (Json, bool) {
         .args(extra)
         .output()
         .expect("the command runs");
-    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (json, out.status.success())
+    common::json_output(&out)
 }
 
 const CODE: &str = "import { util } from '@aws-appsync/utils';

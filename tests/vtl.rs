@@ -5,6 +5,8 @@
 //! template's output (`parse_json_output`), and the parsed JSON or the
 //! `!!!JSON ERROR!!!` follows the text.
 
+mod common;
+
 use std::fmt::Write as _;
 use std::process::Command;
 
@@ -168,14 +170,7 @@ fn evaluate_with(template: &str, context: &str, extra: &[&str]) -> (serde_json::
         .args(extra)
         .output()
         .unwrap();
-    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (json, out.status.success())
+    common::json_output(&out)
 }
 
 #[test]

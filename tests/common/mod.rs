@@ -14,6 +14,19 @@ use std::time::{Duration, Instant};
 use appsync_local::testing::{TestServer, TestServerBuilder, User};
 use serde_json::{Value as Json, json};
 
+/// A command's stdout as JSON (panicking with both streams when it is
+/// not), and whether it exited 0.
+pub fn json_output(out: &std::process::Output) -> (Json, bool) {
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (json, out.status.success())
+}
+
 /// `tests/projects/NAME`.
 pub fn project(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
