@@ -45,7 +45,7 @@ impl Histogram {
 
     /// Writes `<name>_bucket`, `_sum` and `_count` lines; `labels` is the
     /// label text without braces (`operation="query"`).
-    fn write(&self, out: &mut String, name: &str, labels: &str) {
+    pub fn write(&self, out: &mut String, name: &str, labels: &str) {
         let mut cumulative = 0;
         for (idx, counter) in self.buckets.iter().enumerate() {
             cumulative += counter.load(Ordering::Relaxed);

@@ -24,6 +24,39 @@ use crate::dynamodb::{
 use crate::opensearch::{Engine, IndexDefinition};
 use crate::seed::{BOOKINGS_TABLE, FLIGHTS_TABLE, SeedSpec};
 
+/// The events EventBridge data sources emitted, oldest first. Locally they
+/// go nowhere else by default, so tests read them here; the oldest are
+/// dropped beyond [`EventLog::CAPACITY`], so a long-running server stays
+/// bounded.
+#[derive(Debug, Default)]
+pub struct EventLog {
+    events: Mutex<std::collections::VecDeque<Json>>,
+}
+
+impl EventLog {
+    pub const CAPACITY: usize = 10_000;
+
+    pub fn record(&self, event: Json) {
+        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        if events.len() == Self::CAPACITY {
+            events.pop_front();
+        }
+        events.push_back(event);
+    }
+
+    pub fn list(&self) -> Vec<Json> {
+        let events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        events.iter().cloned().collect()
+    }
+
+    pub fn clear(&self) {
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+}
+
 /// A store failed to open or to apply the manifest's declarations.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoresError {
@@ -49,6 +82,8 @@ pub enum StoresError {
 pub struct Stores {
     pub dynamodb: Arc<Database>,
     pub opensearch: Arc<Engine>,
+    /// Events EventBridge data sources emitted, for `GET /admin/events`.
+    pub events: EventLog,
     data_dir: Option<PathBuf>,
     /// Table writes on their way to the sourced indexes (none without any).
     stream: Option<Arc<IndexStream>>,
@@ -87,6 +122,7 @@ impl Stores {
         let mut stores = Stores {
             dynamodb: Arc::new(db),
             opensearch: Arc::new(engine),
+            events: EventLog::default(),
             data_dir: data_dir.map(Path::to_path_buf),
             stream: None,
             seed: RwLock::new(None),
@@ -333,6 +369,7 @@ impl Stores {
     pub fn reset(&self, reseed: bool) -> Result<ResetReport, StoresError> {
         let _maintenance = self.maintenance.lock().unwrap_or_else(|e| e.into_inner());
         let mut report = ResetReport::default();
+        self.events.clear();
         for table in self.dynamodb.table_definitions() {
             let removed = self.clear_table(&table.table_name)?;
             report.cleared.insert(table.table_name, removed);

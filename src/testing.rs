@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::graphql::GraphQLService;
-use crate::loader::{LoadOptions, Project, ProjectErrors};
+use crate::loader::{LambdaOptions, LoadOptions, Project, ProjectErrors};
 use crate::seed::{FixtureError, FixtureFormat, parse_fixture};
 use crate::server::{AppState, ServerOptions, ServiceCell, app};
 use crate::stores::{LoadReport, ResetReport, Stores, StoresError};
@@ -63,6 +63,7 @@ pub struct TestServerBuilder {
     seed: bool,
     data: Data,
     local_issuer: bool,
+    lambda: LambdaOptions,
 }
 
 impl TestServerBuilder {
@@ -93,6 +94,13 @@ impl TestServerBuilder {
         self
     }
 
+    /// Interpreters and the Invoke API endpoint for Lambda functions, as
+    /// `serve --node`, `--python` and `--lambda-endpoint` set them.
+    pub fn lambda(mut self, options: LambdaOptions) -> Self {
+        self.lambda = options;
+        self
+    }
+
     /// Loads the project and serves it on `127.0.0.1:0`. Must be called
     /// inside a tokio runtime.
     pub async fn start(self) -> Result<TestServer, StartError> {
@@ -114,6 +122,7 @@ impl TestServerBuilder {
             stores: None,
             no_seed: !self.seed,
             no_local_issuer: !self.local_issuer,
+            lambda: self.lambda.clone(),
         };
         let project = self.project.clone();
         // Loading opens sled and may seed: blocking work.
@@ -254,6 +263,7 @@ impl TestServer {
             seed: true,
             data: Data::Memory,
             local_issuer: true,
+            lambda: LambdaOptions::default(),
         }
     }
 
@@ -316,8 +326,14 @@ impl TestServer {
         &self.stores
     }
 
-    /// Empties every table and index, then loads the manifest's seed again
-    /// (like `POST /admin/reset`); the API cache is flushed.
+    /// The events EventBridge data sources emitted, oldest first.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        self.stores.events.list()
+    }
+
+    /// Empties every table and index (and the event log), then loads the
+    /// manifest's seed again (like `POST /admin/reset`); the API cache is
+    /// flushed.
     pub async fn reset(&self) -> Result<ResetReport, DataError> {
         self.change(|stores| stores.reset(true)).await
     }

@@ -539,49 +539,17 @@ fn check_provider(
 
 /// GETs a JSON document over HTTP or HTTPS, within [`FETCH_TIMEOUT`].
 pub async fn fetch_json(url: &str) -> Result<Json, FetchError> {
-    use http_body_util::BodyExt;
-    static CLIENT: std::sync::OnceLock<
-        hyper_util::client::legacy::Client<
-            hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-            http_body_util::Empty<bytes::Bytes>,
-        >,
-    > = std::sync::OnceLock::new();
-    let client = CLIENT.get_or_init(|| {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .build();
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build(connector)
-    });
-    let uri: axum::http::Uri = url
-        .parse()
+    let request = axum::http::Request::get(url)
+        .body(http_body_util::Full::default())
         .map_err(|e| FetchError(format!("{url} is not a URL: {e}")))?;
-    let request = async {
-        let response = client
-            .get(uri)
-            .await
-            .map_err(|e| FetchError(format!("cannot reach {url}: {e}")))?;
-        if !response.status().is_success() {
-            return Err(FetchError(format!("{url} answered {}", response.status())));
-        }
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| FetchError(format!("cannot read {url}: {e}")))?
-            .to_bytes();
-        serde_json::from_slice(&body).map_err(|e| FetchError(format!("{url} is not JSON: {e}")))
-    };
-    tokio::time::timeout(FETCH_TIMEOUT, request)
+    let response = crate::outbound::send(request, FETCH_TIMEOUT)
         .await
-        .map_err(|_| {
-            FetchError(format!(
-                "{url} did not answer within {} s",
-                FETCH_TIMEOUT.as_secs()
-            ))
-        })?
+        .map_err(|e| FetchError(e.to_string()))?;
+    if !response.status().is_success() {
+        return Err(FetchError(format!("{url} answered {}", response.status())));
+    }
+    serde_json::from_slice(response.body())
+        .map_err(|e| FetchError(format!("{url} is not JSON: {e}")))
 }
 
 #[cfg(test)]

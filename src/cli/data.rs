@@ -101,6 +101,7 @@ fn offline(
             stores: None,
             no_seed: true,
             no_local_issuer: true,
+            lambda: Default::default(),
         },
     )
     .map_err(|errors| {

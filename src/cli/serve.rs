@@ -14,7 +14,7 @@ use axum::http::HeaderValue;
 use tracing_subscriber::EnvFilter;
 
 use crate::graphql::GraphQLService;
-use crate::loader::{LoadOptions, Project, load_project_with};
+use crate::loader::{LambdaOptions, LoadOptions, Project, load_project_with};
 
 /// Port of the GraphQL endpoint when `--port` is not given.
 pub const DEFAULT_PORT: u16 = 4000;
@@ -53,6 +53,16 @@ pub struct Args {
     /// Required beyond loopback: without one, a random token is printed.
     #[arg(long, env = "APPSYNC_LOCAL_ADMIN_TOKEN", value_name = "TOKEN")]
     pub admin_token: Option<String>,
+    /// Node.js for nodejs* functions [default: `node` on PATH].
+    #[arg(long, value_name = "PATH")]
+    pub node: Option<PathBuf>,
+    /// Python for python3.* functions [default: `python3` on PATH].
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// Lambda Invoke API (`sam local start-lambda`, LocalStack, AWS) for
+    /// functions not defined under `functions:`.
+    #[arg(long, value_name = "URL")]
+    pub lambda_endpoint: Option<String>,
 }
 
 impl Default for Args {
@@ -69,6 +79,9 @@ impl Default for Args {
             cors_origins: Vec::new(),
             no_local_issuer: false,
             admin_token: None,
+            node: None,
+            python: None,
+            lambda_endpoint: None,
         }
     }
 }
@@ -91,6 +104,12 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("invalid data path {}", data.display()))?,
         None => project.join(".appsync-local"),
     };
+    let lambda = LambdaOptions {
+        node: args.node.clone(),
+        python: args.python.clone(),
+        endpoint: args.lambda_endpoint.clone(),
+        idle_timeout: None,
+    };
     // The first load opens the stores; reloads reuse them (a sled directory
     // can be opened once per process).
     let api = Project::load_with(
@@ -98,6 +117,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         &LoadOptions {
             data_dir: Some(data.clone()),
             no_local_issuer: args.no_local_issuer,
+            lambda: lambda.clone(),
             ..LoadOptions::default()
         },
     )
@@ -127,6 +147,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
             data_dir: Some(data.clone()),
             stores: Some(Arc::clone(&stores)),
             no_local_issuer: args.no_local_issuer,
+            lambda,
             ..LoadOptions::default()
         };
         Arc::new(move |dir: &Path| load_project_with(dir, &options).map_err(|errors| errors.into()))

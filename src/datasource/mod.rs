@@ -1,9 +1,13 @@
 //! Data sources: one interface, typed requests parsed from the rendered
 //! request template. Data sources never see VTL.
 //!
-//! The stores (DynamoDB, OpenSearch) plug in as arms of [`build`].
+//! The stores (DynamoDB, OpenSearch), Lambda functions, HTTP endpoints
+//! and EventBridge plug in as arms of [`build`].
 
 mod dynamodb;
+mod eventbridge;
+mod http;
+mod lambda;
 mod opensearch;
 
 use std::sync::Arc;
@@ -13,6 +17,7 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 
 use crate::graphql::BoxFuture;
+use crate::lambda::{Functions, Invoker, RemoteFunction};
 use crate::model::manifest::{DataSourceConfig, DataSourceType};
 use crate::stores::Stores;
 
@@ -54,6 +59,33 @@ pub trait DataSource: Send + Sync + std::fmt::Debug {
         request: Json,
         info: InvocationInfo<'a>,
     ) -> BoxFuture<'a, Result<Json, DataSourceError>>;
+
+    /// Whether this request may be merged with its siblings' into one call
+    /// ([`DataSource::invoke_batch`]): Lambda's `BatchInvoke`.
+    fn batches(&self, _request: &Json) -> bool {
+        false
+    }
+
+    /// Runs several requests as one call; one result per request, in order.
+    fn invoke_batch<'a>(
+        &'a self,
+        requests: Vec<Json>,
+        info: InvocationInfo<'a>,
+    ) -> BoxFuture<'a, Vec<Result<Json, DataSourceError>>> {
+        Box::pin(async move {
+            let mut results = Vec::with_capacity(requests.len());
+            for request in requests {
+                results.push(self.invoke(request, info).await);
+            }
+            results
+        })
+    }
+
+    /// The data source a resolver with no code and no templates calls (a
+    /// direct Lambda resolver), or `None` when this type needs code.
+    fn direct_resolver(&self) -> Option<Arc<dyn DataSource>> {
+        None
+    }
 }
 
 /// `{"version": "2018-05-29", "payload": any}`.
@@ -67,7 +99,9 @@ pub struct NoneRequest {
 #[derive(Debug, Default)]
 pub struct NoneDataSource;
 
-fn parse_request<T: serde::de::DeserializeOwned>(request: Json) -> Result<T, DataSourceError> {
+pub(crate) fn parse_request<T: serde::de::DeserializeOwned>(
+    request: Json,
+) -> Result<T, DataSourceError> {
     serde_json::from_value(request)
         .map_err(|e| DataSourceError::new("MappingTemplate", e.to_string()))
 }
@@ -132,6 +166,10 @@ impl DataSource for UnsupportedDataSource {
 pub struct BuildContext<'a> {
     /// The open tables and indexes.
     pub stores: &'a Arc<Stores>,
+    /// The project's local Lambda functions.
+    pub functions: &'a Functions,
+    /// `serve --lambda-endpoint`: where functions that are not local run.
+    pub lambda_endpoint: Option<&'a str>,
 }
 
 /// A data source entry that cannot be built.
@@ -144,11 +182,206 @@ pub enum BuildError {
         key: &'static str,
         example: &'static str,
     },
+    /// A `config` key has a value that cannot work.
+    #[error("{message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+impl BuildError {
+    /// The key under `config` the problem is at, for its position.
+    pub fn config_key(&self) -> Option<&'static str> {
+        match self {
+            BuildError::MissingConfig { .. } => None,
+            BuildError::Invalid { key, .. } => Some(key),
+        }
+    }
+}
+
+fn config_str<'c>(config: &'c DataSourceConfig, key: &str) -> Option<&'c str> {
+    config.config.as_ref()?.get(key)?.as_str()
+}
+
+fn endpoint(config: &DataSourceConfig) -> Result<Option<axum::http::Uri>, BuildError> {
+    let Some(value) = config.config.as_ref().and_then(|c| c.get("endpoint")) else {
+        return Ok(None);
+    };
+    let invalid = |text: String| BuildError::Invalid {
+        key: "endpoint",
+        message: format!("`endpoint` must be an http:// or https:// URL; got {text}"),
+    };
+    let text = value.as_str().ok_or_else(|| invalid(value.to_string()))?;
+    crate::outbound::parse_endpoint(text)
+        .map(Some)
+        .map_err(|_| invalid(format!("`{text}`")))
+}
+
+/// The function a Lambda data source names: `functionName`, the function
+/// part of `functionArn`, or the data source's own name for an inline
+/// `function:`.
+fn lambda_target(name: &str, config: &DataSourceConfig) -> Result<LambdaTarget, BuildError> {
+    let alias = config_str(config, "functionAlias").map(str::to_owned);
+    if let Some(function) = config_str(config, "functionName") {
+        return Ok(LambdaTarget {
+            name: function.to_owned(),
+            invoke_as: function.to_owned(),
+            qualifier: alias,
+            region: None,
+        });
+    }
+    if let Some(arn) = config_str(config, "functionArn") {
+        // arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+        let parts: Vec<&str> = arn.split(':').collect();
+        if parts.len() < 7 || parts[0] != "arn" || parts[2] != "lambda" || parts[5] != "function" {
+            return Err(BuildError::Invalid {
+                key: "functionArn",
+                message: format!(
+                    "`{arn}` is not a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)"
+                ),
+            });
+        }
+        return Ok(LambdaTarget {
+            name: parts[6].to_owned(),
+            invoke_as: arn.to_owned(),
+            qualifier: alias.or_else(|| parts.get(7).map(|q| (*q).to_owned())),
+            region: Some(parts[3].to_owned()),
+        });
+    }
+    if config
+        .config
+        .as_ref()
+        .and_then(|c| c.get("function"))
+        .is_some()
+    {
+        return Ok(LambdaTarget {
+            name: name.to_owned(),
+            invoke_as: name.to_owned(),
+            qualifier: alias,
+            region: None,
+        });
+    }
+    Err(BuildError::MissingConfig {
+        kind: "an AWS_LAMBDA",
+        key: "functionName",
+        example: "NAME",
+    })
+}
+
+struct LambdaTarget {
+    /// Looked up among the local functions.
+    name: String,
+    /// What the Invoke API is called with: the name or the ARN.
+    invoke_as: String,
+    qualifier: Option<String>,
+    region: Option<String>,
+}
+
+fn lambda(
+    name: &str,
+    config: &DataSourceConfig,
+    context: &BuildContext<'_>,
+) -> Result<Arc<dyn DataSource>, BuildError> {
+    let target = lambda_target(name, config)?;
+    let remote = |endpoint: axum::http::Uri| {
+        Arc::new(RemoteFunction {
+            endpoint,
+            function: target.invoke_as.clone(),
+            qualifier: target.qualifier.clone(),
+            region: target
+                .region
+                .clone()
+                .or_else(|| std::env::var("AWS_REGION").ok())
+                .unwrap_or_else(|| crate::lambda::REGION.to_owned()),
+        }) as Arc<dyn Invoker>
+    };
+    let invoker = if let Some(endpoint) = endpoint(config)? {
+        remote(endpoint)
+    } else if let Some(pool) = context.functions.get(&target.name) {
+        Arc::clone(pool) as Arc<dyn Invoker>
+    } else if let Some(global) = context.lambda_endpoint {
+        let endpoint =
+            crate::outbound::parse_endpoint(global).map_err(|_| BuildError::Invalid {
+                key: "endpoint",
+                message: format!("--lambda-endpoint `{global}` is not an http:// or https:// URL"),
+            })?;
+        remote(endpoint)
+    } else {
+        let key = if config_str(config, "functionArn").is_some() {
+            "functionArn"
+        } else {
+            "functionName"
+        };
+        return Err(BuildError::Invalid {
+            key,
+            message: format!(
+                "unknown function `{}`: define it under `functions:`, or set `config.endpoint` (or `serve --lambda-endpoint`) to run it remotely",
+                target.name
+            ),
+        });
+    };
+    Ok(Arc::new(lambda::LambdaDataSource {
+        invoker,
+        direct: false,
+    }))
+}
+
+fn http(config: &DataSourceConfig) -> Result<Arc<dyn DataSource>, BuildError> {
+    let endpoint = endpoint(config)?.ok_or(BuildError::MissingConfig {
+        kind: "an HTTP",
+        key: "endpoint",
+        example: "https://...",
+    })?;
+    let auth = config
+        .config
+        .as_ref()
+        .and_then(|c| c.get("authorizationConfig"));
+    let signing = match auth {
+        None => None,
+        Some(auth) => {
+            if auth.get("authorizationType").and_then(Json::as_str) != Some("AWS_IAM") {
+                return Err(BuildError::Invalid {
+                    key: "authorizationConfig",
+                    message: "`authorizationConfig.authorizationType` must be AWS_IAM".to_owned(),
+                });
+            }
+            let iam = auth.get("awsIamConfig");
+            let read = |key: &str| iam.and_then(|c| c.get(key)).and_then(Json::as_str);
+            let service = read("signingServiceName").ok_or_else(|| BuildError::Invalid {
+                key: "authorizationConfig",
+                message: "AWS_IAM signing needs `awsIamConfig.signingServiceName`".to_owned(),
+            })?;
+            Some(http::IamSigning {
+                // The plugin defaults the region to the stack's.
+                region: read("signingRegion")
+                    .map(str::to_owned)
+                    .or_else(|| std::env::var("AWS_REGION").ok())
+                    .unwrap_or_else(|| crate::lambda::REGION.to_owned()),
+                service: service.to_owned(),
+            })
+        }
+    };
+    // Local extension: AppSync gives a whole request 30 s and documents no
+    // per-source timeout; `timeout` (seconds) shortens it.
+    let timeout = match config.config.as_ref().and_then(|c| c.get("timeout")) {
+        None => Duration::from_secs(30),
+        Some(t) => t
+            .as_f64()
+            .filter(|t| *t > 0.0 && *t <= 30.0)
+            .map(Duration::from_secs_f64)
+            .ok_or_else(|| BuildError::Invalid {
+                key: "timeout",
+                message: format!("`timeout` is in seconds, above 0 and at most 30; got {t}"),
+            })?,
+    };
+    Ok(Arc::new(http::HttpDataSource {
+        endpoint,
+        signing,
+        timeout,
+    }))
 }
 
 /// Builds the data source a manifest entry describes.
 pub fn build(
-    _name: &str,
+    name: &str,
     config: &DataSourceConfig,
     context: &BuildContext<'_>,
 ) -> Result<Arc<dyn DataSource>, BuildError> {
@@ -175,6 +408,20 @@ pub fn build(
         DataSourceType::AmazonOpensearchService | DataSourceType::AmazonElasticsearch => {
             Arc::new(opensearch::OpenSearchDataSource {
                 engine: Arc::clone(&context.stores.opensearch),
+            })
+        }
+        DataSourceType::AwsLambda => lambda(name, config, context)?,
+        DataSourceType::Http => http(config)?,
+        DataSourceType::AmazonEventbridge => {
+            let event_bus = config_str(config, "eventBusArn")
+                .and_then(|arn| arn.rsplit(['/', ':']).next())
+                .unwrap_or("default")
+                .to_owned();
+            Arc::new(eventbridge::EventBridgeDataSource {
+                name: name.to_owned(),
+                event_bus,
+                stores: Arc::clone(context.stores),
+                endpoint: endpoint(config)?,
             })
         }
         DataSourceType::Sleep => {

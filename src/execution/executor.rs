@@ -47,6 +47,8 @@ pub struct Execution<'a> {
     pub resolver_count: AtomicUsize,
     /// `$extensions` requests from the templates, carried out at the end.
     pub effects: Mutex<Vec<crate::vtl::runtime::Effect>>,
+    /// Requests waiting to be merged into batch calls.
+    pub batcher: crate::execution::batch::Batcher,
 }
 
 /// `@skip(if:)` / `@include(if:)` with literals or variables.

@@ -4,6 +4,7 @@
 //! Architecture invariant: only `engine` touches async-graphql's request
 //! pipeline, and only `errors` shapes GraphQL errors.
 
+pub(crate) mod batch;
 pub(crate) mod coerce;
 pub(crate) mod engine;
 pub(crate) mod errors;
@@ -65,6 +66,9 @@ pub struct Api {
     pub manifest: Manifest,
     /// The tables and indexes the data sources run on.
     pub stores: Arc<Stores>,
+    /// Local Lambda functions, for their `/metrics` series; their workers
+    /// stop when the last request of this load lets go of it.
+    pub functions: Arc<crate::lambda::Functions>,
     /// The server-side cache, when the manifest enables one.
     pub cache: Option<ApiCache>,
     /// Request and limit series for `/metrics`; the per-resolver series
@@ -282,6 +286,7 @@ impl Api {
             errors: Mutex::new(Vec::new()),
             resolver_count: AtomicUsize::new(0),
             effects: Mutex::new(Vec::new()),
+            batcher: Default::default(),
         };
         let skip: Vec<&str> = intro_keys.iter().map(String::as_str).collect();
         let mut data = exec.run(&skip).await;
@@ -425,6 +430,7 @@ impl GraphQLService for Api {
                 .flat_map(|plan| plan.calls.iter().map(|c| &**c))
                 .collect();
             metrics::write_resolvers(&mut out, &mut calls);
+            self.functions.write_metrics(&mut out);
             cache::metrics::render(self.cache_stats().await, &mut out);
             out
         })

@@ -9,6 +9,7 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::cache::ApiCache;
 use crate::datasource::{DataSource, DataSourceError, InvocationInfo};
+use crate::execution::batch::{BatchCall, BatchSite, Batcher};
 use crate::execution::coerce::{CoerceError, coerce_arguments};
 use crate::execution::errors::FieldError;
 use crate::execution::executor::Execution;
@@ -33,6 +34,7 @@ pub struct FunctionPlan {
     pub name: String,
     pub data_source: BoundDataSource,
     pub code: CodeRef,
+    pub max_batch_size: Option<u32>,
 }
 
 #[derive(Debug)]
@@ -58,6 +60,19 @@ pub struct ResolverPlan {
     /// One series per data source the resolver (or its functions) calls,
     /// created here so a call records without allocating.
     pub calls: Vec<Arc<DataSourceCalls>>,
+    /// A unit resolver's `maxBatchSize`.
+    pub max_batch_size: Option<u32>,
+}
+
+/// The batch size of a `BatchInvoke` whose resolver sets none: AppSync's
+/// fixed size before `maxBatchSize` existed.
+const DEFAULT_BATCH_SIZE: usize = 5;
+
+fn batch_size(configured: Option<u32>) -> usize {
+    match configured {
+        None => DEFAULT_BATCH_SIZE,
+        Some(n) => (n as usize).max(1),
+    }
 }
 
 impl ResolverPlan {
@@ -81,7 +96,13 @@ impl ResolverPlan {
             field_name,
             kind,
             calls,
+            max_batch_size: None,
         }
+    }
+
+    pub fn with_max_batch_size(mut self, max_batch_size: Option<u32>) -> Self {
+        self.max_batch_size = max_batch_size;
+        self
     }
 }
 
@@ -117,6 +138,7 @@ struct Run<'r> {
     parent_type: &'r str,
     calls: &'r [Arc<DataSourceCalls>],
     effects: &'r Mutex<Vec<Effect>>,
+    batcher: &'r Batcher,
 }
 
 impl Run<'_> {
@@ -160,22 +182,35 @@ impl Run<'_> {
         }
     }
 
-    async fn invoke(&self, ds: &BoundDataSource, request: Json) -> Result<Json, DataSourceError> {
+    /// Calls the data source; a request it can merge with its siblings'
+    /// goes through the request's batcher, keyed by `site`.
+    async fn invoke(
+        &self,
+        ds: &BoundDataSource,
+        request: Json,
+        site: BatchSite,
+        max_batch_size: Option<u32>,
+    ) -> Result<Json, DataSourceError> {
         let calls = self.calls.iter().find(|c| c.data_source == ds.name);
+        let info = InvocationInfo {
+            parent_type_name: self.parent_type,
+            field_name: self.field_name,
+        };
+        if ds.source.batches(&request) {
+            let call = BatchCall {
+                site,
+                max_batch_size: batch_size(max_batch_size),
+                data_source: ds,
+                info,
+                calls: calls.map(|c| &**c),
+            };
+            return self.batcher.submit(call, request).await;
+        }
         if let Some(calls) = calls {
             calls.started();
         }
         let started = Instant::now();
-        let result = ds
-            .source
-            .invoke(
-                request,
-                InvocationInfo {
-                    parent_type_name: self.parent_type,
-                    field_name: self.field_name,
-                },
-            )
-            .await;
+        let result = ds.source.invoke(request, info).await;
         if let Some(calls) = calls {
             calls.finished(started.elapsed());
         }
@@ -254,6 +289,7 @@ impl ResolverPlan {
             parent_type: &obj.name,
             calls: &self.calls,
             effects: &exec.effects,
+            batcher: &exec.batcher,
         };
         // Only queries are cached: a mutation must always reach its data
         // source, and subscriptions never run resolvers over HTTP.
@@ -276,7 +312,10 @@ impl ResolverPlan {
 
     async fn execute(&self, mut run: Run<'_>) -> (Json, Vec<FieldError>) {
         match &self.kind {
-            ResolverKindPlan::Unit { data_source, code } => run_unit(run, data_source, code).await,
+            ResolverKindPlan::Unit { data_source, code } => {
+                let site = BatchSite(std::ptr::from_ref(self) as usize);
+                run_unit(run, data_source, code, site, self.max_batch_size).await
+            }
             ResolverKindPlan::Pipeline { code, functions } => {
                 let (mut prev, mut skip) = match run.step(code, Phase::Request) {
                     Step::Value(v) => (v, false),
@@ -308,7 +347,16 @@ impl ResolverPlan {
                     };
                     // Functions support only 2018-05-29: the response
                     // step always runs and sees `ctx.error`.
-                    match run.invoke(&function.data_source, request).await {
+                    let site = BatchSite(Arc::as_ptr(function) as usize);
+                    let result = run
+                        .invoke(
+                            &function.data_source,
+                            request,
+                            site,
+                            function.max_batch_size,
+                        )
+                        .await;
+                    match result {
                         Ok(result) => run.ctx.result = result,
                         Err(e) => run.set_error(Some(&e)),
                     }
@@ -333,6 +381,8 @@ async fn run_unit(
     mut run: Run<'_>,
     data_source: &BoundDataSource,
     code: &CodeRef,
+    site: BatchSite,
+    max_batch_size: Option<u32>,
 ) -> (Json, Vec<FieldError>) {
     let rendered = match run.step(code, Phase::Request) {
         Step::Value(v) => with_version(code, v),
@@ -342,7 +392,9 @@ async fn run_unit(
         Step::Failed => return run.finish(Json::Null),
     };
     let version = version_of(&rendered);
-    let result = run.invoke(data_source, rendered).await;
+    let result = run
+        .invoke(data_source, rendered, site, max_batch_size)
+        .await;
     match (version, result) {
         (Version::V2017, Err(e)) => {
             // 2017-02-28: the response template runs and its output becomes

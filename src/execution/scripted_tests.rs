@@ -81,6 +81,7 @@ fn function(name: &str, request: Step, response: Step) -> Arc<FunctionPlan> {
         name: name.into(),
         data_source: none(),
         code: code(Some(request), Some(response)),
+        max_batch_size: None,
     })
 }
 

@@ -21,8 +21,9 @@ use crate::dynamodb::TableDefinition;
 use crate::execution::engine::Engine;
 use crate::execution::guards::Guards;
 use crate::execution::resolver::{BoundDataSource, FunctionPlan, ResolverKindPlan, ResolverPlan};
-use crate::execution::{Api, ExecutableSchema, Limits};
+use crate::execution::{self, Api, ExecutableSchema, Limits};
 use crate::graphql::{AuthConfig, AuthType, GraphQLService};
+use crate::lambda::Functions;
 use crate::metrics::Metrics;
 use crate::model::manifest::{
     AuthenticationType, GuardsConfig, Manifest, ResolverKind, SubstitutionValue,
@@ -35,8 +36,10 @@ use crate::stores::{SeedSource, Stores, StoresError};
 
 mod auth;
 mod code;
+mod functions;
 
 use code::{CodeConfig, CodeRole};
+pub use functions::LambdaOptions;
 
 /// The manifest's file name inside a project directory.
 pub const MANIFEST_FILE: &str = "appsync.yaml";
@@ -120,6 +123,8 @@ pub struct LoadOptions {
     /// `serve --no-local-issuer`: Cognito and OIDC providers accept only
     /// tokens their own keys sign.
     pub no_local_issuer: bool,
+    /// Interpreters and endpoints for Lambda functions.
+    pub lambda: LambdaOptions,
 }
 
 impl Project {
@@ -239,19 +244,20 @@ impl Loader {
         };
         let (schema_files, model) = self.load_schema(&manifest);
         let stores = self.open_stores(&manifest);
-        let data_sources = self.build_data_sources(&manifest, &stores);
+        let functions = Arc::new(self.local_functions(&manifest));
+        let data_sources = self.build_data_sources(&manifest, &stores, &functions);
         let global_subs: IndexMap<String, String> = manifest
             .substitutions
             .iter()
             .map(|(k, v)| (k.clone(), v.as_text()))
             .collect();
 
-        let functions = self.load_functions(&manifest, &data_sources, &global_subs);
+        let pipeline_functions = self.load_functions(&manifest, &data_sources, &global_subs);
         let plans = self.load_resolvers(
             &manifest,
             model.as_ref(),
             &data_sources,
-            &functions,
+            &pipeline_functions,
             &global_subs,
         );
         self.check_limits(&manifest);
@@ -305,6 +311,7 @@ impl Loader {
             schema,
             manifest,
             stores,
+            functions,
             cache,
             metrics: Metrics::default(),
         })
@@ -518,9 +525,14 @@ impl Loader {
         &mut self,
         manifest: &Manifest,
         stores: &Arc<Stores>,
+        functions: &Functions,
     ) -> HashMap<String, BoundDataSource> {
         let mut data_sources: HashMap<String, BoundDataSource> = HashMap::new();
-        let build_context = datasource::BuildContext { stores };
+        let build_context = datasource::BuildContext {
+            stores,
+            functions,
+            lambda_endpoint: self.options.lambda.endpoint.as_deref(),
+        };
         let mut ds_problems = Vec::new();
         for (name, config) in &manifest.data_sources {
             match datasource::build(name, config, &build_context) {
@@ -533,11 +545,14 @@ impl Loader {
                         },
                     );
                 }
-                Err(err) => ds_problems.push((name.clone(), err.to_string())),
+                Err(err) => ds_problems.push((name.clone(), err.config_key(), err.to_string())),
             }
         }
-        for (name, message) in ds_problems {
-            self.manifest_problem(&["dataSources", &name], message);
+        for (name, key, message) in ds_problems {
+            match key {
+                Some(key) => self.manifest_problem(&["dataSources", &name, "config", key], message),
+                None => self.manifest_problem(&["dataSources", &name], message),
+            }
         }
 
         data_sources
@@ -560,18 +575,24 @@ impl Loader {
                 );
             }
             let subs = merged(global_subs, &config.substitutions);
-            let code = self.code(
-                &key,
-                CodeConfig {
-                    request: config.request.as_deref(),
-                    response: config.response.as_deref(),
-                    code: config.code.as_deref(),
-                    runtime: config.runtime.as_ref(),
-                },
-                &format!("resolvers/functions/{name}"),
-                &subs,
-                CodeRole::Function,
-            );
+            let code_config = CodeConfig {
+                request: config.request.as_deref(),
+                response: config.response.as_deref(),
+                code: config.code.as_deref(),
+                runtime: config.runtime.as_ref(),
+            };
+            let default_base = format!("resolvers/functions/{name}");
+            let direct = ds.as_ref().and_then(|ds| {
+                self.direct_lambda(ds, &code_config, &default_base, config.max_batch_size)
+            });
+            let (ds, code) = match direct {
+                Some((ds, code)) => (Some(ds), Some(code)),
+                None => {
+                    let code =
+                        self.code(&key, code_config, &default_base, &subs, CodeRole::Function);
+                    (ds, code)
+                }
+            };
             if let (Some(data_source), Some(code)) = (ds, code) {
                 functions.insert(
                     name.clone(),
@@ -579,6 +600,7 @@ impl Loader {
                         name: name.clone(),
                         data_source,
                         code,
+                        max_batch_size: config.max_batch_size,
                     }),
                 );
             }
@@ -677,13 +699,26 @@ impl Loader {
                             ds
                         }
                     };
-                    let code = self.code(&key, code_config, &default_base, &subs, CodeRole::Unit);
+                    let direct = ds.as_ref().and_then(|ds| {
+                        self.direct_lambda(ds, &code_config, &default_base, config.max_batch_size)
+                    });
+                    let (ds, code) = match direct {
+                        Some((ds, code)) => (Some(ds), Some(code)),
+                        None => {
+                            let code =
+                                self.code(&key, code_config, &default_base, &subs, CodeRole::Unit);
+                            (ds, code)
+                        }
+                    };
                     if let (Some(data_source), Some(code)) = (ds, code) {
-                        plans.push(ResolverPlan::new(
-                            type_name,
-                            field_name,
-                            ResolverKindPlan::Unit { data_source, code },
-                        ));
+                        plans.push(
+                            ResolverPlan::new(
+                                type_name,
+                                field_name,
+                                ResolverKindPlan::Unit { data_source, code },
+                            )
+                            .with_max_batch_size(config.max_batch_size),
+                        );
                     }
                 }
                 ResolverKind::Pipeline => {
@@ -732,6 +767,40 @@ impl Loader {
         }
 
         plans
+    }
+
+    /// A direct Lambda resolver or function: a data source that runs
+    /// without code, and neither code nor templates configured or present
+    /// at their default paths.
+    fn direct_lambda(
+        &self,
+        ds: &BoundDataSource,
+        config: &CodeConfig<'_>,
+        default_base: &str,
+        max_batch_size: Option<u32>,
+    ) -> Option<(BoundDataSource, execution::resolver::CodeRef)> {
+        if config.code.is_some() || config.request.is_some() || config.response.is_some() {
+            return None;
+        }
+        let has_default = ["req", "res"].iter().any(|step| {
+            self.dir
+                .join(format!("{default_base}.{step}.vtl"))
+                .is_file()
+        });
+        if has_default {
+            return None;
+        }
+        let source = ds.source.direct_resolver()?;
+        let code = Arc::new(crate::runtime::direct::DirectLambda {
+            batched: max_batch_size.is_some_and(|n| n > 0),
+        });
+        Some((
+            BoundDataSource {
+                name: ds.name.clone(),
+                source,
+            },
+            code,
+        ))
     }
 
     fn check_limits(&mut self, manifest: &Manifest) {

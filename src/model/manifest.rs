@@ -80,6 +80,10 @@ pub struct Manifest {
     pub resolvers: IndexMap<String, ResolverConfig>,
     #[serde(default)]
     pub pipeline_functions: IndexMap<String, PipelineFunctionConfig>,
+    /// Local extension: Lambda functions run on this machine, shaped like
+    /// the Serverless Framework's `functions:`.
+    #[serde(default)]
+    pub functions: IndexMap<String, FunctionConfig>,
     #[serde(default)]
     pub caching: Option<CachingConfig>,
     /// 0 (the default) means unlimited; 1..=75 otherwise.
@@ -311,6 +315,54 @@ pub struct DataSourceConfig {
     /// Type-specific settings (`tableName`, `endpoint`, ...), read by the store.
     #[serde(default)]
     pub config: Option<Json>,
+}
+
+/// A Lambda function run locally, as the Serverless Framework declares it:
+/// `handler: path/file.export`, `runtime`, `environment`, `timeout`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FunctionConfig {
+    /// `dir/file.export` for nodejs and python; for `provided*` runtimes the
+    /// path of the `bootstrap` executable (or of its directory).
+    pub handler: String,
+    /// `nodejs*`, `python3.*`, `provided`, `provided.al2`, `provided.al2023`;
+    /// Serverless's default, `nodejs20.x`, when absent.
+    #[serde(default)]
+    pub runtime: Option<String>,
+    /// Variables for the function's process; scalars, as in Lambda.
+    #[serde(default)]
+    pub environment: IndexMap<String, Json>,
+    /// Seconds, 1 to 900; Serverless's default is 6.
+    #[serde(default)]
+    pub timeout: Option<f64>,
+    /// MB, 128 to 10240; passed to the function, not enforced.
+    #[serde(default)]
+    pub memory_size: Option<u32>,
+    /// At most this many warm workers at once (default: the machine's cores).
+    #[serde(default)]
+    pub reserved_concurrency: Option<u32>,
+    #[serde(default)]
+    pub description: Option<String>,
+    // Serverless keys with no local effect, accepted so a `functions:`
+    // block can be copied across unchanged.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub events: Option<Json>,
+    #[serde(default)]
+    pub package: Option<Json>,
+    #[serde(default)]
+    pub layers: Option<Json>,
+    #[serde(default)]
+    pub role: Option<Json>,
+    #[serde(default)]
+    pub tags: Option<Json>,
+    #[serde(default)]
+    pub vpc: Option<Json>,
+    #[serde(default)]
+    pub architecture: Option<String>,
+    #[serde(default)]
+    pub tracing: Option<Json>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

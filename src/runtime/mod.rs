@@ -11,6 +11,7 @@
 //! imports nothing from `execution`, `server`, `stores` or `datasource`, and
 //! runtimes are pure: a [`Context`] in, an [`Evaluation`] out.
 
+pub mod direct;
 mod host;
 
 use std::fmt;

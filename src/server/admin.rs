@@ -3,7 +3,9 @@
 //! `POST /admin/flush-cache`; the Prometheus `GET /metrics`; and, for test
 //! suites in any language, `POST /admin/reset` (`?seed=false` to leave the
 //! stores empty), `POST /admin/seed` and `POST /admin/fixtures`
-//! (`?format=dynamodb` for DynamoDB-JSON items). AppSync has no such routes.
+//! (`?format=dynamodb` for DynamoDB-JSON items), and `GET /admin/events`
+//! (`DELETE` empties it): what EventBridge data sources emitted. AppSync
+//! has no such routes.
 //!
 //! Every data change flushes the API cache: a result cached before a reset
 //! would otherwise outlive the data it came from.
@@ -42,6 +44,7 @@ pub fn router(service: ServiceCell, stores: Option<Arc<Stores>>) -> Router {
             "/admin/fixtures",
             post(fixtures).layer(DefaultBodyLimit::max(FIXTURE_BODY_LIMIT)),
         )
+        .route("/admin/events", get(events).delete(clear_events))
         .route("/metrics", get(metrics))
         .with_state(Admin { service, stores })
 }
@@ -49,6 +52,24 @@ pub fn router(service: ServiceCell, stores: Option<Arc<Stores>>) -> Router {
 async fn flush_cache(State(admin): State<Admin>) -> axum::Json<Json> {
     admin.service.current().flush_cache().await;
     // FlushApiCache answers 200 with an empty object.
+    axum::Json(json!({}))
+}
+
+/// `{"events": [...]}`, oldest first, each as EventBridge received it plus
+/// the data source and field that emitted it.
+async fn events(State(admin): State<Admin>) -> axum::Json<Json> {
+    let events = admin
+        .stores
+        .as_ref()
+        .map(|s| s.events.list())
+        .unwrap_or_default();
+    axum::Json(json!({ "events": events }))
+}
+
+async fn clear_events(State(admin): State<Admin>) -> axum::Json<Json> {
+    if let Some(stores) = &admin.stores {
+        stores.events.clear();
+    }
     axum::Json(json!({}))
 }
 

@@ -1,0 +1,486 @@
+//! One worker: a process running the function's runtime, and the Lambda
+//! Runtime API it polls, served on its own loopback port.
+//!
+//! The Runtime API has no way to say which process is calling, so each
+//! worker gets its own listener; `AWS_LAMBDA_RUNTIME_API` points the
+//! process at it. An invocation is handed over through a channel that the
+//! `next` long poll reads, and answered through the `response` or `error`
+//! call that names its request id.
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::{FunctionMetrics, FunctionSpec, LambdaError, MAX_RESPONSE_BYTES, Runtime};
+
+/// The bootstraps we ship for interpreted runtimes; each speaks the
+/// Runtime API and loads the handler as Lambda's own runtime does.
+const NODE_BOOTSTRAP: &str = include_str!("bootstrap/node.mjs");
+const PYTHON_BOOTSTRAP: &str = include_str!("bootstrap/python.py");
+
+/// Lambda gives a function's initialization 10 s of its own, apart from
+/// the invocation's timeout.
+const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Beyond this the Runtime API refuses a response outright; between it and
+/// Lambda's 6 MB limit the invocation fails with Lambda's error.
+const MAX_RUNTIME_BODY: usize = 64 * 1024 * 1024;
+
+struct Invocation {
+    request_id: String,
+    event: Bytes,
+    timeout: Duration,
+    /// Fired when the runtime takes the event, which starts the timeout.
+    picked: oneshot::Sender<()>,
+    reply: oneshot::Sender<Result<Bytes, LambdaError>>,
+}
+
+struct InFlight {
+    request_id: String,
+    reply: oneshot::Sender<Result<Bytes, LambdaError>>,
+}
+
+/// What the Runtime API routes share.
+struct RuntimeApi {
+    function_arn: String,
+    inbox: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
+    in_flight: Mutex<Option<InFlight>>,
+    /// The request id being handled, for log lines.
+    current: Arc<Mutex<Option<String>>>,
+    init_error: Mutex<Option<LambdaError>>,
+    spawned_at: Instant,
+    first_poll: OnceLock<()>,
+    metrics: Arc<FunctionMetrics>,
+}
+
+/// A running worker, checked out of its pool for one invocation at a time.
+pub(super) struct Worker {
+    child: Child,
+    outbox: mpsc::Sender<Invocation>,
+    api: Arc<RuntimeApi>,
+    server: JoinHandle<()>,
+    pub last_used: Instant,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.server.abort();
+        self.kill();
+    }
+}
+
+fn runtime_error(status: StatusCode, error_type: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"errorMessage": message, "errorType": error_type})),
+    )
+        .into_response()
+}
+
+fn accepted() -> Response {
+    (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
+}
+
+async fn next(State(api): State<Arc<RuntimeApi>>) -> Response {
+    if api.first_poll.set(()).is_ok() {
+        api.metrics.cold_start.observe(api.spawned_at.elapsed());
+    }
+    let invocation = {
+        let mut inbox = api.inbox.lock().await;
+        inbox.recv().await
+    };
+    let Some(invocation) = invocation else {
+        return runtime_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ServiceException",
+            "the worker is shutting down",
+        );
+    };
+    let deadline = chrono::Utc::now().timestamp_millis()
+        + i64::try_from(invocation.timeout.as_millis()).unwrap_or(i64::MAX);
+    let _ = invocation.picked.send(());
+    if let Ok(mut current) = api.current.lock() {
+        *current = Some(invocation.request_id.clone());
+    }
+    let mut headers = HeaderMap::new();
+    let mut set = |name: &'static str, value: &str| {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    };
+    set("lambda-runtime-aws-request-id", &invocation.request_id);
+    set("lambda-runtime-deadline-ms", &deadline.to_string());
+    set("lambda-runtime-invoked-function-arn", &api.function_arn);
+    set(
+        "lambda-runtime-trace-id",
+        &format!(
+            "Root=1-{:08x}-{};Parent={};Sampled=0",
+            chrono::Utc::now().timestamp(),
+            &invocation.request_id.replace('-', "")[..24],
+            &invocation.request_id.replace('-', "")[..16]
+        ),
+    );
+    set("content-type", "application/json");
+    if let Ok(mut in_flight) = api.in_flight.lock() {
+        *in_flight = Some(InFlight {
+            request_id: invocation.request_id,
+            reply: invocation.reply,
+        });
+    }
+    (StatusCode::OK, headers, invocation.event).into_response()
+}
+
+/// Takes the in-flight invocation if `request_id` names it.
+fn take(api: &RuntimeApi, request_id: &str) -> Option<InFlight> {
+    let mut in_flight = api.in_flight.lock().ok()?;
+    if in_flight.as_ref()?.request_id != request_id {
+        return None;
+    }
+    if let Ok(mut current) = api.current.lock() {
+        *current = None;
+    }
+    in_flight.take()
+}
+
+async fn response(
+    State(api): State<Arc<RuntimeApi>>,
+    Path(request_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Some(in_flight) = take(&api, &request_id) else {
+        return runtime_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestID",
+            "Invalid request ID",
+        );
+    };
+    if body.len() > MAX_RESPONSE_BYTES {
+        let message = format!(
+            "Response payload size ({} bytes) exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
+            body.len()
+        );
+        let _ = in_flight.reply.send(Err(LambdaError::Function {
+            error_type: Some("Function.ResponseSizeTooLarge".to_owned()),
+            message: message.clone(),
+        }));
+        return runtime_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            &message,
+        );
+    }
+    let _ = in_flight.reply.send(Ok(body));
+    accepted()
+}
+
+async fn error(
+    State(api): State<Arc<RuntimeApi>>,
+    Path(request_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(in_flight) = take(&api, &request_id) else {
+        return runtime_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestID",
+            "Invalid request ID",
+        );
+    };
+    let header_type = headers
+        .get("lambda-runtime-function-error-type")
+        .and_then(|v| v.to_str().ok());
+    let _ = in_flight
+        .reply
+        .send(Err(LambdaError::from_function_body(&body, header_type)));
+    accepted()
+}
+
+async fn init_error(
+    State(api): State<Arc<RuntimeApi>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let header_type = headers
+        .get("lambda-runtime-function-error-type")
+        .and_then(|v| v.to_str().ok());
+    if let Ok(mut slot) = api.init_error.lock() {
+        *slot = Some(LambdaError::from_function_body(&body, header_type));
+    }
+    accepted()
+}
+
+/// Copies a worker's output into our log, line by line, tagged with the
+/// function and the request being handled.
+fn forward_output(
+    function: Arc<str>,
+    stream: &'static str,
+    reader: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+    current: Arc<Mutex<Option<String>>>,
+) {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(reader).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let request_id = current
+                .lock()
+                .ok()
+                .and_then(|c| c.clone())
+                .unwrap_or_default();
+            tracing::info!(
+                target: "appsync_local::lambda",
+                function = %function,
+                request_id = %request_id,
+                stream,
+                "{line}"
+            );
+        }
+    });
+}
+
+impl Worker {
+    /// Starts a worker process and its Runtime API; it is ready for an
+    /// invocation at once (the event waits for the runtime's first poll).
+    pub(super) async fn start(
+        spec: &FunctionSpec,
+        program: &std::path::Path,
+        metrics: Arc<FunctionMetrics>,
+    ) -> Result<Worker, LambdaError> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| {
+                LambdaError::service(
+                    "ServiceException",
+                    format!("cannot open a Runtime API port: {e}"),
+                )
+            })?;
+        let address = listener.local_addr().map_err(|e| {
+            LambdaError::service("ServiceException", format!("Runtime API port: {e}"))
+        })?;
+        let (outbox, inbox) = mpsc::channel(1);
+        let api = Arc::new(RuntimeApi {
+            function_arn: spec.arn(),
+            inbox: tokio::sync::Mutex::new(inbox),
+            in_flight: Mutex::new(None),
+            current: Arc::new(Mutex::new(None)),
+            init_error: Mutex::new(None),
+            spawned_at: Instant::now(),
+            first_poll: OnceLock::new(),
+            metrics,
+        });
+        let router = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route(
+                "/2018-06-01/runtime/invocation/{request_id}/response",
+                post(response),
+            )
+            .route(
+                "/2018-06-01/runtime/invocation/{request_id}/error",
+                post(error),
+            )
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .layer(DefaultBodyLimit::max(MAX_RUNTIME_BODY))
+            .with_state(Arc::clone(&api));
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+
+        let mut command = Command::new(program);
+        match spec.runtime {
+            Runtime::Node => {
+                command
+                    .arg("--input-type=module")
+                    .arg("--eval")
+                    .arg(NODE_BOOTSTRAP);
+            }
+            Runtime::Python => {
+                command.arg("-u").arg("-c").arg(PYTHON_BOOTSTRAP);
+            }
+            Runtime::Provided => {}
+        }
+        let stream_name = format!(
+            "{}/[$LATEST]{}",
+            chrono::Utc::now().format("%Y/%m/%d"),
+            uuid::Uuid::new_v4().simple()
+        );
+        command
+            .current_dir(&spec.project_dir)
+            .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+            .env("_HANDLER", &spec.handler)
+            .env("LAMBDA_TASK_ROOT", &spec.project_dir)
+            .env("AWS_LAMBDA_FUNCTION_NAME", &spec.name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env(
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                spec.memory_size.to_string(),
+            )
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{}", spec.name),
+            )
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", stream_name)
+            .env(
+                "AWS_EXECUTION_ENV",
+                format!("AWS_Lambda_{}", spec.runtime_name),
+            )
+            .env("AWS_REGION", super::REGION)
+            .env("AWS_DEFAULT_REGION", super::REGION)
+            .env("TZ", ":UTC")
+            .envs(spec.environment.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        // Its own process group, so stopping a worker also stops what its
+        // runtime started (a shell bootstrap's `curl`, a handler's child).
+        #[cfg(unix)]
+        command.process_group(0);
+        let mut child = command.spawn().map_err(|e| {
+            server.abort();
+            LambdaError::service(
+                "ServiceException",
+                format!(
+                    "cannot start function `{}` ({}): {}: {e}",
+                    spec.name,
+                    spec.runtime_name,
+                    program.display()
+                ),
+            )
+        })?;
+        let function: Arc<str> = Arc::from(spec.name.as_str());
+        if let Some(stdout) = child.stdout.take() {
+            forward_output(function.clone(), "stdout", stdout, api.current.clone());
+        }
+        if let Some(stderr) = child.stderr.take() {
+            forward_output(function, "stderr", stderr, api.current.clone());
+        }
+        Ok(Worker {
+            child,
+            outbox,
+            api,
+            server,
+            last_used: Instant::now(),
+        })
+    }
+
+    /// Kills the worker's process group (see `start`).
+    fn kill(&mut self) {
+        #[cfg(unix)]
+        if let Some(pid) = self.child.id().and_then(|pid| i32::try_from(pid).ok()) {
+            // SAFETY: kill(2) on a process group we created; no memory is shared.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
+        let _ = self.child.start_kill();
+    }
+
+    /// Whether the process is still running.
+    pub(super) fn is_alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Runs one invocation. The flag says whether the worker can be reused:
+    /// a timeout or a crash retires it.
+    pub(super) async fn invoke(
+        &mut self,
+        event: Bytes,
+        timeout: Duration,
+    ) -> (Result<Bytes, LambdaError>, bool) {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let (picked_tx, picked) = oneshot::channel();
+        let (reply_tx, reply) = oneshot::channel();
+        let invocation = Invocation {
+            request_id: request_id.clone(),
+            event,
+            timeout,
+            picked: picked_tx,
+            reply: reply_tx,
+        };
+        if self.outbox.try_send(invocation).is_err() {
+            return (
+                Err(LambdaError::service(
+                    "ServiceException",
+                    "the worker is not accepting invocations",
+                )),
+                false,
+            );
+        }
+        // Initialization, then the handler: each has its own limit.
+        tokio::select! {
+            biased;
+            picked = picked => {
+                if picked.is_err() {
+                    return (Err(self.exit_error(&request_id, None)), false);
+                }
+            }
+            status = self.child.wait() => {
+                return (Err(self.exit_error(&request_id, status.ok())), false);
+            }
+            () = tokio::time::sleep(INIT_TIMEOUT) => {
+                self.kill();
+                return (
+                    Err(LambdaError::Function {
+                        error_type: Some("Runtime.InitError".to_owned()),
+                        message: format!(
+                            "INIT_REPORT Init Duration: {:.2} ms Phase: init Status: timeout",
+                            INIT_TIMEOUT.as_secs_f64() * 1000.0
+                        ),
+                    }),
+                    false,
+                );
+            }
+        }
+        tokio::select! {
+            biased;
+            reply = reply => match reply {
+                Ok(result) => (result, true),
+                Err(_) => (Err(self.exit_error(&request_id, None)), false),
+            },
+            status = self.child.wait() => (Err(self.exit_error(&request_id, status.ok())), false),
+            () = tokio::time::sleep(timeout) => {
+                self.kill();
+                (
+                    Err(LambdaError::Function {
+                        error_type: Some("Sandbox.Timedout".to_owned()),
+                        message: super::timeout_message(&request_id, timeout),
+                    }),
+                    false,
+                )
+            }
+        }
+    }
+
+    /// Lambda's error for a runtime that exited: its init error when it
+    /// reported one, else `Runtime.ExitError`.
+    fn exit_error(
+        &self,
+        request_id: &str,
+        status: Option<std::process::ExitStatus>,
+    ) -> LambdaError {
+        if let Some(init) = self.api.init_error.lock().ok().and_then(|e| e.clone()) {
+            return init;
+        }
+        let status = match status {
+            Some(s) => match s.code() {
+                Some(code) => format!("exit status {code}"),
+                None => format!("{s}"),
+            },
+            None => "the process ended".to_owned(),
+        };
+        LambdaError::Function {
+            error_type: Some("Runtime.ExitError".to_owned()),
+            message: format!("RequestId: {request_id} Error: Runtime exited with error: {status}"),
+        }
+    }
+}

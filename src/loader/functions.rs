@@ -1,0 +1,237 @@
+//! The project's local Lambda functions (`functions:`, and inline
+//! `function:` on a Lambda data source), checked and turned into pools.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value as Json;
+
+use super::Loader;
+use crate::lambda::{DEFAULT_TIMEOUT, FunctionPool, FunctionSpec, Functions, Runtime};
+use crate::model::manifest::{DataSourceType, FunctionConfig, Manifest};
+
+/// Command-line settings for local functions.
+#[derive(Debug, Clone, Default)]
+pub struct LambdaOptions {
+    /// `--node`: the Node.js interpreter (else `node` on PATH).
+    pub node: Option<PathBuf>,
+    /// `--python`: the Python interpreter (else `python3` on PATH).
+    pub python: Option<PathBuf>,
+    /// `--lambda-endpoint`: an Invoke API for functions not defined here.
+    pub endpoint: Option<String>,
+    /// Idle workers are stopped after this long (default 5 minutes).
+    pub idle_timeout: Option<Duration>,
+}
+
+/// Default pool size: one worker per core, as the issue of warm, parallel
+/// workers asks; `reservedConcurrency` overrides it.
+fn default_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+impl Loader {
+    pub(super) fn local_functions(&mut self, manifest: &Manifest) -> Functions {
+        let mut functions = Functions::default();
+        for (name, config) in &manifest.functions {
+            if let Some(spec) = self.function_spec(name, config, &["functions", name]) {
+                let aliases = config.name.iter().cloned().collect();
+                functions.insert(FunctionPool::new(spec), aliases);
+            }
+        }
+        for (name, ds) in &manifest.data_sources {
+            let inline = ds.config.as_ref().and_then(|c| c.get("function"));
+            let (DataSourceType::AwsLambda, Some(inline)) = (ds.kind, inline) else {
+                continue;
+            };
+            let path = ["dataSources", name.as_str(), "config", "function"];
+            match serde_json::from_value::<FunctionConfig>(inline.clone()) {
+                Ok(config) => {
+                    if let Some(spec) = self.function_spec(name, &config, &path) {
+                        functions.insert(FunctionPool::new(spec), Vec::new());
+                    }
+                }
+                Err(e) => self.manifest_problem(&path, format!("invalid inline function: {e}")),
+            }
+        }
+        functions
+    }
+
+    fn function_spec(
+        &mut self,
+        name: &str,
+        config: &FunctionConfig,
+        path: &[&str],
+    ) -> Option<FunctionSpec> {
+        let at = |key: &str| {
+            let mut p: Vec<&str> = path.to_vec();
+            p.push(key);
+            p.into_iter().map(str::to_owned).collect::<Vec<String>>()
+        };
+        let mut ok = true;
+        let runtime_name = config.runtime.as_deref().unwrap_or("nodejs20.x");
+        let runtime = Runtime::parse(runtime_name);
+        if runtime.is_none() {
+            self.problem_at(
+                &at("runtime"),
+                format!(
+                    "unknown runtime `{runtime_name}`: local functions run on nodejs*, python3.*, provided, provided.al2 or provided.al2023"
+                ),
+            );
+            ok = false;
+        }
+        let timeout = match config.timeout {
+            None => DEFAULT_TIMEOUT,
+            Some(t) if (1.0..=900.0).contains(&t) => Duration::from_secs_f64(t),
+            Some(t) => {
+                self.problem_at(
+                    &at("timeout"),
+                    format!("`timeout` is in seconds, from 1 to 900 (Lambda's range); got {t}"),
+                );
+                ok = false;
+                DEFAULT_TIMEOUT
+            }
+        };
+        let memory_size = config.memory_size.unwrap_or(1024);
+        if !(128..=10240).contains(&memory_size) {
+            self.problem_at(
+                &at("memorySize"),
+                format!("`memorySize` is in MB, from 128 to 10240; got {memory_size}"),
+            );
+            ok = false;
+        }
+        let mut environment = Vec::new();
+        for (key, value) in &config.environment {
+            let text = match value {
+                Json::String(s) => s.clone(),
+                Json::Number(n) => n.to_string(),
+                Json::Bool(b) => b.to_string(),
+                _ => {
+                    self.problem_at(
+                        &at("environment"),
+                        format!("environment variable `{key}` must be a string, number or boolean"),
+                    );
+                    ok = false;
+                    continue;
+                }
+            };
+            environment.push((key.clone(), text));
+        }
+        let runtime = runtime?;
+        let program = match runtime {
+            Runtime::Provided => match self.bootstrap(&config.handler) {
+                Ok(path) => Some(path),
+                Err(message) => {
+                    self.problem_at(&at("handler"), message);
+                    return None;
+                }
+            },
+            Runtime::Node | Runtime::Python => {
+                if let Err(message) = self.handler_file(runtime, &config.handler) {
+                    self.problem_at(&at("handler"), message);
+                    ok = false;
+                }
+                None
+            }
+        };
+        ok.then(|| FunctionSpec {
+            name: name.to_owned(),
+            handler: config.handler.clone(),
+            runtime,
+            runtime_name: runtime_name.to_owned(),
+            program: program.or_else(|| self.interpreter(runtime)),
+            project_dir: std::path::absolute(&self.dir).unwrap_or_else(|_| self.dir.clone()),
+            environment,
+            timeout,
+            memory_size,
+            concurrency: config
+                .reserved_concurrency
+                .map_or_else(default_concurrency, |n| n as usize),
+            idle_timeout: self.options.lambda.idle_timeout.unwrap_or(IDLE_TIMEOUT),
+        })
+    }
+
+    fn problem_at(&mut self, path: &[String], message: String) {
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        self.manifest_problem(&path, message);
+    }
+
+    fn interpreter(&self, runtime: Runtime) -> Option<PathBuf> {
+        match runtime {
+            Runtime::Node => self.options.lambda.node.clone(),
+            Runtime::Python => self.options.lambda.python.clone(),
+            Runtime::Provided => None,
+        }
+    }
+
+    /// `dir/file.export` names `dir/file.js` (or `.mjs`, `.cjs`) for Node
+    /// and `dir/file.py` for Python.
+    fn handler_file(&self, runtime: Runtime, handler: &str) -> Result<PathBuf, String> {
+        let (dir, file) = match handler.rsplit_once('/') {
+            Some((dir, file)) => (Some(dir), file),
+            None => (None, handler),
+        };
+        let Some((module, export)) = file.split_once('.') else {
+            return Err(format!(
+                "handler `{handler}` must be `path/file.export`, e.g. `src/handler.main`"
+            ));
+        };
+        if module.is_empty() || export.is_empty() {
+            return Err(format!("handler `{handler}` must be `path/file.export`"));
+        }
+        let base = match dir {
+            Some(dir) => Path::new(dir).join(module),
+            None => PathBuf::from(module),
+        };
+        let extensions: &[&str] = match runtime {
+            Runtime::Node => &["js", "mjs", "cjs"],
+            _ => &["py"],
+        };
+        extensions
+            .iter()
+            .map(|ext| base.with_extension(ext))
+            .find(|candidate| self.dir.join(candidate).is_file())
+            .ok_or_else(|| {
+                let tried: Vec<String> = extensions
+                    .iter()
+                    .map(|ext| format!("`{}`", base.with_extension(ext).display()))
+                    .collect();
+                format!(
+                    "handler `{handler}`: no file {} in the project",
+                    tried.join(" or ")
+                )
+            })
+    }
+
+    /// A custom runtime's `bootstrap`: the handler path itself, or a
+    /// `bootstrap` file in the handler's directory.
+    fn bootstrap(&self, handler: &str) -> Result<PathBuf, String> {
+        let direct = self.dir.join(handler);
+        let candidates = [
+            direct.clone(),
+            direct.join("bootstrap"),
+            direct
+                .parent()
+                .map(|p| p.join("bootstrap"))
+                .unwrap_or_default(),
+        ];
+        let found = candidates.into_iter().find(|c| c.is_file()).ok_or_else(|| {
+            format!("handler `{handler}`: no `bootstrap` executable at that path or in its directory")
+        })?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&found)
+                .map(|m| m.permissions().mode())
+                .unwrap_or(0);
+            if mode & 0o111 == 0 {
+                return Err(format!(
+                    "handler `{handler}`: `{}` is not executable (chmod +x it)",
+                    found.strip_prefix(&self.dir).unwrap_or(&found).display()
+                ));
+            }
+        }
+        std::path::absolute(&found).map_err(|e| format!("handler `{handler}`: {e}"))
+    }
+}

@@ -1,0 +1,2 @@
+// ES module handler.
+export const handler = async (event) => ({ event, module: "esm" });
