@@ -863,6 +863,14 @@ fn no_cache_variant(project: &Path, dir: &Path) -> Result<(), String> {
             };
             *schema = rewritten;
         }
+        // Lambda handlers outside the project (the JS demo runs the root's).
+        if let Some(functions) = root.get_mut("functions").and_then(Json::as_object_mut) {
+            for function in functions.values_mut() {
+                if let Some(handler) = function.get_mut("handler") {
+                    *handler = absolute(handler);
+                }
+            }
+        }
     }
     if let Some(resolvers) = manifest["resolvers"].as_object_mut() {
         for resolver in resolvers.values_mut() {

@@ -224,3 +224,35 @@ fn only_the_server_the_cli_the_loader_and_the_stores_touch_files() {
     }
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
+
+#[test]
+fn only_the_lambda_service_starts_processes_and_only_outbound_calls_out() {
+    let rules: [(&[&str], &[&str]); 2] = [
+        // Worker processes for the user's functions.
+        (
+            &["tokio::process", "process::Command"],
+            &["lambda/", "cli/"],
+        ),
+        // One HTTP client for every outward call (the CLI's own client
+        // talks to a local server).
+        (
+            &["hyper_util::client", "hyper_rustls"],
+            &["outbound.rs", "cli/"],
+        ),
+    ];
+    let mut found = Vec::new();
+    for (path, text) in sources(&src()) {
+        let name = relative(&path);
+        for (needles, allowed) in rules {
+            if allowed.iter().any(|a| name.starts_with(a)) {
+                continue;
+            }
+            for needle in needles {
+                if library_part(&text).contains(needle) {
+                    found.push(format!("{name} uses {needle}"));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}

@@ -76,6 +76,9 @@ on_both_demos!(
     search_bookings_finds_highlights_and_pages,
     search_flights_reads_the_flights_index,
     loyalty_levels_follow_confirmed_bookings,
+    a_booking_is_charged_and_emits_booking_created,
+    a_declined_payment_books_nothing,
+    flight_weather_is_batched_per_25_flights,
 );
 
 impl Deref for Demo {
@@ -1510,5 +1513,108 @@ async fn loyalty_levels_follow_confirmed_bookings(d: Demo) {
             "C0205": {"points": 5000, "level": "gold", "remainingPoints": 0},
             "C0206": {"points": 7000, "level": "gold", "remainingPoints": 0},
         })
+    );
+}
+
+async fn a_booking_is_charged_and_emits_booking_created(d: Demo) {
+    d.put_items(
+        "Flights",
+        &[flight(
+            "T-PAY-1",
+            "TSA",
+            "TSB",
+            "2030-03-01T08:00:00Z",
+            10,
+            180,
+        )],
+    )
+    .await;
+    let alice = d.customer("C0140");
+    let response = d.create_booking(&alice, "T-PAY-1", "aisle").await;
+    let booking = &response["data"]["createBooking"];
+    let id = booking["id"].as_str().expect("a booking id");
+    let events = d.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    let event = &events[0];
+    assert_eq!(event["Source"], "flight-catalog.bookings");
+    assert_eq!(event["DetailType"], "BookingCreated");
+    assert_eq!(event["EventBusName"], "flight-catalog");
+    let detail = &event["Detail"];
+    assert_eq!(detail["bookingId"], id);
+    assert_eq!(detail["customer"], "C0140");
+    assert_eq!(detail["outboundFlightId"], "T-PAY-1");
+    assert_eq!(detail["price"], 180);
+    assert_eq!(detail["bookingReference"], booking["bookingReference"]);
+    // The charge came from the processPayment Lambda.
+    let charge = detail["chargeId"].as_str().expect("a charge id");
+    assert!(charge.starts_with("ch_") && charge.len() == 27, "{charge}");
+}
+
+async fn a_declined_payment_books_nothing(d: Demo) {
+    d.put_items(
+        "Flights",
+        &[flight(
+            "T-PAY-2",
+            "TSA",
+            "TSB",
+            "2030-03-01T08:00:00Z",
+            10,
+            180,
+        )],
+    )
+    .await;
+    let bob = d.customer("C0141");
+    let response = d
+        .query_as(
+            &bob,
+            "mutation { createBooking(input: {outboundFlightId: \"T-PAY-2\", paymentToken: \"tok_decline_1\"}) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(response["data"], json!({"createBooking": null}));
+    assert_eq!(response["errors"][0]["errorType"], "Lambda:Unhandled");
+    assert_eq!(response["errors"][0]["message"], "Your card was declined.");
+    assert_eq!(d.seats("T-PAY-2").await, json!(10), "no seat was taken");
+    assert!(d.events().is_empty(), "no BookingCreated");
+    assert_eq!(d.count("Bookings").await, 0);
+}
+
+async fn flight_weather_is_batched_per_25_flights(d: Demo) {
+    let flights: Vec<Json> = (1..=30)
+        .map(|day| {
+            flight(
+                &format!("T-WX-{day:02}"),
+                "TWX",
+                "TWY",
+                &format!("2030-06-{day:02}T08:00:00Z"),
+                50,
+                100,
+            )
+        })
+        .collect();
+    d.put_items("Flights", &flights).await;
+    let query = "{ getFlightBySchedule(departureAirportCode: \"TWX\", arrivalAirportCode: \"TWY\",
+                     departureDate: \"2030-06\", limit: 30) {
+                   items { id weather { airport date summary temperatureC precipitationChance } } } }";
+    let data = d.data(query, json!({})).await;
+    let items = data["getFlightBySchedule"]["items"]
+        .as_array()
+        .expect("items");
+    assert_eq!(items.len(), 30);
+    for (day, item) in (1..=30).zip(items) {
+        let weather = &item["weather"];
+        assert_eq!(weather["airport"], "TWX");
+        assert_eq!(weather["date"], format!("2030-06-{day:02}"));
+        assert!(weather["summary"].is_string(), "{weather}");
+        let chance = weather["precipitationChance"].as_i64().expect("a chance");
+        assert!((0..=100).contains(&chance), "{weather}");
+    }
+    // Deterministic: the same flights get the same forecast.
+    assert_eq!(d.data(query, json!({})).await, data);
+    // 30 flights at maxBatchSize 25: two invocations per query.
+    assert_eq!(
+        d.metric("appsync_lambda_invocations_total{function=\"weather\"}")
+            .await,
+        4
     );
 }

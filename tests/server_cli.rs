@@ -360,3 +360,97 @@ fn a_provider_without_reachable_keys_fails_the_start() {
     assert!(stderr.contains("config.jwks"), "{stderr}");
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }
+
+/// A function's output reaches the log tagged with its name and request
+/// id, and `--watch` restarts its workers when its handler changes.
+#[cfg(unix)]
+#[test]
+fn lambda_output_is_logged_and_watch_reloads_handlers() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    let project = tempfile::tempdir().expect("temp dir");
+    let copied = Command::new("cp")
+        .arg("-r")
+        .arg("tests/projects/lambda/.")
+        .arg(project.path())
+        .status()
+        .expect("cp");
+    assert!(copied.success());
+    let data = tempfile::tempdir().expect("temp dir");
+    let project_arg = project.path().to_str().expect("utf-8 path");
+    let (mut child, port) = serve(
+        &["--project", project_arg, "--watch"],
+        data.path(),
+        Stdio::piped(),
+    );
+    let (lines, received) = mpsc::channel();
+    let stderr = child.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let query = |query: &str| {
+        let body = serde_json::json!({ "query": query }).to_string();
+        let response = http(
+            port,
+            &format!(
+                "POST /graphql HTTP/1.1\r\nhost: x\r\nx-api-key: da2-lambda\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        );
+        let json = response
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
+        serde_json::from_str::<serde_json::Value>(&json).unwrap_or_default()
+    };
+    let answer = query("{ logs(name: \"bob\") }");
+    assert_eq!(answer["data"]["logs"], "logged", "{answer}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut stdout_line = None;
+    let mut stderr_line = None;
+    let mut seen = Vec::new();
+    while stdout_line.is_none() || stderr_line.is_none() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = received
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no function output in the log: {seen:#?}"));
+        seen.push(line.clone());
+        if line.contains("hello from bob") {
+            stdout_line = Some(line);
+        } else if line.contains("to stderr") {
+            stderr_line = Some(line);
+        }
+    }
+    for line in [stdout_line.unwrap(), stderr_line.unwrap()] {
+        assert!(line.contains("appsync_local::lambda"), "{line}");
+        assert!(line.contains("function=logs"), "{line}");
+        assert!(line.contains("request_id="), "{line}");
+    }
+
+    let module = |answer: serde_json::Value| {
+        let text = answer["data"]["echoEsm"]
+            .as_str()
+            .unwrap_or("{}")
+            .to_owned();
+        serde_json::from_str::<serde_json::Value>(&text).unwrap_or_default()["module"].clone()
+    };
+    assert_eq!(module(query("{ echoEsm }")), "esm");
+    let handler = project.path().join("functions/echo_esm.mjs");
+    let source = std::fs::read_to_string(&handler).expect("handler");
+    std::fs::write(&handler, source.replace("\"esm\"", "\"edited\"")).expect("edit");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while module(query("{ echoEsm }")) != "edited" {
+        assert!(Instant::now() < deadline, "the edited handler never ran");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -186,7 +186,11 @@ pub struct FunctionMetrics {
 
 /// A series' name, help text, and how to read it from a function's metrics.
 type Series<T> = (&'static str, &'static str, fn(&FunctionMetrics) -> T);
-type HistogramSeries = (&'static str, &'static str, fn(&FunctionMetrics) -> &Histogram);
+type HistogramSeries = (
+    &'static str,
+    &'static str,
+    fn(&FunctionMetrics) -> &Histogram,
+);
 
 /// The local functions of one loaded project, by name.
 #[derive(Debug, Default)]

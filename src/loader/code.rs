@@ -182,6 +182,13 @@ pub(super) struct CodeConfig<'m> {
     pub runtime: Option<&'m RuntimeConfig>,
 }
 
+impl CodeConfig<'_> {
+    /// Neither code nor templates configured.
+    pub fn is_empty(&self) -> bool {
+        self.code.is_none() && self.request.is_none() && self.response.is_none()
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum CodeRole {
     Unit,

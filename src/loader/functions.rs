@@ -31,6 +31,23 @@ fn default_concurrency() -> usize {
 
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// Why a handler cannot be found; reported at the function's `handler`.
+#[derive(Debug, thiserror::Error)]
+#[error("handler `{handler}`: {reason}")]
+struct HandlerProblem {
+    handler: String,
+    reason: String,
+}
+
+impl HandlerProblem {
+    fn new(handler: &str, reason: impl Into<String>) -> Self {
+        HandlerProblem {
+            handler: handler.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
 impl Loader {
     pub(super) fn local_functions(&mut self, manifest: &Manifest) -> Functions {
         let mut functions = Functions::default();
@@ -122,14 +139,14 @@ impl Loader {
         let program = match runtime {
             Runtime::Provided => match self.bootstrap(&config.handler) {
                 Ok(path) => Some(path),
-                Err(message) => {
-                    self.problem_at(&at("handler"), message);
+                Err(problem) => {
+                    self.problem_at(&at("handler"), problem.to_string());
                     return None;
                 }
             },
             Runtime::Node | Runtime::Python => {
-                if let Err(message) = self.handler_file(runtime, &config.handler) {
-                    self.problem_at(&at("handler"), message);
+                if let Err(problem) = self.handler_file(runtime, &config.handler) {
+                    self.problem_at(&at("handler"), problem.to_string());
                     ok = false;
                 }
                 None
@@ -167,18 +184,19 @@ impl Loader {
 
     /// `dir/file.export` names `dir/file.js` (or `.mjs`, `.cjs`) for Node
     /// and `dir/file.py` for Python.
-    fn handler_file(&self, runtime: Runtime, handler: &str) -> Result<PathBuf, String> {
+    fn handler_file(&self, runtime: Runtime, handler: &str) -> Result<PathBuf, HandlerProblem> {
         let (dir, file) = match handler.rsplit_once('/') {
             Some((dir, file)) => (Some(dir), file),
             None => (None, handler),
         };
         let Some((module, export)) = file.split_once('.') else {
-            return Err(format!(
-                "handler `{handler}` must be `path/file.export`, e.g. `src/handler.main`"
+            return Err(HandlerProblem::new(
+                handler,
+                "must be `path/file.export`, e.g. `src/handler.main`",
             ));
         };
         if module.is_empty() || export.is_empty() {
-            return Err(format!("handler `{handler}` must be `path/file.export`"));
+            return Err(HandlerProblem::new(handler, "must be `path/file.export`"));
         }
         let base = match dir {
             Some(dir) => Path::new(dir).join(module),
@@ -197,16 +215,16 @@ impl Loader {
                     .iter()
                     .map(|ext| format!("`{}`", base.with_extension(ext).display()))
                     .collect();
-                format!(
-                    "handler `{handler}`: no file {} in the project",
-                    tried.join(" or ")
+                HandlerProblem::new(
+                    handler,
+                    format!("no file {} in the project", tried.join(" or ")),
                 )
             })
     }
 
     /// A custom runtime's `bootstrap`: the handler path itself, or a
     /// `bootstrap` file in the handler's directory.
-    fn bootstrap(&self, handler: &str) -> Result<PathBuf, String> {
+    fn bootstrap(&self, handler: &str) -> Result<PathBuf, HandlerProblem> {
         let direct = self.dir.join(handler);
         let candidates = [
             direct.clone(),
@@ -216,9 +234,15 @@ impl Loader {
                 .map(|p| p.join("bootstrap"))
                 .unwrap_or_default(),
         ];
-        let found = candidates.into_iter().find(|c| c.is_file()).ok_or_else(|| {
-            format!("handler `{handler}`: no `bootstrap` executable at that path or in its directory")
-        })?;
+        let found = candidates
+            .into_iter()
+            .find(|c| c.is_file())
+            .ok_or_else(|| {
+                HandlerProblem::new(
+                    handler,
+                    "no `bootstrap` executable at that path or in its directory",
+                )
+            })?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -226,12 +250,15 @@ impl Loader {
                 .map(|m| m.permissions().mode())
                 .unwrap_or(0);
             if mode & 0o111 == 0 {
-                return Err(format!(
-                    "handler `{handler}`: `{}` is not executable (chmod +x it)",
-                    found.strip_prefix(&self.dir).unwrap_or(&found).display()
+                return Err(HandlerProblem::new(
+                    handler,
+                    format!(
+                        "`{}` is not executable (chmod +x it)",
+                        found.strip_prefix(&self.dir).unwrap_or(&found).display()
+                    ),
                 ));
             }
         }
-        std::path::absolute(&found).map_err(|e| format!("handler `{handler}`: {e}"))
+        std::path::absolute(&found).map_err(|e| HandlerProblem::new(handler, e.to_string()))
     }
 }

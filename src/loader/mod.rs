@@ -26,7 +26,7 @@ use crate::graphql::{AuthConfig, AuthType, GraphQLService};
 use crate::lambda::Functions;
 use crate::metrics::Metrics;
 use crate::model::manifest::{
-    AuthenticationType, GuardsConfig, Manifest, ResolverKind, SubstitutionValue,
+    AuthenticationType, DataSourceType, GuardsConfig, Manifest, ResolverKind, SubstitutionValue,
 };
 use crate::model::schema::{SchemaModel, TypeDef};
 use crate::model::source::{KeyIndex, line_of};
@@ -704,6 +704,15 @@ impl Loader {
                     });
                     let (ds, code) = match direct {
                         Some((ds, code)) => (Some(ds), Some(code)),
+                        // A direct Lambda resolver whose data source failed to
+                        // build: that problem is reported; missing templates
+                        // would only repeat it.
+                        None if ds.is_none()
+                            && lambda_named(manifest, config.data_source.as_deref())
+                            && code_config.is_empty() =>
+                        {
+                            (None, None)
+                        }
                         None => {
                             let code =
                                 self.code(&key, code_config, &default_base, &subs, CodeRole::Unit);
@@ -779,7 +788,7 @@ impl Loader {
         default_base: &str,
         max_batch_size: Option<u32>,
     ) -> Option<(BoundDataSource, execution::resolver::CodeRef)> {
-        if config.code.is_some() || config.request.is_some() || config.response.is_some() {
+        if !config.is_empty() {
             return None;
         }
         let has_default = ["req", "res"].iter().any(|step| {
@@ -895,6 +904,12 @@ impl Loader {
 }
 
 /// Field-level authorization, settled once at load (`crate::auth`).
+/// Whether `name` is a Lambda data source in the manifest.
+fn lambda_named(manifest: &Manifest, name: Option<&str>) -> bool {
+    name.and_then(|n| manifest.data_sources.get(n))
+        .is_some_and(|ds| ds.kind == DataSourceType::AwsLambda)
+}
+
 fn settle_field_auth(model: &mut SchemaModel, auth: &AuthConfig) {
     let default_mode = auth.default_mode();
     let cognito_deny = auth.cognito_default_deny();

@@ -27,8 +27,11 @@ pub type ProjectLoader = Arc<
 >;
 
 /// Files whose extension is one of these are project files: manifest,
-/// schema, templates and (later) APPSYNC_JS resolvers.
-const WATCHED_EXTENSIONS: &[&str] = &["yaml", "yml", "graphql", "graphqls", "gql", "vtl", "js"];
+/// schema, templates, APPSYNC_JS resolvers, and Lambda handlers. A reload
+/// builds new function pools, so a handler change restarts its workers.
+const WATCHED_EXTENSIONS: &[&str] = &[
+    "yaml", "yml", "graphql", "graphqls", "gql", "vtl", "js", "mjs", "cjs", "ts", "py", "json",
+];
 
 #[derive(Debug, Clone)]
 pub struct WatchOptions {
@@ -211,7 +214,10 @@ impl Scanner {
 }
 
 fn is_project_file(path: &Path) -> bool {
-    path.extension()
-        .and_then(|ext| ext.to_str())
-        .is_some_and(|ext| WATCHED_EXTENSIONS.contains(&ext))
+    // A custom runtime's executable has no extension.
+    path.file_name().is_some_and(|name| name == "bootstrap")
+        || path
+            .extension()
+            .and_then(|ext| ext.to_str())
+            .is_some_and(|ext| WATCHED_EXTENSIONS.contains(&ext))
 }

@@ -292,6 +292,7 @@ pub fn small_demo(dir: &Path, flights: usize, bookings: usize) {
     std::fs::write(dir.join("appsync.yaml"), manifest).expect("write the manifest");
     std::fs::copy(root.join("schema.graphql"), dir.join("schema.graphql")).expect("schema");
     copy_dir(&root.join("resolvers"), &dir.join("resolvers"));
+    copy_dir(&root.join("functions"), &dir.join("functions"));
 }
 
 /// A copy of `tests/projects/NAME` in a temporary directory whose manifest
