@@ -31,13 +31,19 @@ RUN touch src/main.rs src/lib.rs \
     && cp target/release/appsync-local /usr/local/bin/appsync-local
 
 FROM debian:bookworm-slim AS runtime
+# Node.js runs the demo's Lambda handlers (functions/); nothing else needs it.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends nodejs \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin appsync \
     && mkdir -p /app /data \
     && chown appsync:appsync /data
 COPY --from=builder /usr/local/bin/appsync-local /usr/local/bin/appsync-local
-# The demo project: manifest, schema and resolvers (its seed data is generated).
+# The demo project: manifest, schema, resolvers and Lambda handlers (its seed
+# data is generated).
 COPY appsync.yaml schema.graphql /app/
 COPY resolvers /app/resolvers
+COPY functions /app/functions
 WORKDIR /app
 USER appsync
 # Tables and indexes live here; a named volume keeps them across restarts.

@@ -23,6 +23,7 @@
 
 mod issuer;
 mod jwt;
+mod lambda;
 pub(crate) mod sigv4;
 
 use std::sync::Arc;
@@ -39,6 +40,7 @@ pub use jwt::{
     CognitoConfig, DefaultAction, FetchError, JwksSource, JwtProvider, JwtProviderKind, OidcConfig,
     client_pattern, fetch_json,
 };
+pub use lambda::{DEFAULT_RESULT_TTL_SECONDS, LambdaAuthorizer};
 pub use sigv4::IamCredential;
 
 /// An API key from the manifest.
@@ -55,14 +57,6 @@ impl ApiKey {
     pub fn is_live(&self, now: i64) -> bool {
         self.expires.is_none_or(|expires| now < expires)
     }
-}
-
-/// The Lambda authorizer of an AWS_LAMBDA mode.
-#[derive(Debug, Clone, Default)]
-pub struct LambdaAuthorizer {
-    pub function: String,
-    pub identity_validation_expression: Option<String>,
-    pub result_ttl_seconds: u64,
 }
 
 /// How requests to an API are authorized: the modes and what each checks
@@ -147,7 +141,7 @@ pub enum AuthFailure {
 pub const NOT_AUTHORIZED: &str = "You are not authorized to make this call.";
 
 impl AuthFailure {
-    fn not_authorized() -> AuthFailure {
+    pub(crate) fn not_authorized() -> AuthFailure {
         AuthFailure::Unauthorized(NOT_AUTHORIZED.to_owned())
     }
 
@@ -252,13 +246,12 @@ impl AuthConfig {
         {
             return self.authenticate_jwt(&authorization, request).await;
         }
-        if self.has(AuthType::AwsLambda) {
-            // The Lambda runtime arrives with the Lambda data sources.
-            return Err(AuthFailure::Unauthorized(
-                "AWS_LAMBDA authorization is not available in appsync-local yet: it needs the \
-                 local Lambda runtime, which comes with Lambda data sources."
-                    .to_owned(),
-            ));
+        if self.has(AuthType::AwsLambda)
+            && let Some(authorizer) = &self.lambda
+        {
+            let mut principal = authorizer.authorize(&authorization, request).await?;
+            principal.default_provider = self.default_mode() == AuthType::AwsLambda;
+            return Ok(principal);
         }
         Err(AuthFailure::not_authorized())
     }

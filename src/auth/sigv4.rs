@@ -476,6 +476,51 @@ mod tests {
         );
     }
 
+    /// What `sign` writes, `verify` accepts; a changed body is refused.
+    #[test]
+    fn signed_requests_verify() {
+        let credential = IamCredential {
+            access_key_id: "AKIDLOCAL".into(),
+            secret_access_key: "secret/key".into(),
+            session_token: Some("session".into()),
+            account_id: "000000000000".into(),
+            principal: IamPrincipal::User {
+                name: "dev".into(),
+                user_id: "AIDALOCAL".into(),
+            },
+        };
+        let signing = SigningCredentials {
+            access_key_id: credential.access_key_id.clone(),
+            secret_access_key: credential.secret_access_key.clone(),
+            session_token: credential.session_token.clone(),
+        };
+        let now = 1_800_000_000;
+        let body = br#"{"query":"{ a }"}"#;
+        let request = axum::http::Request::post("http://127.0.0.1:4000/graphql?x=a%20b")
+            .header("content-type", "application/json")
+            .body(())
+            .unwrap();
+        let (mut parts, ()) = request.into_parts();
+        sign(&mut parts, body, &signing, "us-east-1", "appsync", now);
+        let authorization = parts.headers["authorization"].to_str().unwrap().to_owned();
+        assert!(
+            authorization
+                .contains("SignedHeaders=content-type;host;x-amz-date;x-amz-security-token")
+        );
+        let received = |body: &'static [u8]| CredentialRequest {
+            method: "POST",
+            path: "/graphql",
+            query: "x=a%20b",
+            headers: &parts.headers,
+            body: Some(body),
+            peer_ip: None,
+            now_epoch_seconds: now,
+        };
+        let credentials = [credential];
+        assert!(verify(&credentials, &received(body), &authorization).is_ok());
+        assert!(verify(&credentials, &received(b"{}"), &authorization).is_err());
+    }
+
     #[test]
     fn principal_ids_are_stable_and_shaped_like_aws() {
         let id = principal_id("AIDA", "alice");

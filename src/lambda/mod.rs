@@ -103,6 +103,17 @@ impl FunctionSpec {
     }
 }
 
+/// The function name in a name or an ARN
+/// (`arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`).
+pub fn function_name(name_or_arn: &str) -> &str {
+    let parts: Vec<&str> = name_or_arn.split(':').collect();
+    if parts.len() >= 7 && parts[0] == "arn" && parts[5] == "function" {
+        parts[6]
+    } else {
+        name_or_arn
+    }
+}
+
 /// Local functions report this region and account, like other emulators.
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "000000000000";

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use super::{Loader, parse_duration};
 use crate::auth::sigv4::{IamPrincipal, principal_id};
 use crate::auth::{
-    ApiKey, AuthConfig, CognitoConfig, DefaultAction, IamCredential, JwksSource, JwtProvider,
-    JwtProviderKind, LambdaAuthorizer, LocalIssuer, OidcConfig, client_pattern,
+    ApiKey, AuthConfig, CognitoConfig, DEFAULT_RESULT_TTL_SECONDS, DefaultAction, IamCredential,
+    JwksSource, JwtProvider, JwtProviderKind, LambdaAuthorizer, LocalIssuer, OidcConfig,
+    client_pattern,
 };
 use crate::graphql::AuthType;
 use crate::model::manifest::{Authentication, AuthenticationType, Manifest};
@@ -147,13 +148,29 @@ impl Loader {
                         self.manifest_problem(&[path[0], "type"], "AWS_LAMBDA needs config.functionName, config.functionArn or config.function");
                         continue;
                     };
-                    config.lambda = Some(LambdaAuthorizer {
-                        function,
-                        identity_validation_expression: settings
-                            .identity_validation_expression
-                            .clone(),
-                        result_ttl_seconds: settings.authorizer_result_ttl_in_seconds.unwrap_or(0),
-                    });
+                    let expression = match &settings.identity_validation_expression {
+                        None => None,
+                        Some(text) => match fancy_regex::Regex::new(text) {
+                            Ok(regex) => Some(regex),
+                            Err(e) => {
+                                self.manifest_problem(
+                                    &[path[0], "config", "identityValidationExpression"],
+                                    format!("`{text}` is not a regular expression: {e}"),
+                                );
+                                None
+                            }
+                        },
+                    };
+                    let ttl = settings
+                        .authorizer_result_ttl_in_seconds
+                        .unwrap_or(DEFAULT_RESULT_TTL_SECONDS);
+                    if ttl > 3600 {
+                        self.manifest_problem(
+                            &[path[0], "config", "authorizerResultTtlInSeconds"],
+                            format!("`authorizerResultTtlInSeconds` is at most 3600; got {ttl}"),
+                        );
+                    }
+                    config.lambda = Some(LambdaAuthorizer::new(function, expression, ttl));
                 }
                 AuthType::ApiKey | AuthType::AwsIam => {}
             }

@@ -6,9 +6,14 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 
+use std::sync::Arc;
+
 use super::Loader;
-use crate::lambda::{DEFAULT_TIMEOUT, FunctionPool, FunctionSpec, Functions, Runtime};
-use crate::model::manifest::{DataSourceType, FunctionConfig, Manifest};
+use crate::auth::AuthConfig;
+use crate::lambda::{
+    DEFAULT_TIMEOUT, FunctionPool, FunctionSpec, Functions, Invoker, RemoteFunction, Runtime,
+};
+use crate::model::manifest::{AuthenticationType, DataSourceType, FunctionConfig, Manifest};
 
 /// Command-line settings for local functions.
 #[derive(Debug, Clone, Default)]
@@ -73,6 +78,70 @@ impl Loader {
             }
         }
         functions
+    }
+
+    /// Gives the AWS_LAMBDA mode its function: a local one (declared, or
+    /// inline under `config.function`), or the Invoke API endpoint.
+    pub(super) fn bind_lambda_authorizer(
+        &mut self,
+        manifest: &Manifest,
+        auth: &mut AuthConfig,
+        functions: &Functions,
+    ) {
+        let Some(authorizer) = auth.lambda.as_mut() else {
+            return;
+        };
+        let entry = std::iter::once(("authentication", manifest.authentication.as_ref()))
+            .chain(
+                manifest
+                    .additional_authentications
+                    .iter()
+                    .map(|a| ("additionalAuthentications", Some(a))),
+            )
+            .find_map(|(key, a)| {
+                a.filter(|a| a.kind == AuthenticationType::AwsLambda)
+                    .map(|a| (key, a.config.clone().unwrap_or_default()))
+            });
+        let Some((key, settings)) = entry else {
+            return;
+        };
+        if let Some(inline) = &settings.function {
+            let path = [key, "config", "function"];
+            match serde_json::from_value::<FunctionConfig>(inline.clone()) {
+                Ok(config) => {
+                    if let Some(spec) = self.function_spec(&authorizer.function, &config, &path) {
+                        authorizer.invoker = Some(FunctionPool::new(spec));
+                    }
+                }
+                Err(e) => self.manifest_problem(&path, format!("invalid inline function: {e}")),
+            }
+            return;
+        }
+        let name = crate::lambda::function_name(&authorizer.function);
+        if let Some(pool) = functions.get(name) {
+            authorizer.invoker = Some(Arc::clone(pool) as Arc<dyn Invoker>);
+        } else if let Some(endpoint) = &self.options.lambda.endpoint
+            && let Ok(uri) = crate::outbound::parse_endpoint(endpoint)
+        {
+            authorizer.invoker = Some(Arc::new(RemoteFunction {
+                endpoint: uri,
+                function: authorizer.function.clone(),
+                qualifier: settings.function_alias.clone(),
+                region: crate::lambda::REGION.to_owned(),
+            }));
+        } else {
+            let field = if settings.function_arn.is_some() {
+                "functionArn"
+            } else {
+                "functionName"
+            };
+            self.manifest_problem(
+                &[key, "config", field],
+                format!(
+                    "unknown function `{name}`: define the authorizer under `functions:`, or pass `serve --lambda-endpoint`"
+                ),
+            );
+        }
     }
 
     fn function_spec(

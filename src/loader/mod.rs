@@ -271,7 +271,8 @@ impl Loader {
                 None
             }
         };
-        let auth = self.auth_config(&manifest);
+        let mut auth = self.auth_config(&manifest);
+        self.bind_lambda_authorizer(&manifest, &mut auth, &functions);
         let env = Arc::new(self.environment(&manifest));
         let Some(mut model) = model else {
             return Err(self.fail());

@@ -11,12 +11,14 @@ use crate::auth::sigv4::ALGORITHM;
 use crate::auth::{AuthConfig, AuthFailure, CredentialRequest};
 use crate::graphql::RequestContext;
 
-/// Whether the request is signed with SigV4, whose check needs the body.
-pub fn needs_body(parts: &Parts) -> bool {
-    parts
-        .headers
-        .get(axum::http::header::AUTHORIZATION)
-        .is_some_and(|value| value.as_bytes().starts_with(ALGORITHM.as_bytes()))
+/// Whether authenticating needs the body: a SigV4 signature covers it, and
+/// a Lambda authorizer receives the operation.
+pub fn needs_body(auth: &AuthConfig, parts: &Parts) -> bool {
+    auth.lambda.is_some()
+        || parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .is_some_and(|value| value.as_bytes().starts_with(ALGORITHM.as_bytes()))
 }
 
 /// Authenticates the request (`body` for SigV4) and builds its context.

@@ -193,9 +193,10 @@ async fn decode_post(
     body: Body,
     limit: usize,
 ) -> Result<(GraphQLRequest, RequestContext), RequestError> {
-    // A SigV4 signature covers the body, so it is read first; otherwise a
-    // refused credential costs no read.
-    let (context, bytes) = if needs_body(parts) {
+    // A SigV4 signature covers the body and a Lambda authorizer reads the
+    // operation, so it is read first; otherwise a refused credential costs
+    // no read.
+    let (context, bytes) = if needs_body(service.auth(), parts) {
         let bytes = read_body(body, limit).await?;
         (authorize(service.auth(), parts, Some(&bytes)).await?, bytes)
     } else {

@@ -7,7 +7,7 @@
 // user code can notice: handler resolution, context, callbacks, error shapes.
 // https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
 
-import http from "node:http";
+import net from "node:net";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -21,38 +21,163 @@ const TASK_ROOT = env.LAMBDA_TASK_ROOT ?? process.cwd();
 const HANDLER = env._HANDLER ?? "";
 const PREFIX = "/2018-06-01/runtime";
 
-// Invocations are strictly sequential, so one kept-alive socket serves them
-// all and saves a TCP handshake per call. No timeout: `next` is a long poll.
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-const NEXT = { host: HOST, port: PORT, method: "GET", path: `${PREFIX}/invocation/next`, agent };
+// --- Runtime API client -----------------------------------------------------
+//
+// A minimal HTTP/1.1 client over one kept-alive socket: node:http costs more
+// CPU per request than a small handler does, which caps a worker's throughput
+// (AWS's runtime uses a native client for the same reason). Invocations are
+// sequential, so requests are answered strictly in the order they are sent;
+// after an invocation its outcome and the next `next` go out in one write.
 
-function request(options, body) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(options, (res) => {
-      let data = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk) => { data += chunk; });
-      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: data }));
-      res.on("error", reject);
-    });
-    req.on("error", (err) => {
-      // A kept-alive socket the server closed while idle fails on first
-      // reuse; the request never reached the server, so retrying is safe.
-      if (req.reusedSocket && err.code === "ECONNRESET") resolve(request(options, body));
-      else reject(err);
-    });
-    req.end(body);
-  });
+const NEXT = { data: `GET ${PREFIX}/invocation/next HTTP/1.1\r\nHost: ${api}\r\n\r\n`, done: onNext };
+const POST_HEAD = ` HTTP/1.1\r\nHost: ${api}\r\nContent-Type: application/json\r\nContent-Length: `;
+
+let socket = null; // null until a request needs one
+let queue = []; // requests sent and not yet answered, oldest first: { data, done }
+let reused = false; // whether `socket` has answered anything yet
+let chunks = []; // bytes received and not yet parsed, and their total length
+let buffered = 0;
+let want = 0; // parse again once this much is buffered (a body of known length)
+let res = null; // the response whose head has arrived: see parseHead
+
+let dying = false;
+
+function die(message) {
+  if (!dying) console.error(`runtime API: ${message}`);
+  process.exit(1);
 }
 
-function post(route, body, errorType) {
-  const headers = { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) };
+function connect() {
+  const s = net.connect(PORT, HOST);
+  let failure;
+  s.setNoDelay(true);
+  s.on("data", (chunk) => receive(s, chunk));
+  s.on("error", (err) => { failure = err; }); // "close" follows
+  s.on("close", () => lost(s, failure));
+  socket = s;
+  reused = false;
+  chunks = [];
+  buffered = 0;
+  want = 0;
+  res = null;
+}
+
+// Sends one request, or two pipelined in a single write.
+function send(first, second) {
+  if (socket === null) connect();
+  else if (queue.length === 0) socket.ref();
+  queue.push(first);
+  if (second === undefined) socket.write(first.data);
+  else {
+    queue.push(second);
+    socket.write(first.data + second.data);
+  }
+}
+
+// The connection is gone (or the server announced it would close it). The
+// server may close a kept-alive connection while it is idle, or before reading
+// what was pipelined on it: requests with no byte of their answer yet are sent
+// again on a new connection. A new connection that ends without answering
+// anything means the Runtime API is gone, and so is this runtime.
+function lost(s, err) {
+  if (s !== socket) return;
+  socket = null;
+  s.destroy();
+  if (res !== null && res.length === Infinity) {
+    res.close = true; // which is what ends this body
+    return complete(s, Buffer.concat(chunks, buffered));
+  }
+  if (queue.length === 0) return;
+  if (!reused || res !== null || buffered > 0) die(err?.message ?? "connection closed by the server");
+  const [first, second] = queue;
+  queue = [];
+  send(first, second);
+}
+
+function receive(s, chunk) {
+  chunks.push(chunk);
+  buffered += chunk.length;
+  if (buffered < want) return; // copy a long body once, when it is all there
+  const buf = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, buffered);
+  chunks = [];
+  buffered = 0;
+  want = 0;
+  let pos = 0;
+  while (pos < buf.length || (res !== null && res.length === 0)) {
+    if (res === null) {
+      const end = buf.indexOf("\r\n\r\n", pos, "latin1");
+      if (end < 0) break;
+      res = parseHead(buf.toString("latin1", pos, end));
+      pos = end + 4;
+    }
+    let body;
+    if (res.chunked) {
+      const eol = buf.indexOf("\r\n", pos, "latin1");
+      if (eol < 0) break;
+      const size = parseInt(buf.toString("latin1", pos, eol), 16); // stops at any ";extension"
+      if (!(size >= 0)) die("malformed chunked response");
+      if (size > 0) {
+        if (buf.length < eol + size + 4) { want = eol + size + 4 - pos; break; }
+        res.parts.push(buf.subarray(eol + 2, eol + 2 + size));
+        pos = eol + size + 4;
+        continue;
+      }
+      const end = buf.indexOf("\r\n\r\n", eol, "latin1"); // after the trailers, if any
+      if (end < 0) break;
+      pos = end + 4;
+      body = res.parts.length === 1 ? res.parts[0] : Buffer.concat(res.parts);
+    } else {
+      // Infinity: the body ends with the connection (see lost).
+      if (buf.length - pos < res.length) { want = res.length; break; }
+      body = buf.subarray(pos, (pos += res.length));
+    }
+    complete(s, body);
+    if (socket !== s) return; // what is left belonged to a closed connection
+  }
+  if (pos < buf.length) {
+    chunks.push(buf.subarray(pos));
+    buffered = buf.length - pos;
+  }
+  if (queue.length === 0) s.unref(); // idle: let beforeExit fire (see below)
+}
+
+function complete(s, body) {
+  const { status, headers, close } = res;
+  const request = queue.shift();
+  res = null;
+  reused = true;
+  if (request === undefined) die(`unexpected response ${status}`);
+  if (close) lost(s);
+  request.done(status, headers, body);
+}
+
+function parseHead(head) {
+  const lines = head.split("\r\n");
+  const status = lines[0].startsWith("HTTP/1.") ? Number(lines[0].slice(9, 12)) : NaN;
+  if (!(status >= 100)) die(`malformed response: ${lines[0]}`);
+  const headers = {};
+  for (let i = 1; i < lines.length; i++) {
+    const colon = lines[i].indexOf(":");
+    if (colon > 0) headers[lines[i].slice(0, colon).toLowerCase()] = lines[i].slice(colon + 1).trim();
+  }
+  const chunked = /chunked/i.test(headers["transfer-encoding"]);
+  let length = Infinity;
+  if (headers["content-length"] !== undefined) length = Number(headers["content-length"]);
+  else if (status < 200 || status === 204 || status === 304) length = 0;
+  if (!(length >= 0)) die("malformed content-length");
+  return { status, headers, length, chunked, parts: [], close: /close/i.test(headers.connection) };
+}
+
+function post(route, body, errorType, then) {
   // Header values must be printable ASCII; the body keeps the real name.
-  if (errorType) headers["Lambda-Runtime-Function-Error-Type"] = errorType.replace(/[^\x20-\x7e]/g, "?");
-  return request({ host: HOST, port: PORT, method: "POST", path: PREFIX + route, headers, agent }, body)
-    .then((res) => {
-      if (res.status !== 202) console.error(`runtime API: POST ${route} returned ${res.status}: ${res.body}`);
-    });
+  const extra = errorType ? `Lambda-Runtime-Function-Error-Type: ${errorType.replace(/[^\x20-\x7e]/g, "?")}\r\n` : "";
+  return {
+    data: `POST ${PREFIX}${route}${POST_HEAD}${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`,
+    done(status, headers, answer) {
+      if (status !== 202) console.error(`runtime API: POST ${route} returned ${status}: ${answer}`);
+      then();
+    },
+  };
 }
 
 // --- Error shapes -----------------------------------------------------------
@@ -92,14 +217,15 @@ function describe(value) {
 // --- Handler loading --------------------------------------------------------
 
 let ready = false;
-let dying = false;
 
-async function initFailed(body) {
-  if (dying) return new Promise(() => {});
-  dying = true;
-  console.error(`INIT ERROR ${JSON.stringify(body)}`);
-  await post("/init/error", JSON.stringify(body), body.errorType).catch(() => {});
-  process.exit(1);
+// Never settles: the process exits once the error is posted (or cannot be).
+function initFailed(body) {
+  if (!dying) {
+    dying = true;
+    console.error(`INIT ERROR ${JSON.stringify(body)}`);
+    send(post("/init/error", JSON.stringify(body), body.errorType, () => process.exit(1)));
+  }
+  return new Promise(() => {});
 }
 
 function lookup(root, name) {
@@ -192,41 +318,60 @@ function makeContext(headers, callback, fail) {
   return context;
 }
 
-// Resolves to [failed, value]: the handler's result, or an error body.
-function invoke(handler, event, headers) {
-  return new Promise((resolve) => {
-    const finish = (failed, value) => {
-      if (settle !== finish) return; // first outcome wins
-      settle = null;
-      resolve([failed, value]);
-    };
-    const ok = (result) => finish(false, result);
-    const fail = (err) => finish(true, errorBody(err));
-    const callback = (err, result) => (err === null || err === undefined ? ok(result) : fail(err));
-    settle = finish;
-    try {
-      const returned = handler(JSON.parse(event), makeContext(headers, callback, fail), callback);
-      if (typeof returned?.then === "function") returned.then(ok, fail);
-      else if (returned !== undefined && handler.length < 3) ok(returned);
-      // Otherwise, as on AWS, wait for the callback or context.succeed/fail/done,
-      // or for the event loop to drain (see beforeExit below).
-    } catch (err) {
-      fail(err);
-    }
-  });
+// Calls `done(failed, value)` once, with the handler's result or an error body.
+function invoke(event, headers, done) {
+  const finish = (failed, value) => {
+    if (settle !== finish) return; // first outcome wins
+    settle = null;
+    // Once the handler's synchronous code has run, as a promise would.
+    queueMicrotask(() => done(failed, value));
+  };
+  const ok = (result) => finish(false, result);
+  const fail = (err) => finish(true, errorBody(err));
+  const callback = (err, result) => (err === null || err === undefined ? ok(result) : fail(err));
+  settle = finish;
+  try {
+    const returned = handler(JSON.parse(event), makeContext(headers, callback, fail), callback);
+    if (typeof returned?.then === "function") returned.then(ok, fail);
+    else if (returned !== undefined && handler.length < 3) ok(returned);
+    // Otherwise, as on AWS, wait for the callback or context.succeed/fail/done,
+    // or for the event loop to drain (see beforeExit below).
+  } catch (err) {
+    fail(err);
+  }
 }
 
-function postOutcome(id, failed, value) {
+function onNext(status, headers, body) {
+  if (status !== 200) die(`GET next returned ${status}: ${body}`);
+  inflight = true;
+  const trace = headers["lambda-runtime-trace-id"];
+  if (trace === undefined) delete env._X_AMZN_TRACE_ID;
+  else env._X_AMZN_TRACE_ID = trace;
+  const id = headers["lambda-runtime-aws-request-id"];
+  invoke(body.toString(), headers, (failed, value) => respond(id, failed, value));
+}
+
+// Posts the outcome with the next poll behind it, so the runtime is waiting
+// for its next event as soon as this one is answered: one write, no round trip.
+function respond(id, failed, value) {
   const route = `/invocation/${encodeURIComponent(id)}`;
-  if (failed) return post(`${route}/error`, JSON.stringify(value), value.errorType);
-  let body;
-  try {
-    body = JSON.stringify(value === undefined ? null : value) ?? "null";
-  } catch (err) {
-    const marshal = { errorType: "Runtime.MarshalError", errorMessage: `Unable to stringify response body: ${err.message}`, stackTrace: [] };
-    return post(`${route}/error`, JSON.stringify(marshal), marshal.errorType);
+  let outcome;
+  if (failed) outcome = post(`${route}/error`, JSON.stringify(value), value.errorType, posted);
+  else {
+    try {
+      outcome = post(`${route}/response`, JSON.stringify(value === undefined ? null : value) ?? "null", undefined, posted);
+    } catch (err) {
+      const marshal = { errorType: "Runtime.MarshalError", errorMessage: `Unable to stringify response body: ${err.message}`, stackTrace: [] };
+      outcome = post(`${route}/error`, JSON.stringify(marshal), marshal.errorType, posted);
+    }
   }
-  return post(`${route}/response`, body);
+  // A crashing runtime must not take another event it will not handle.
+  send(outcome, crashing ? undefined : NEXT);
+}
+
+function posted() {
+  inflight = false;
+  if (crashing) process.exit(1);
 }
 
 // Failures outside the handler call: the invocation in flight gets the error
@@ -249,27 +394,10 @@ process.on("unhandledRejection", (reason) => {
 
 // Nothing left to wait for while a handler has not answered: it never called
 // back (or its promise can never settle), so the result is null, as on AWS.
-// Idle kept-alive sockets are unref'd, so they do not keep the loop alive.
+// The socket is unref'd while no request is pending, so it does not keep the
+// loop alive.
 process.on("beforeExit", () => { if (settle) settle(false, undefined); });
 
 const handler = await loadHandler();
 ready = true;
-
-try {
-  for (;;) {
-    const next = await request(NEXT);
-    if (next.status !== 200) throw new Error(`GET next returned ${next.status}: ${next.body}`);
-    const headers = next.headers;
-    inflight = true;
-    const trace = headers["lambda-runtime-trace-id"];
-    if (trace === undefined) delete env._X_AMZN_TRACE_ID;
-    else env._X_AMZN_TRACE_ID = trace;
-    const [failed, value] = await invoke(handler, next.body, headers);
-    await postOutcome(headers["lambda-runtime-aws-request-id"], failed, value);
-    inflight = false;
-    if (crashing) process.exit(1);
-  }
-} catch (err) {
-  console.error(`runtime API: ${err?.message ?? err}`);
-  process.exit(1);
-}
+send(NEXT);
