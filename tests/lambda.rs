@@ -403,3 +403,18 @@ async fn eventbridge_events_are_recorded_and_read_back() {
     client.reset().await.expect("reset");
     assert!(client.events().is_empty(), "reset clears the events");
 }
+
+#[tokio::test]
+async fn provisioned_workers_start_with_the_server() {
+    let client = start("lambda").await;
+    // `context` has `provisionedConcurrency: 1`: its worker starts at load.
+    wait_until("the provisioned worker", async || {
+        lambda_metric(&client, "workers", "context").await == 1
+    })
+    .await;
+    client.data("{ context }", json!({})).await;
+    assert_eq!(lambda_metric(&client, "cold_starts_total", "context").await, 1);
+    assert_eq!(lambda_metric(&client, "invocations_total", "context").await, 1);
+    // Functions without it start nothing until called.
+    assert_eq!(lambda_metric(&client, "workers", "echo").await, 0);
+}

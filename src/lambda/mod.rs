@@ -91,6 +91,8 @@ pub struct FunctionSpec {
     pub memory_size: u32,
     /// The most workers at once.
     pub concurrency: usize,
+    /// Workers started at load (`provisionedConcurrency`).
+    pub provisioned: usize,
     /// Workers idle this long are stopped.
     pub idle_timeout: Duration,
 }

@@ -119,6 +119,47 @@ impl FunctionPool {
         });
     }
 
+    /// Starts the function's provisioned workers in the background, so the
+    /// first calls find them warm. Outside a tokio runtime (`check`) it does
+    /// nothing.
+    pub fn provision(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        for _ in 0..self.spec.provisioned.min(self.spec.concurrency) {
+            let this = self.this.clone();
+            runtime.spawn(async move {
+                let Some(pool) = this.upgrade() else { return };
+                match pool.start_worker().await {
+                    Ok(worker) => {
+                        if let Ok(mut idle) = pool.idle.lock() {
+                            idle.push(worker);
+                        }
+                    }
+                    Err(e) => tracing::warn!(
+                        target: "appsync_local::lambda",
+                        function = %pool.spec.name,
+                        "cannot start a provisioned worker: {e}"
+                    ),
+                }
+            });
+        }
+    }
+
+    async fn start_worker(&self) -> Result<Worker, LambdaError> {
+        let program = self.program().await?;
+        self.reaper.call_once(|| self.start_reaper());
+        let worker = Worker::start(&self.spec, &program, Arc::clone(&self.metrics)).await?;
+        self.metrics.cold_starts.fetch_add(1, Ordering::Relaxed);
+        self.metrics.workers.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(
+            target: "appsync_local::lambda",
+            function = %self.spec.name,
+            "started a worker"
+        );
+        Ok(worker)
+    }
+
     /// Runs one synchronous invocation on a warm worker, or a new one.
     pub async fn run(&self, event: Bytes) -> Result<Bytes, LambdaError> {
         if event.len() > MAX_REQUEST_BYTES {
@@ -142,20 +183,7 @@ impl FunctionPool {
                     }
                     self.metrics.workers.fetch_sub(1, Ordering::Relaxed);
                 }
-                None => {
-                    let program = self.program().await?;
-                    self.reaper.call_once(|| self.start_reaper());
-                    let worker =
-                        Worker::start(&self.spec, &program, Arc::clone(&self.metrics)).await?;
-                    self.metrics.cold_starts.fetch_add(1, Ordering::Relaxed);
-                    self.metrics.workers.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(
-                        target: "appsync_local::lambda",
-                        function = %self.spec.name,
-                        "started a worker"
-                    );
-                    break worker;
-                }
+                None => break self.start_worker().await?,
             }
         };
         let started = Instant::now();

@@ -59,7 +59,9 @@ impl Loader {
         for (name, config) in &manifest.functions {
             if let Some(spec) = self.function_spec(name, config, &["functions", name]) {
                 let aliases = config.name.iter().cloned().collect();
-                functions.insert(FunctionPool::new(spec), aliases);
+                let pool = FunctionPool::new(spec);
+                pool.provision();
+                functions.insert(pool, aliases);
             }
         }
         for (name, ds) in &manifest.data_sources {
@@ -234,6 +236,7 @@ impl Loader {
             concurrency: config
                 .reserved_concurrency
                 .map_or_else(default_concurrency, |n| n as usize),
+            provisioned: config.provisioned_concurrency.unwrap_or(0) as usize,
             idle_timeout: self.options.lambda.idle_timeout.unwrap_or(IDLE_TIMEOUT),
         })
     }

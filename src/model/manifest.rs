@@ -341,6 +341,9 @@ pub struct FunctionConfig {
     /// At most this many warm workers at once (default: the machine's cores).
     #[serde(default)]
     pub reserved_concurrency: Option<u32>,
+    /// Workers started with the server, so the first calls find them warm.
+    #[serde(default)]
+    pub provisioned_concurrency: Option<u32>,
     #[serde(default)]
     pub description: Option<String>,
     // Serverless keys with no local effect, accepted so a `functions:`
