@@ -413,8 +413,14 @@ async fn provisioned_workers_start_with_the_server() {
     })
     .await;
     client.data("{ context }", json!({})).await;
-    assert_eq!(lambda_metric(&client, "cold_starts_total", "context").await, 1);
-    assert_eq!(lambda_metric(&client, "invocations_total", "context").await, 1);
+    assert_eq!(
+        lambda_metric(&client, "cold_starts_total", "context").await,
+        1
+    );
+    assert_eq!(
+        lambda_metric(&client, "invocations_total", "context").await,
+        1
+    );
     // Functions without it start nothing until called.
     assert_eq!(lambda_metric(&client, "workers", "echo").await, 0);
 }

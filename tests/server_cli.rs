@@ -35,6 +35,23 @@ fn serve(
     (child, port)
 }
 
+/// The child's stderr, line by line, read by a thread so the child never
+/// blocks on a full pipe.
+#[cfg(unix)]
+fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::{BufRead, BufReader};
+    let (lines, received) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    received
+}
+
 /// One HTTP/1.1 request on a new connection to `127.0.0.1:port`; the raw
 /// response.
 #[cfg(unix)]
@@ -138,9 +155,7 @@ fn sigterm_stops_gracefully_and_the_next_start_skips_reconciling() {
 #[cfg(unix)]
 #[test]
 fn one_access_log_line_per_request() {
-    use std::io::{BufRead, BufReader};
     use std::process::Stdio;
-    use std::sync::mpsc;
     use std::time::{Duration, Instant};
 
     let data = tempfile::tempdir().expect("temp dir");
@@ -149,15 +164,7 @@ fn one_access_log_line_per_request() {
         data.path(),
         Stdio::piped(),
     );
-    let (lines, received) = mpsc::channel();
-    let stderr = child.stderr.take().expect("stderr");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let received = stderr_lines(&mut child);
     let send = |request: String| http(port, &request);
     let body =
         r#"{"query":"query GetPost { getPost(id: \"1\") { id } }","operationName":"GetPost"}"#;
@@ -366,9 +373,7 @@ fn a_provider_without_reachable_keys_fails_the_start() {
 #[cfg(unix)]
 #[test]
 fn lambda_output_is_logged_and_watch_reloads_handlers() {
-    use std::io::{BufRead, BufReader};
     use std::process::Stdio;
-    use std::sync::mpsc;
     use std::time::{Duration, Instant};
 
     let project = tempfile::tempdir().expect("temp dir");
@@ -386,15 +391,7 @@ fn lambda_output_is_logged_and_watch_reloads_handlers() {
         data.path(),
         Stdio::piped(),
     );
-    let (lines, received) = mpsc::channel();
-    let stderr = child.stderr.take().expect("stderr");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let received = stderr_lines(&mut child);
     let query = |query: &str| {
         let body = serde_json::json!({ "query": query }).to_string();
         let response = http(

@@ -142,6 +142,15 @@ async fn next(State(api): State<Arc<RuntimeApi>>) -> Response {
     (StatusCode::OK, headers, invocation.event).into_response()
 }
 
+/// The Runtime API's answer to a request id that is not in flight.
+fn invalid_request_id() -> Response {
+    runtime_error(
+        StatusCode::BAD_REQUEST,
+        "InvalidRequestID",
+        "Invalid request ID",
+    )
+}
+
 /// Takes the in-flight invocation if `request_id` names it.
 fn take(api: &RuntimeApi, request_id: &str) -> Option<InFlight> {
     let mut in_flight = api.in_flight.lock().ok()?;
@@ -160,11 +169,7 @@ async fn response(
     body: Bytes,
 ) -> Response {
     let Some(in_flight) = take(&api, &request_id) else {
-        return runtime_error(
-            StatusCode::BAD_REQUEST,
-            "InvalidRequestID",
-            "Invalid request ID",
-        );
+        return invalid_request_id();
     };
     if body.len() > MAX_RESPONSE_BYTES {
         let message = format!(
@@ -192,19 +197,19 @@ async fn error(
     body: Bytes,
 ) -> Response {
     let Some(in_flight) = take(&api, &request_id) else {
-        return runtime_error(
-            StatusCode::BAD_REQUEST,
-            "InvalidRequestID",
-            "Invalid request ID",
-        );
+        return invalid_request_id();
     };
+    let _ = in_flight.reply.send(Err(function_error(&headers, &body)));
+    accepted()
+}
+
+/// An `error` or `init/error` call's error: its body, typed by the body or
+/// the `Lambda-Runtime-Function-Error-Type` header.
+fn function_error(headers: &HeaderMap, body: &[u8]) -> LambdaError {
     let header_type = headers
         .get("lambda-runtime-function-error-type")
         .and_then(|v| v.to_str().ok());
-    let _ = in_flight
-        .reply
-        .send(Err(LambdaError::from_function_body(&body, header_type)));
-    accepted()
+    LambdaError::from_function_body(body, header_type)
 }
 
 async fn init_error(
@@ -212,11 +217,8 @@ async fn init_error(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let header_type = headers
-        .get("lambda-runtime-function-error-type")
-        .and_then(|v| v.to_str().ok());
     if let Ok(mut slot) = api.init_error.lock() {
-        *slot = Some(LambdaError::from_function_body(&body, header_type));
+        *slot = Some(function_error(&headers, &body));
     }
     accepted()
 }

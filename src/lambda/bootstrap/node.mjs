@@ -81,12 +81,15 @@ function send(first, second) {
 // anything means the Runtime API is gone, and so is this runtime.
 function lost(s, err) {
   if (s !== socket) return;
+  if (res !== null && res.length === Infinity) {
+    res.close = true; // the end of the connection is the end of this body
+    const body = Buffer.concat(chunks, buffered);
+    chunks = [];
+    buffered = 0;
+    return complete(s, body); // which comes back here
+  }
   socket = null;
   s.destroy();
-  if (res !== null && res.length === Infinity) {
-    res.close = true; // which is what ends this body
-    return complete(s, Buffer.concat(chunks, buffered));
-  }
   if (queue.length === 0) return;
   if (!reused || res !== null || buffered > 0) die(err?.message ?? "connection closed by the server");
   const [first, second] = queue;
@@ -142,30 +145,51 @@ function receive(s, chunk) {
 }
 
 function complete(s, body) {
-  const { status, headers, close } = res;
+  const head = res;
   const request = queue.shift();
   res = null;
   reused = true;
-  if (request === undefined) die(`unexpected response ${status}`);
-  if (close) lost(s);
-  request.done(status, headers, body);
+  if (request === undefined) die(`unexpected response ${head.status}`);
+  if (head.close) lost(s); // re-sends what was pipelined behind this request
+  request.done(head, body);
 }
 
-function parseHead(head) {
-  const lines = head.split("\r\n");
-  const status = lines[0].startsWith("HTTP/1.") ? Number(lines[0].slice(9, 12)) : NaN;
-  if (!(status >= 100)) die(`malformed response: ${lines[0]}`);
-  const headers = {};
+// Keeps only the headers the runtime reads, in a fixed-shape object: a
+// dictionary of every header costs more than the rest of this client.
+function parseHead(text) {
+  const lines = text.split("\r\n");
+  const head = {
+    status: lines[0].startsWith("HTTP/1.") ? Number(lines[0].slice(9, 12)) : NaN,
+    length: Infinity, // until the connection ends, unless a header says otherwise
+    chunked: false,
+    close: false,
+    parts: [], // chunks of a chunked body
+    requestId: undefined,
+    deadline: undefined,
+    functionArn: undefined,
+    traceId: undefined,
+    clientContext: undefined,
+    identity: undefined,
+  };
+  if (!(head.status >= 100)) die(`malformed response: ${lines[0]}`);
+  if (head.status < 200 || head.status === 204 || head.status === 304) head.length = 0;
   for (let i = 1; i < lines.length; i++) {
-    const colon = lines[i].indexOf(":");
-    if (colon > 0) headers[lines[i].slice(0, colon).toLowerCase()] = lines[i].slice(colon + 1).trim();
+    const line = lines[i];
+    const colon = line.indexOf(":");
+    switch (line.slice(0, colon).toLowerCase()) {
+      case "content-length": head.length = Number(line.slice(colon + 1)); break;
+      case "transfer-encoding": head.chunked = /chunked/i.test(line); break;
+      case "connection": head.close = /close/i.test(line); break;
+      case "lambda-runtime-aws-request-id": head.requestId = line.slice(colon + 1).trim(); break;
+      case "lambda-runtime-deadline-ms": head.deadline = Number(line.slice(colon + 1)); break;
+      case "lambda-runtime-invoked-function-arn": head.functionArn = line.slice(colon + 1).trim(); break;
+      case "lambda-runtime-trace-id": head.traceId = line.slice(colon + 1).trim(); break;
+      case "lambda-runtime-client-context": head.clientContext = line.slice(colon + 1).trim(); break;
+      case "lambda-runtime-cognito-identity": head.identity = line.slice(colon + 1).trim(); break;
+    }
   }
-  const chunked = /chunked/i.test(headers["transfer-encoding"]);
-  let length = Infinity;
-  if (headers["content-length"] !== undefined) length = Number(headers["content-length"]);
-  else if (status < 200 || status === 204 || status === 304) length = 0;
-  if (!(length >= 0)) die("malformed content-length");
-  return { status, headers, length, chunked, parts: [], close: /close/i.test(headers.connection) };
+  if (!(head.length >= 0)) die("malformed content-length");
+  return head;
 }
 
 function post(route, body, errorType, then) {
@@ -173,8 +197,8 @@ function post(route, body, errorType, then) {
   const extra = errorType ? `Lambda-Runtime-Function-Error-Type: ${errorType.replace(/[^\x20-\x7e]/g, "?")}\r\n` : "";
   return {
     data: `POST ${PREFIX}${route}${POST_HEAD}${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`,
-    done(status, headers, answer) {
-      if (status !== 202) console.error(`runtime API: POST ${route} returned ${status}: ${answer}`);
+    done(head, answer) {
+      if (head.status !== 202) console.error(`runtime API: POST ${route} returned ${head.status}: ${answer}`);
       then();
     },
   };
@@ -293,11 +317,11 @@ function parseHeader(value) {
   try { return JSON.parse(value); } catch { return undefined; }
 }
 
-function makeContext(headers, callback, fail) {
-  const deadline = Number(headers["lambda-runtime-deadline-ms"]);
+function makeContext(head, callback, fail) {
+  const deadline = head.deadline;
   const context = {
-    awsRequestId: headers["lambda-runtime-aws-request-id"],
-    invokedFunctionArn: headers["lambda-runtime-invoked-function-arn"],
+    awsRequestId: head.requestId,
+    invokedFunctionArn: head.functionArn,
     functionName: env.AWS_LAMBDA_FUNCTION_NAME,
     functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
     memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
@@ -311,15 +335,15 @@ function makeContext(headers, callback, fail) {
     fail: (err) => fail(err ?? "handled"),
     done: callback,
   };
-  const clientContext = parseHeader(headers["lambda-runtime-client-context"]);
+  const clientContext = parseHeader(head.clientContext);
   if (clientContext !== undefined) context.clientContext = clientContext;
-  const identity = parseHeader(headers["lambda-runtime-cognito-identity"]);
+  const identity = parseHeader(head.identity);
   if (identity !== undefined) context.identity = identity;
   return context;
 }
 
 // Calls `done(failed, value)` once, with the handler's result or an error body.
-function invoke(event, headers, done) {
+function invoke(event, head, done) {
   const finish = (failed, value) => {
     if (settle !== finish) return; // first outcome wins
     settle = null;
@@ -331,7 +355,7 @@ function invoke(event, headers, done) {
   const callback = (err, result) => (err === null || err === undefined ? ok(result) : fail(err));
   settle = finish;
   try {
-    const returned = handler(JSON.parse(event), makeContext(headers, callback, fail), callback);
+    const returned = handler(JSON.parse(event), makeContext(head, callback, fail), callback);
     if (typeof returned?.then === "function") returned.then(ok, fail);
     else if (returned !== undefined && handler.length < 3) ok(returned);
     // Otherwise, as on AWS, wait for the callback or context.succeed/fail/done,
@@ -341,14 +365,12 @@ function invoke(event, headers, done) {
   }
 }
 
-function onNext(status, headers, body) {
-  if (status !== 200) die(`GET next returned ${status}: ${body}`);
+function onNext(head, body) {
+  if (head.status !== 200) die(`GET next returned ${head.status}: ${body}`);
   inflight = true;
-  const trace = headers["lambda-runtime-trace-id"];
-  if (trace === undefined) delete env._X_AMZN_TRACE_ID;
-  else env._X_AMZN_TRACE_ID = trace;
-  const id = headers["lambda-runtime-aws-request-id"];
-  invoke(body.toString(), headers, (failed, value) => respond(id, failed, value));
+  if (head.traceId === undefined) delete env._X_AMZN_TRACE_ID;
+  else env._X_AMZN_TRACE_ID = head.traceId;
+  invoke(body.toString(), head, (failed, value) => respond(head.requestId, failed, value));
 }
 
 // Posts the outcome with the next poll behind it, so the runtime is waiting
