@@ -293,7 +293,13 @@ impl Worker {
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .layer(DefaultBodyLimit::max(MAX_RUNTIME_BODY))
             .with_state(Arc::clone(&api));
+        // The runtime pipelines its answer and its next poll in one write;
+        // without TCP_NODELAY the second small answer waits on a delayed ACK.
         let server = tokio::spawn(async move {
+            use axum::serve::ListenerExt;
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let _ = axum::serve(listener, router).await;
         });
 

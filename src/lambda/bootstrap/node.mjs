@@ -24,42 +24,27 @@ const PREFIX = "/2018-06-01/runtime";
 // --- Runtime API client -----------------------------------------------------
 //
 // A minimal HTTP/1.1 client over one kept-alive socket: node:http costs more
-// CPU per request than a small handler does, which caps a worker's throughput
-// (AWS's runtime uses a native client for the same reason). Invocations are
-// sequential, so requests are answered strictly in the order they are sent;
-// after an invocation its outcome and the next `next` go out in one write.
+// CPU per request than a small handler does, which capped a worker's
+// throughput (AWS's runtime uses a native client for the same reason).
+// Invocations are sequential and the server answers requests in the order
+// they were sent, so after an invocation its outcome and the next `next` go
+// out in one write, and the answers are matched to a queue of requests.
 
 const NEXT = { data: `GET ${PREFIX}/invocation/next HTTP/1.1\r\nHost: ${api}\r\n\r\n`, done: onNext };
 const POST_HEAD = ` HTTP/1.1\r\nHost: ${api}\r\nContent-Type: application/json\r\nContent-Length: `;
 
-let socket = null; // null until a request needs one
-let queue = []; // requests sent and not yet answered, oldest first: { data, done }
-let reused = false; // whether `socket` has answered anything yet
-let chunks = []; // bytes received and not yet parsed, and their total length
-let buffered = 0;
-let want = 0; // parse again once this much is buffered (a body of known length)
-let res = null; // the response whose head has arrived: see parseHead
-
+let socket = null; // connected when a request needs it
+let queue = []; // requests written and not yet answered, oldest first: { data, done }
+let reused = false; // whether `socket` has answered anything
+let chunks = []; // bytes read and not yet parsed (the body of a response in progress)
+let buffered = 0; // their total length
+let want = 0; // parse once this much is buffered: a long body is copied once
+let res = null; // the response whose head has been parsed (see parseHead)
 let dying = false;
 
 function die(message) {
   if (!dying) console.error(`runtime API: ${message}`);
   process.exit(1);
-}
-
-function connect() {
-  const s = net.connect(PORT, HOST);
-  let failure;
-  s.setNoDelay(true);
-  s.on("data", (chunk) => receive(s, chunk));
-  s.on("error", (err) => { failure = err; }); // "close" follows
-  s.on("close", () => lost(s, failure));
-  socket = s;
-  reused = false;
-  chunks = [];
-  buffered = 0;
-  want = 0;
-  res = null;
 }
 
 // Sends one request, or two pipelined in a single write.
@@ -74,15 +59,28 @@ function send(first, second) {
   }
 }
 
-// The connection is gone (or the server announced it would close it). The
-// server may close a kept-alive connection while it is idle, or before reading
-// what was pipelined on it: requests with no byte of their answer yet are sent
-// again on a new connection. A new connection that ends without answering
-// anything means the Runtime API is gone, and so is this runtime.
+function connect() {
+  const s = net.connect(PORT, HOST);
+  let failure;
+  s.setNoDelay(true);
+  s.on("data", (chunk) => receive(s, chunk));
+  s.on("error", (err) => { failure = err; }); // "close" follows
+  s.on("close", () => lost(s, failure));
+  socket = s;
+  reused = false;
+  chunks = [];
+  buffered = want = 0;
+  res = null;
+}
+
+// The connection ended, or the server said it would end it. It may close an
+// idle kept-alive connection, or one with requests pipelined on it: those
+// without a byte of answer were not handled, and go again on a new connection.
+// A new connection that ends without an answer means the Runtime API is gone.
 function lost(s, err) {
   if (s !== socket) return;
-  if (res !== null && res.length === Infinity) {
-    res.close = true; // the end of the connection is the end of this body
+  if (res !== null && res.length === Infinity && err === undefined) {
+    res.close = true; // a clean end of the connection is the end of this body
     const body = Buffer.concat(chunks, buffered);
     chunks = [];
     buffered = 0;
@@ -100,13 +98,12 @@ function lost(s, err) {
 function receive(s, chunk) {
   chunks.push(chunk);
   buffered += chunk.length;
-  if (buffered < want) return; // copy a long body once, when it is all there
+  if (buffered < want) return;
   const buf = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, buffered);
   chunks = [];
-  buffered = 0;
-  want = 0;
+  buffered = want = 0;
   let pos = 0;
-  while (pos < buf.length || (res !== null && res.length === 0)) {
+  for (;;) {
     if (res === null) {
       const end = buf.indexOf("\r\n\r\n", pos, "latin1");
       if (end < 0) break;
@@ -117,7 +114,7 @@ function receive(s, chunk) {
     if (res.chunked) {
       const eol = buf.indexOf("\r\n", pos, "latin1");
       if (eol < 0) break;
-      const size = parseInt(buf.toString("latin1", pos, eol), 16); // stops at any ";extension"
+      const size = parseInt(buf.toString("latin1", pos, eol), 16); // ignores any ";extension"
       if (!(size >= 0)) die("malformed chunked response");
       if (size > 0) {
         if (buf.length < eol + size + 4) { want = eol + size + 4 - pos; break; }
@@ -130,66 +127,67 @@ function receive(s, chunk) {
       pos = end + 4;
       body = res.parts.length === 1 ? res.parts[0] : Buffer.concat(res.parts);
     } else {
-      // Infinity: the body ends with the connection (see lost).
-      if (buf.length - pos < res.length) { want = res.length; break; }
+      if (buf.length - pos < res.length) { want = res.length; break; } // Infinity: see lost
       body = buf.subarray(pos, (pos += res.length));
     }
     complete(s, body);
-    if (socket !== s) return; // what is left belonged to a closed connection
+    if (socket !== s) return; // the rest belonged to a connection now closed
   }
   if (pos < buf.length) {
     chunks.push(buf.subarray(pos));
     buffered = buf.length - pos;
   }
-  if (queue.length === 0) s.unref(); // idle: let beforeExit fire (see below)
+  if (queue.length === 0) s.unref(); // idle: see beforeExit below
 }
 
 function complete(s, body) {
   const head = res;
-  const request = queue.shift();
   res = null;
+  if (head.status < 200) return; // interim (100 Continue): the answer follows
+  const request = queue.shift();
   reused = true;
   if (request === undefined) die(`unexpected response ${head.status}`);
-  if (head.close) lost(s); // re-sends what was pipelined behind this request
+  if (head.close) lost(s); // re-sends what was pipelined behind the request
   request.done(head, body);
 }
 
-// Keeps only the headers the runtime reads, in a fixed-shape object: a
-// dictionary of every header costs more than the rest of this client.
+// Keeps the few headers the runtime reads, in a fixed-shape object: a
+// dictionary of all of them would cost more than the rest of this client.
 function parseHead(text) {
   const lines = text.split("\r\n");
+  const status = lines[0].startsWith("HTTP/1.") ? Number(lines[0].slice(9, 12)) : NaN;
+  if (!(status >= 100)) die(`malformed response: ${lines[0]}`);
   const head = {
-    status: lines[0].startsWith("HTTP/1.") ? Number(lines[0].slice(9, 12)) : NaN,
-    length: Infinity, // until the connection ends, unless a header says otherwise
-    chunked: false,
-    close: false,
-    parts: [], // chunks of a chunked body
-    requestId: undefined,
-    deadline: undefined,
-    functionArn: undefined,
-    traceId: undefined,
-    clientContext: undefined,
-    identity: undefined,
+    status, length: Infinity, chunked: false, close: false, parts: null,
+    requestId: undefined, deadline: undefined, functionArn: undefined,
+    traceId: undefined, clientContext: undefined, identity: undefined,
   };
-  if (!(head.status >= 100)) die(`malformed response: ${lines[0]}`);
-  if (head.status < 200 || head.status === 204 || head.status === 304) head.length = 0;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i];
     const colon = line.indexOf(":");
     switch (line.slice(0, colon).toLowerCase()) {
-      case "content-length": head.length = Number(line.slice(colon + 1)); break;
-      case "transfer-encoding": head.chunked = /chunked/i.test(line); break;
-      case "connection": head.close = /close/i.test(line); break;
-      case "lambda-runtime-aws-request-id": head.requestId = line.slice(colon + 1).trim(); break;
-      case "lambda-runtime-deadline-ms": head.deadline = Number(line.slice(colon + 1)); break;
-      case "lambda-runtime-invoked-function-arn": head.functionArn = line.slice(colon + 1).trim(); break;
-      case "lambda-runtime-trace-id": head.traceId = line.slice(colon + 1).trim(); break;
-      case "lambda-runtime-client-context": head.clientContext = line.slice(colon + 1).trim(); break;
-      case "lambda-runtime-cognito-identity": head.identity = line.slice(colon + 1).trim(); break;
+      case "content-length": head.length = Number(headerValue(line, colon)); break;
+      case "transfer-encoding": head.chunked = /chunked/i.test(headerValue(line, colon)); break;
+      case "connection": head.close = /close/i.test(headerValue(line, colon)); break;
+      case "lambda-runtime-aws-request-id": head.requestId = headerValue(line, colon); break;
+      case "lambda-runtime-deadline-ms": head.deadline = Number(headerValue(line, colon)); break;
+      case "lambda-runtime-invoked-function-arn": head.functionArn = headerValue(line, colon); break;
+      case "lambda-runtime-trace-id": head.traceId = headerValue(line, colon); break;
+      case "lambda-runtime-client-context": head.clientContext = headerValue(line, colon); break;
+      case "lambda-runtime-cognito-identity": head.identity = headerValue(line, colon); break;
     }
   }
-  if (!(head.length >= 0)) die("malformed content-length");
+  if (status < 200 || status === 204 || status === 304) {
+    head.length = 0;
+    head.chunked = false;
+  }
+  if (head.chunked) head.parts = [];
+  else if (!(head.length >= 0)) die("malformed content-length");
   return head;
+}
+
+function headerValue(line, colon) {
+  return line.slice(colon + 1).trim();
 }
 
 function post(route, body, errorType, then) {
@@ -342,13 +340,13 @@ function makeContext(head, callback, fail) {
   return context;
 }
 
-// Calls `done(failed, value)` once, with the handler's result or an error body.
-function invoke(event, head, done) {
+// Responds once, with the handler's result or an error body.
+function invoke(event, head) {
   const finish = (failed, value) => {
     if (settle !== finish) return; // first outcome wins
     settle = null;
-    // Once the handler's synchronous code has run, as a promise would.
-    queueMicrotask(() => done(failed, value));
+    // After the handler's synchronous code, as the await of a promise would.
+    process.nextTick(respond, head.requestId, failed, value);
   };
   const ok = (result) => finish(false, result);
   const fail = (err) => finish(true, errorBody(err));
@@ -370,7 +368,8 @@ function onNext(head, body) {
   inflight = true;
   if (head.traceId === undefined) delete env._X_AMZN_TRACE_ID;
   else env._X_AMZN_TRACE_ID = head.traceId;
-  invoke(body.toString(), head, (failed, value) => respond(head.requestId, failed, value));
+  // Off the socket's call stack, which stack traces would otherwise show.
+  process.nextTick(invoke, body.toString(), head);
 }
 
 // Posts the outcome with the next poll behind it, so the runtime is waiting
