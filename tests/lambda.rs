@@ -424,3 +424,33 @@ async fn provisioned_workers_start_with_the_server() {
     // Functions without it start nothing until called.
     assert_eq!(lambda_metric(&client, "workers", "echo").await, 0);
 }
+
+#[tokio::test]
+async fn a_cold_start_takes_the_spare_worker_with_the_functions_environment() {
+    let client = start("lambda").await;
+    // The first Node.js cold start starts a spare for the next one.
+    client.data("{ echoEsm }", json!({})).await;
+    wait_until("a spare worker", async || {
+        client.metric("appsync_lambda_spare_workers").await == 1
+    })
+    .await;
+    let taken = client
+        .metric("appsync_lambda_spare_workers_taken_total")
+        .await;
+    let data = client.data("{ echo(message: \"s\") }", json!({})).await;
+    let echoed = parsed(&data, "echo");
+    assert_eq!(echoed["functionName"], "echo");
+    assert_eq!(echoed["env"], "hello", "the function's environment arrived");
+    assert_eq!(lambda_metric(&client, "cold_starts_total", "echo").await, 1);
+    assert_eq!(
+        client
+            .metric("appsync_lambda_spare_workers_taken_total")
+            .await,
+        taken + 1
+    );
+    // Another spare starts for the next cold start.
+    wait_until("the next spare", async || {
+        client.metric("appsync_lambda_spare_workers").await == 1
+    })
+    .await;
+}

@@ -13,6 +13,7 @@
 
 mod pool;
 mod remote;
+mod spare;
 mod worker;
 
 use std::collections::HashMap;
@@ -29,6 +30,7 @@ use crate::metrics::Histogram;
 
 pub use pool::FunctionPool;
 pub use remote::RemoteFunction;
+pub use spare::Spares;
 
 /// Lambda's synchronous request limit (6 MiB).
 pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
@@ -206,14 +208,30 @@ type HistogramSeries = (
 );
 
 /// The local functions of one loaded project, by name.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Functions {
     pools: HashMap<String, Arc<FunctionPool>>,
+    spares: Arc<Spares>,
     /// Serverless's `name:` (the deployed name) to the function's key.
     aliases: HashMap<String, String>,
 }
 
+impl Default for Functions {
+    fn default() -> Self {
+        Functions {
+            pools: HashMap::new(),
+            spares: Spares::new(),
+            aliases: HashMap::new(),
+        }
+    }
+}
+
 impl Functions {
+    /// The load's spare Node.js worker, shared by its pools.
+    pub fn spares(&self) -> &Arc<Spares> {
+        &self.spares
+    }
+
     pub fn insert(&mut self, pool: Arc<FunctionPool>, aliases: Vec<String>) {
         for alias in aliases {
             self.aliases.insert(alias, pool.spec().name.clone());
@@ -237,6 +255,12 @@ impl Functions {
         if self.pools.is_empty() {
             return;
         }
+        let _ = writeln!(
+            out,
+            "# HELP appsync_lambda_spare_workers Node.js workers started ahead of a cold start.\n# TYPE appsync_lambda_spare_workers gauge\nappsync_lambda_spare_workers {}\n# HELP appsync_lambda_spare_workers_taken_total Cold starts that took a spare worker.\n# TYPE appsync_lambda_spare_workers_taken_total counter\nappsync_lambda_spare_workers_taken_total {}",
+            u8::from(self.spares.ready()),
+            self.spares.taken()
+        );
         let mut pools: Vec<&Arc<FunctionPool>> = self.pools.values().collect();
         pools.sort_by(|a, b| a.spec().name.cmp(&b.spec().name));
         let counters: [Series<u64>; 4] = [

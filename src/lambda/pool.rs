@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::{OnceCell, Semaphore};
 
+use super::spare::Spares;
 use super::worker::Worker;
 use super::{
-    FunctionMetrics, FunctionSpec, InvocationType, Invoker, LambdaError, MAX_REQUEST_BYTES,
+    FunctionMetrics, FunctionSpec, InvocationType, Invoker, LambdaError, MAX_REQUEST_BYTES, Runtime,
 };
 use crate::graphql::BoxFuture;
 
@@ -24,6 +25,8 @@ pub struct FunctionPool {
     /// The program workers run, found once.
     program: OnceCell<Result<PathBuf, LambdaError>>,
     reaper: std::sync::Once,
+    /// The load's spare Node.js worker, which a cold start takes.
+    spares: Option<Arc<Spares>>,
     this: Weak<FunctionPool>,
 }
 
@@ -44,7 +47,7 @@ fn find_on_path(program: &str) -> Option<PathBuf> {
 }
 
 impl FunctionPool {
-    pub fn new(spec: FunctionSpec) -> Arc<FunctionPool> {
+    pub fn new(spec: FunctionSpec, spares: Option<Arc<Spares>>) -> Arc<FunctionPool> {
         let permits = Semaphore::new(spec.concurrency.max(1));
         Arc::new_cyclic(|this| FunctionPool {
             spec,
@@ -53,6 +56,7 @@ impl FunctionPool {
             permits,
             program: OnceCell::new(),
             reaper: std::sync::Once::new(),
+            spares,
             this: this.clone(),
         })
     }
@@ -149,7 +153,26 @@ impl FunctionPool {
     async fn start_worker(&self) -> Result<Worker, LambdaError> {
         let program = self.program().await?;
         self.reaper.call_once(|| self.start_reaper());
-        let worker = Worker::start(&self.spec, &program, Arc::clone(&self.metrics)).await?;
+        // NODE_OPTIONS and the like act when Node starts, before a spare
+        // could receive them: such functions start their own process.
+        let startup_settings = self
+            .spec
+            .environment
+            .iter()
+            .any(|(name, _)| name.starts_with("NODE_"));
+        let spare = match (&self.spares, self.spec.runtime) {
+            (Some(spares), Runtime::Node) if !startup_settings => {
+                spares.take(&program, &self.spec.project_dir)
+            }
+            _ => None,
+        };
+        let worker = match spare {
+            Some(worker) => {
+                worker.assign(&self.spec, Arc::clone(&self.metrics));
+                worker
+            }
+            None => Worker::start(&self.spec, &program, Arc::clone(&self.metrics)).await?,
+        };
         self.metrics.cold_starts.fetch_add(1, Ordering::Relaxed);
         self.metrics.workers.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(

@@ -54,15 +54,42 @@ struct InFlight {
 
 /// What the Runtime API routes share.
 struct RuntimeApi {
-    function_arn: String,
+    /// Set when the worker gets its function (at once, or when a spare is
+    /// assigned).
+    function_arn: Mutex<String>,
+    /// The function's name, for log lines.
+    function: Mutex<Arc<str>>,
     inbox: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
     in_flight: Mutex<Option<InFlight>>,
     /// The request id being handled, for log lines.
-    current: Arc<Mutex<Option<String>>>,
+    current: Mutex<Option<String>>,
     init_error: Mutex<Option<LambdaError>>,
-    spawned_at: Instant,
+    /// When the worker got its function: its cold start runs from here to
+    /// its first poll.
+    spawned_at: Mutex<Instant>,
     first_poll: OnceLock<()>,
-    metrics: Arc<FunctionMetrics>,
+    metrics: OnceLock<Arc<FunctionMetrics>>,
+    /// A spare's function, until its bootstrap asks for it.
+    assignment: Mutex<Option<serde_json::Value>>,
+    assigned: tokio::sync::Notify,
+    /// A spare's bootstrap is up and waiting for its function.
+    waiting: std::sync::atomic::AtomicBool,
+}
+
+impl RuntimeApi {
+    /// The worker now runs `spec`.
+    fn adopt(&self, spec: &FunctionSpec, metrics: Arc<FunctionMetrics>) {
+        if let Ok(mut arn) = self.function_arn.lock() {
+            *arn = spec.arn();
+        }
+        if let Ok(mut function) = self.function.lock() {
+            *function = Arc::from(spec.name.as_str());
+        }
+        if let Ok(mut at) = self.spawned_at.lock() {
+            *at = Instant::now();
+        }
+        let _ = self.metrics.set(metrics);
+    }
 }
 
 /// A running worker, checked out of its pool for one invocation at a time.
@@ -94,8 +121,10 @@ fn accepted() -> Response {
 }
 
 async fn next(State(api): State<Arc<RuntimeApi>>) -> Response {
-    if api.first_poll.set(()).is_ok() {
-        api.metrics.cold_start.observe(api.spawned_at.elapsed());
+    if api.first_poll.set(()).is_ok()
+        && let (Some(metrics), Ok(at)) = (api.metrics.get(), api.spawned_at.lock())
+    {
+        metrics.cold_start.observe(at.elapsed());
     }
     let invocation = {
         let mut inbox = api.inbox.lock().await;
@@ -122,7 +151,12 @@ async fn next(State(api): State<Arc<RuntimeApi>>) -> Response {
     };
     set("lambda-runtime-aws-request-id", &invocation.request_id);
     set("lambda-runtime-deadline-ms", &deadline.to_string());
-    set("lambda-runtime-invoked-function-arn", &api.function_arn);
+    let arn = api
+        .function_arn
+        .lock()
+        .map(|a| a.clone())
+        .unwrap_or_default();
+    set("lambda-runtime-invoked-function-arn", &arn);
     set(
         "lambda-runtime-trace-id",
         &format!(
@@ -226,19 +260,20 @@ async fn init_error(
 /// Copies a worker's output into our log, line by line, tagged with the
 /// function and the request being handled.
 fn forward_output(
-    function: Arc<str>,
+    api: Arc<RuntimeApi>,
     stream: &'static str,
     reader: impl tokio::io::AsyncRead + Unpin + Send + 'static,
-    current: Arc<Mutex<Option<String>>>,
 ) {
     tokio::spawn(async move {
         let mut lines = BufReader::new(reader).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            let request_id = current
+            let request_id = api
+                .current
                 .lock()
                 .ok()
                 .and_then(|c| c.clone())
                 .unwrap_or_default();
+            let function = api.function.lock().map(|f| f.clone()).unwrap_or_default();
             tracing::info!(
                 target: "appsync_local::lambda",
                 function = %function,
@@ -250,35 +285,147 @@ fn forward_output(
     });
 }
 
+/// The variables Lambda sets for a function, beside the Runtime API's.
+fn function_environment(spec: &FunctionSpec) -> Vec<(String, String)> {
+    let stream_name = format!(
+        "{}/[$LATEST]{}",
+        chrono::Utc::now().format("%Y/%m/%d"),
+        uuid::Uuid::new_v4().simple()
+    );
+    let mut vars = vec![
+        ("_HANDLER".to_owned(), spec.handler.clone()),
+        (
+            "LAMBDA_TASK_ROOT".to_owned(),
+            spec.project_dir.display().to_string(),
+        ),
+        ("AWS_LAMBDA_FUNCTION_NAME".to_owned(), spec.name.clone()),
+        (
+            "AWS_LAMBDA_FUNCTION_VERSION".to_owned(),
+            "$LATEST".to_owned(),
+        ),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_owned(),
+            spec.memory_size.to_string(),
+        ),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME".to_owned(),
+            format!("/aws/lambda/{}", spec.name),
+        ),
+        ("AWS_LAMBDA_LOG_STREAM_NAME".to_owned(), stream_name),
+        (
+            "AWS_EXECUTION_ENV".to_owned(),
+            format!("AWS_Lambda_{}", spec.runtime_name),
+        ),
+    ];
+    vars.extend(spec.environment.iter().cloned());
+    vars
+}
+
+/// A spare's assignment: `GET /2018-06-01/appsync-local/assignment` waits
+/// for the function the worker will run (local to appsync-local; see
+/// `Worker::start_spare`).
+async fn assignment(State(api): State<Arc<RuntimeApi>>) -> Response {
+    api.waiting
+        .store(true, std::sync::atomic::Ordering::Release);
+    loop {
+        let assigned = api.assigned.notified();
+        let taken = api.assignment.lock().ok().and_then(|mut a| a.take());
+        if let Some(assignment) = taken {
+            return (StatusCode::OK, axum::Json(assignment)).into_response();
+        }
+        assigned.await;
+    }
+}
+
 impl Worker {
-    /// Starts a worker process and its Runtime API; it is ready for an
-    /// invocation at once (the event waits for the runtime's first poll).
+    /// Starts a worker process for `spec` and its Runtime API; it is ready
+    /// for an invocation at once (the event waits for the runtime's first
+    /// poll).
     pub(super) async fn start(
         spec: &FunctionSpec,
         program: &std::path::Path,
         metrics: Arc<FunctionMetrics>,
     ) -> Result<Worker, LambdaError> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .map_err(|e| {
-                LambdaError::service(
-                    "ServiceException",
-                    format!("cannot open a Runtime API port: {e}"),
-                )
-            })?;
-        let address = listener.local_addr().map_err(|e| {
-            LambdaError::service("ServiceException", format!("Runtime API port: {e}"))
+        let worker = Worker::spawn(
+            spec.runtime,
+            program,
+            &spec.project_dir,
+            function_environment(spec),
+            &spec.name,
+        )
+        .await
+        .map_err(|e| {
+            LambdaError::service(
+                "ServiceException",
+                format!(
+                    "cannot start function `{}` ({}): {}: {e}",
+                    spec.name,
+                    spec.runtime_name,
+                    program.display()
+                ),
+            )
         })?;
+        worker.api.adopt(spec, metrics);
+        Ok(worker)
+    }
+
+    /// Starts an interpreter for no function yet: a spare, which
+    /// [`Worker::assign`] gives a function later. Its bootstrap waits for
+    /// the assignment before loading anything, so a cold start then costs
+    /// the handler's load, not the interpreter's start. Node.js only.
+    pub(super) async fn start_spare(
+        program: &std::path::Path,
+        cwd: &std::path::Path,
+    ) -> std::io::Result<Worker> {
+        let spare = vec![("APPSYNC_LOCAL_SPARE".to_owned(), "1".to_owned())];
+        Worker::spawn(Runtime::Node, program, cwd, spare, "(spare)").await
+    }
+
+    /// Whether this spare's interpreter is up and waiting for a function.
+    pub(super) fn is_waiting(&self) -> bool {
+        self.api.waiting.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Gives a spare its function: the function's environment and working
+    /// directory reach the bootstrap before it loads the handler.
+    pub(super) fn assign(&self, spec: &FunctionSpec, metrics: Arc<FunctionMetrics>) {
+        self.api.adopt(spec, metrics);
+        let environment: serde_json::Map<String, serde_json::Value> = function_environment(spec)
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect();
+        if let Ok(mut slot) = self.api.assignment.lock() {
+            *slot = Some(json!({
+                "environment": environment,
+                "cwd": spec.project_dir.display().to_string(),
+            }));
+        }
+        self.api.assigned.notify_one();
+    }
+
+    async fn spawn(
+        runtime: Runtime,
+        program: &std::path::Path,
+        cwd: &std::path::Path,
+        environment: Vec<(String, String)>,
+        name: &str,
+    ) -> std::io::Result<Worker> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let address = listener.local_addr()?;
         let (outbox, inbox) = mpsc::channel(1);
         let api = Arc::new(RuntimeApi {
-            function_arn: spec.arn(),
+            function_arn: Mutex::new(String::new()),
+            function: Mutex::new(Arc::from(name)),
             inbox: tokio::sync::Mutex::new(inbox),
             in_flight: Mutex::new(None),
-            current: Arc::new(Mutex::new(None)),
+            current: Mutex::new(None),
             init_error: Mutex::new(None),
-            spawned_at: Instant::now(),
+            spawned_at: Mutex::new(Instant::now()),
             first_poll: OnceLock::new(),
-            metrics,
+            metrics: OnceLock::new(),
+            assignment: Mutex::new(None),
+            assigned: tokio::sync::Notify::new(),
+            waiting: std::sync::atomic::AtomicBool::new(false),
         });
         let router = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -291,6 +438,7 @@ impl Worker {
                 post(error),
             )
             .route("/2018-06-01/runtime/init/error", post(init_error))
+            .route("/2018-06-01/appsync-local/assignment", get(assignment))
             .layer(DefaultBodyLimit::max(MAX_RUNTIME_BODY))
             .with_state(Arc::clone(&api));
         // The runtime pipelines its answer and its next poll in one write;
@@ -304,7 +452,7 @@ impl Worker {
         });
 
         let mut command = Command::new(program);
-        match spec.runtime {
+        match runtime {
             Runtime::Node => {
                 command
                     .arg("--input-type=module")
@@ -316,35 +464,13 @@ impl Worker {
             }
             Runtime::Provided => {}
         }
-        let stream_name = format!(
-            "{}/[$LATEST]{}",
-            chrono::Utc::now().format("%Y/%m/%d"),
-            uuid::Uuid::new_v4().simple()
-        );
         command
-            .current_dir(&spec.project_dir)
+            .current_dir(cwd)
             .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
-            .env("_HANDLER", &spec.handler)
-            .env("LAMBDA_TASK_ROOT", &spec.project_dir)
-            .env("AWS_LAMBDA_FUNCTION_NAME", &spec.name)
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env(
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-                spec.memory_size.to_string(),
-            )
-            .env(
-                "AWS_LAMBDA_LOG_GROUP_NAME",
-                format!("/aws/lambda/{}", spec.name),
-            )
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", stream_name)
-            .env(
-                "AWS_EXECUTION_ENV",
-                format!("AWS_Lambda_{}", spec.runtime_name),
-            )
             .env("AWS_REGION", super::REGION)
             .env("AWS_DEFAULT_REGION", super::REGION)
             .env("TZ", ":UTC")
-            .envs(spec.environment.iter().map(|(k, v)| (k, v)))
+            .envs(environment)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -353,24 +479,12 @@ impl Worker {
         // runtime started (a shell bootstrap's `curl`, a handler's child).
         #[cfg(unix)]
         command.process_group(0);
-        let mut child = command.spawn().map_err(|e| {
-            server.abort();
-            LambdaError::service(
-                "ServiceException",
-                format!(
-                    "cannot start function `{}` ({}): {}: {e}",
-                    spec.name,
-                    spec.runtime_name,
-                    program.display()
-                ),
-            )
-        })?;
-        let function: Arc<str> = Arc::from(spec.name.as_str());
+        let mut child = command.spawn().inspect_err(|_| server.abort())?;
         if let Some(stdout) = child.stdout.take() {
-            forward_output(function.clone(), "stdout", stdout, api.current.clone());
+            forward_output(Arc::clone(&api), "stdout", stdout);
         }
         if let Some(stderr) = child.stderr.take() {
-            forward_output(function, "stderr", stderr, api.current.clone());
+            forward_output(Arc::clone(&api), "stderr", stderr);
         }
         Ok(Worker {
             child,

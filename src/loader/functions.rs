@@ -56,10 +56,11 @@ impl HandlerProblem {
 impl Loader {
     pub(super) fn local_functions(&mut self, manifest: &Manifest) -> Functions {
         let mut functions = Functions::default();
+        let spares = Some(Arc::clone(functions.spares()));
         for (name, config) in &manifest.functions {
             if let Some(spec) = self.function_spec(name, config, &["functions", name]) {
                 let aliases = config.name.iter().cloned().collect();
-                let pool = FunctionPool::new(spec);
+                let pool = FunctionPool::new(spec, spares.clone());
                 pool.provision();
                 functions.insert(pool, aliases);
             }
@@ -73,7 +74,7 @@ impl Loader {
             match serde_json::from_value::<FunctionConfig>(inline.clone()) {
                 Ok(config) => {
                     if let Some(spec) = self.function_spec(name, &config, &path) {
-                        functions.insert(FunctionPool::new(spec), Vec::new());
+                        functions.insert(FunctionPool::new(spec, spares.clone()), Vec::new());
                     }
                 }
                 Err(e) => self.manifest_problem(&path, format!("invalid inline function: {e}")),
@@ -112,7 +113,10 @@ impl Loader {
             match serde_json::from_value::<FunctionConfig>(inline.clone()) {
                 Ok(config) => {
                     if let Some(spec) = self.function_spec(&authorizer.function, &config, &path) {
-                        authorizer.invoker = Some(FunctionPool::new(spec));
+                        authorizer.invoker = Some(FunctionPool::new(
+                            spec,
+                            Some(Arc::clone(functions.spares())),
+                        ));
                     }
                 }
                 Err(e) => self.manifest_problem(&path, format!("invalid inline function: {e}")),

@@ -17,8 +17,9 @@ const env = process.env;
 const api = env.AWS_LAMBDA_RUNTIME_API ?? "127.0.0.1:9001";
 const HOST = api.slice(0, api.lastIndexOf(":"));
 const PORT = Number(api.slice(api.lastIndexOf(":") + 1));
-const TASK_ROOT = env.LAMBDA_TASK_ROOT ?? process.cwd();
-const HANDLER = env._HANDLER ?? "";
+// Set by a spare worker's assignment (see the end of this file).
+let TASK_ROOT = env.LAMBDA_TASK_ROOT ?? process.cwd();
+let HANDLER = env._HANDLER ?? "";
 const PREFIX = "/2018-06-01/runtime";
 
 // --- Runtime API client -----------------------------------------------------
@@ -418,6 +419,27 @@ process.on("unhandledRejection", (reason) => {
 // The socket is unref'd while no request is pending, so it does not keep the
 // loop alive.
 process.on("beforeExit", () => { if (settle) settle(false, undefined); });
+
+// A spare worker (APPSYNC_LOCAL_SPARE=1): appsync-local starts the
+// interpreter before it knows which function will need it, so a cold start
+// costs the handler's load rather than Node's own start. The function's
+// environment arrives here, and is in place before any user code runs.
+if (env.APPSYNC_LOCAL_SPARE === "1") {
+  const assignment = await new Promise((resolve) => {
+    send({
+      data: `GET /2018-06-01/appsync-local/assignment HTTP/1.1\r\nHost: ${api}\r\n\r\n`,
+      done(head, body) {
+        if (head.status !== 200) die(`GET assignment returned ${head.status}: ${body}`);
+        resolve(JSON.parse(body.toString()));
+      },
+    });
+  });
+  delete env.APPSYNC_LOCAL_SPARE;
+  Object.assign(env, assignment.environment);
+  process.chdir(assignment.cwd);
+  TASK_ROOT = env.LAMBDA_TASK_ROOT ?? process.cwd();
+  HANDLER = env._HANDLER ?? "";
+}
 
 const handler = await loadHandler();
 ready = true;
