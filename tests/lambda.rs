@@ -454,3 +454,29 @@ async fn a_cold_start_takes_the_spare_worker_with_the_functions_environment() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn idle_workers_are_stopped() {
+    let server = TestServer::builder(project("lambda"))
+        .lambda(LambdaOptions {
+            idle_timeout: Some(std::time::Duration::from_millis(300)),
+            ..LambdaOptions::default()
+        })
+        .start()
+        .await
+        .expect("server");
+    let client = Client::new(server);
+    client.data("{ fail(kind: \"none\") }", json!({})).await;
+    assert_eq!(lambda_metric(&client, "workers", "errors").await, 1);
+    wait_until("the idle worker to stop", async || {
+        lambda_metric(&client, "workers", "errors").await == 0
+    })
+    .await;
+    // The next call starts a worker again.
+    let data = client.data("{ fail(kind: \"none\") }", json!({})).await;
+    assert_eq!(data["fail"], "ok");
+    assert_eq!(
+        lambda_metric(&client, "cold_starts_total", "errors").await,
+        2
+    );
+}

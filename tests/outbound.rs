@@ -33,6 +33,20 @@ async fn upstream(log: Log, method: Method, uri: Uri, headers: HeaderMap, body: 
         body: body.clone(),
     });
     let path = uri.path();
+    if headers
+        .get("x-amz-target")
+        .is_some_and(|t| t == "AWSEvents.PutEvents")
+    {
+        let request: Json = serde_json::from_str(&body).unwrap_or_default();
+        let entries: Vec<Json> = request["Entries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, _)| json!({"EventId": format!("remote-{i}")}))
+            .collect();
+        return axum::Json(json!({"Entries": entries, "FailedEntryCount": 0})).into_response();
+    }
     if let Some(code) = path.strip_prefix("/status/") {
         let status = StatusCode::from_u16(code.parse().unwrap()).unwrap();
         return (status, [("x-reply", "yes")], format!("status {code}")).into_response();
@@ -85,6 +99,10 @@ type Query {
   remoteFailing: AWSJSON
   remoteMissing: AWSJSON
 }
+
+type Mutation {
+  emit(detail: AWSJSON!): AWSJSON
+}
 "#;
 
 const CALL_JS: &str = r#"
@@ -122,6 +140,7 @@ dataSources:
   remoteFn: {{ type: AWS_LAMBDA, config: {{ functionName: remoteFn, endpoint: "{endpoint}" }} }}
   failingFn: {{ type: AWS_LAMBDA, config: {{ functionArn: "arn:aws:lambda:eu-west-1:123456789012:function:failingFn", endpoint: "{endpoint}" }} }}
   missingFn: {{ type: AWS_LAMBDA, config: {{ functionName: missingFn, endpoint: "{endpoint}" }} }}
+  bus: {{ type: AMAZON_EVENTBRIDGE, config: {{ eventBusArn: "arn:aws:events:us-east-1:000000000000:event-bus/fwd", endpoint: "{endpoint}" }} }}
 resolvers:
   Query.call: {{ dataSource: api, code: call.js }}
   Query.hang: {{ dataSource: hanging, code: hang.js }}
@@ -129,6 +148,7 @@ resolvers:
   Query.remote: {{ dataSource: remoteFn }}
   Query.remoteFailing: {{ dataSource: failingFn }}
   Query.remoteMissing: {{ dataSource: missingFn }}
+  Mutation.emit: {{ dataSource: bus, code: emit.js }}
 "#
     );
     let write = |path: &str, text: &str| {
@@ -139,6 +159,10 @@ resolvers:
     write("appsync.yaml", &manifest);
     write("schema.graphql", SCHEMA);
     write("call.js", CALL_JS);
+    write(
+        "emit.js",
+        "export function request(ctx) {\n  return { operation: 'PutEvents', events: [{ source: 'app', detailType: 'Done', detail: ctx.args.detail }] };\n}\nexport function response(ctx) {\n  return ctx.result;\n}\n",
+    );
     write(
         "hang.js",
         &CALL_JS.replace(
@@ -307,4 +331,35 @@ async fn remote_functions_are_called_through_the_invoke_api() {
         response["errors"][0]["message"],
         "Function not found: missingFn"
     );
+}
+
+#[tokio::test]
+async fn eventbridge_forwards_to_an_endpoint_and_records_what_it_accepted() {
+    let (client, log, _dir) = setup().await;
+    let data = client
+        .data(
+            "mutation E($d: AWSJSON!) { emit(detail: $d) }",
+            json!({"d": "{\"n\":1}"}),
+        )
+        .await;
+    let result = parsed(&data, "emit");
+    assert_eq!(
+        result,
+        json!({"Entries": [{"EventId": "remote-0"}], "FailedEntryCount": 0})
+    );
+    let seen = log.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(seen.headers["content-type"], "application/x-amz-json-1.1");
+    let sent: Json = serde_json::from_str(&seen.body).unwrap();
+    let entry = &sent["Entries"][0];
+    assert_eq!(entry["Source"], "app");
+    assert_eq!(entry["DetailType"], "Done");
+    assert_eq!(entry["EventBusName"], "fwd");
+    // PutEvents takes the detail as a JSON string.
+    assert_eq!(
+        serde_json::from_str::<Json>(entry["Detail"].as_str().unwrap()).unwrap(),
+        json!({"n": 1})
+    );
+    let events = client.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["EventId"], "remote-0");
 }

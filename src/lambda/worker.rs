@@ -124,7 +124,15 @@ async fn next(State(api): State<Arc<RuntimeApi>>) -> Response {
     if api.first_poll.set(()).is_ok()
         && let (Some(metrics), Ok(at)) = (api.metrics.get(), api.spawned_at.lock())
     {
-        metrics.cold_start.observe(at.elapsed());
+        let elapsed = at.elapsed();
+        metrics.cold_start.observe(elapsed);
+        let function = api.function.lock().map(|f| f.clone()).unwrap_or_default();
+        tracing::info!(
+            target: "appsync_local::lambda",
+            function = %function,
+            "cold start: {:.1} ms",
+            elapsed.as_secs_f64() * 1000.0
+        );
     }
     let invocation = {
         let mut inbox = api.inbox.lock().await;
