@@ -16,6 +16,7 @@ pub(crate) mod metrics;
 pub mod model;
 pub mod opensearch;
 pub(crate) mod outbound;
+pub mod realtime;
 pub mod runtime;
 pub mod seed;
 pub mod server;

@@ -256,3 +256,15 @@ fn only_the_lambda_service_starts_processes_and_only_outbound_calls_out() {
     }
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
+
+#[test]
+fn subscription_filters_are_pure() {
+    let path = src().join("realtime/filter.rs");
+    let text = fs::read_to_string(&path).expect("realtime/filter.rs");
+    for needle in ["std::fs", "std::net", "tokio", "crate::server", "Utc::now"] {
+        assert!(
+            !library_part(&text).contains(needle),
+            "realtime/filter.rs uses {needle}"
+        );
+    }
+}
