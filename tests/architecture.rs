@@ -258,13 +258,14 @@ fn only_the_lambda_service_starts_processes_and_only_outbound_calls_out() {
 }
 
 #[test]
-fn subscription_filters_are_pure() {
-    let path = src().join("realtime/filter.rs");
-    let text = fs::read_to_string(&path).expect("realtime/filter.rs");
-    for needle in ["std::fs", "std::net", "tokio", "crate::server", "Utc::now"] {
-        assert!(
-            !library_part(&text).contains(needle),
-            "realtime/filter.rs uses {needle}"
-        );
+fn subscription_filters_and_protocol_are_pure() {
+    for file in ["realtime/filter.rs", "realtime/protocol.rs"] {
+        let text = fs::read_to_string(src().join(file)).expect(file);
+        for needle in ["std::fs", "std::net", "tokio", "crate::server", "Utc::now"] {
+            assert!(
+                !library_part(&text).contains(needle),
+                "{file} uses {needle}"
+            );
+        }
     }
 }

@@ -234,6 +234,12 @@ pub fn request_rejection(error_type: &str, message: &str) -> Json {
     json!({ "errors": [{ "errorType": error_type, "message": message }] })
 }
 
+/// A real-time connection refused at its start (`connection_error`'s
+/// payload): the rejection with the HTTP status AppSync adds as `errorCode`.
+pub fn connection_rejection(error_type: &str, message: &str, code: u16) -> Json {
+    json!({ "errors": [{ "errorType": error_type, "message": message, "errorCode": code }] })
+}
+
 /// One async-graphql message and AppSync's (graphql-java's) wording for it.
 ///
 /// `upstream` is async-graphql's message with `{name}` capturing text up to
