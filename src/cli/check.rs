@@ -1,13 +1,17 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::loader::{LoadOptions, Project};
+use crate::loader::{LambdaOptions, LoadOptions, Project};
 
 #[derive(Debug, Default, clap::Args)]
 pub struct Args {
     /// The project directory (holding appsync.yaml).
     #[arg(long, default_value = ".")]
     pub project: PathBuf,
+    /// The Invoke API `serve` will send functions not declared under
+    /// `functions:` to, so they are not reported as unknown.
+    #[arg(long, value_name = "URL")]
+    pub lambda_endpoint: Option<String>,
 }
 
 /// Lists every problem in a project; exits non-zero when there is any, so
@@ -16,6 +20,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Checking needs no data: the seed is validated, not loaded.
     let options = LoadOptions {
         no_seed: true,
+        lambda: LambdaOptions {
+            endpoint: args.lambda_endpoint.clone(),
+            ..LambdaOptions::default()
+        },
         ..LoadOptions::default()
     };
     match Project::load_with(&args.project, &options) {
