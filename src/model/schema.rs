@@ -110,6 +110,9 @@ pub struct FieldDef {
     /// its type's, or the default mode (`crate::auth::settle_field_rules`).
     /// Empty means nobody (Cognito `defaultAction: DENY` on a bare field).
     pub auth_rules: Vec<AuthDirective>,
+    /// `@aws_subscribe(mutations: [...])` on a subscription field: the
+    /// mutations whose results it receives.
+    pub subscribe_mutations: Vec<String>,
     pub pos: Pos,
 }
 
@@ -521,6 +524,7 @@ pub fn build(sources: &[String]) -> Result<SchemaModel, Vec<SchemaProblem>> {
             .then(|| "Subscription".to_owned())
     });
     check_references(&mut model, &mut problems);
+    check_subscriptions(&model, &mut problems);
     // Types live in a hash map; sort so the report is stable.
     problems.sort_by_key(|p| (p.file, p.pos.map(|p| (p.line, p.column))));
     if problems.is_empty() {
@@ -528,6 +532,72 @@ pub fn build(sources: &[String]) -> Result<SchemaModel, Vec<SchemaProblem>> {
         Ok(model)
     } else {
         Err(problems)
+    }
+}
+
+/// The `mutations` of `@aws_subscribe`.
+fn subscribe_mutations(directives: &[Positioned<ConstDirective>]) -> Vec<String> {
+    directives
+        .iter()
+        .filter(|d| d.node.name.node == "aws_subscribe")
+        .filter_map(|d| d.node.get_argument("mutations"))
+        .flat_map(|value| match &value.node {
+            async_graphql_value::ConstValue::List(items) => items
+                .iter()
+                .filter_map(|item| match item {
+                    async_graphql_value::ConstValue::String(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect(),
+            async_graphql_value::ConstValue::String(s) => vec![s.clone()],
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+/// `@aws_subscribe` sits on subscription fields and names mutations that
+/// return the subscription's type (AppSync refuses the schema otherwise).
+fn check_subscriptions(model: &SchemaModel, problems: &mut Vec<SchemaProblem>) {
+    let mutations = model.mutation.as_deref().and_then(|m| model.object(m));
+    for def in model.types.values() {
+        let TypeDef::Object(obj) = def else { continue };
+        for field in obj.fields.values() {
+            if field.subscribe_mutations.is_empty() {
+                continue;
+            }
+            let mut problem = |message: String| {
+                problems.push(SchemaProblem {
+                    file: obj.file,
+                    pos: Some(field.pos),
+                    message,
+                });
+            };
+            if model.subscription.as_deref() != Some(obj.name.as_str()) {
+                problem(format!(
+                    "`@aws_subscribe` on `{}.{}`: it belongs on fields of the subscription type",
+                    obj.name, field.name
+                ));
+                continue;
+            }
+            for name in &field.subscribe_mutations {
+                match mutations.and_then(|m| m.fields.get(name)) {
+                    None => problem(format!(
+                        "`@aws_subscribe` on `{}.{}` names `{name}`, which is not a mutation",
+                        obj.name, field.name
+                    )),
+                    Some(mutation) if named_type(&mutation.ty) != named_type(&field.ty) => {
+                        problem(format!(
+                            "`{}.{}` returns `{}` but the mutation `{name}` returns `{}`: `@aws_subscribe` needs the same type",
+                            obj.name,
+                            field.name,
+                            named_type(&field.ty),
+                            named_type(&mutation.ty)
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
     }
 }
 
@@ -574,6 +644,7 @@ fn object_def(
                 id: FieldId(u32::MAX),
                 auth_directives: auth_modes(&f.node.directives),
                 auth_rules: Vec::new(),
+                subscribe_mutations: subscribe_mutations(&f.node.directives),
                 pos: f.pos,
             },
         );

@@ -3,8 +3,9 @@
 //! subscription resolvers set through `extensions.setSubscriptionFilter`
 //! and which every published payload is checked against; and the WebSocket
 //! protocol's messages, connection authorization and argument filtering
-//! ([`protocol`]). The WebSocket endpoint, `@aws_subscribe` publishing and
-//! invalidation come next.
+//! ([`protocol`]). The schema model records `@aws_subscribe`
+//! (`FieldDef::subscribe_mutations`, checked at load). The WebSocket
+//! endpoint, publishing and invalidation come next.
 //!
 //! Architecture invariant: `filter` and `protocol` are pure (values in,
 //! values out), so publishing can evaluate them on any thread without IO.
