@@ -115,3 +115,25 @@ async fn the_api_key_still_reaches_its_fields() {
     let data = client.data("{ open }", json!({})).await;
     assert_eq!(data["open"], "open");
 }
+
+#[tokio::test]
+async fn a_get_request_gives_the_authorizer_its_operation() {
+    let client = start("lambda_auth").await;
+    let url = format!(
+        "{}?query=query%20Who%20%7B%20whoami%20%7D&operationName=Who",
+        client.graphql_url()
+    );
+    let response = reqwest::Client::new()
+        .get(url)
+        .header("authorization", "dave")
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), 200);
+    let body: Json = response.json().await.expect("JSON");
+    let whoami: Json =
+        serde_json::from_str(body["data"]["whoami"].as_str().expect("whoami")).expect("AWSJSON");
+    let context = &whoami["identity"]["resolverContext"];
+    assert_eq!(context["operationName"], "Who");
+    assert_eq!(context["queryString"], "query Who { whoami }");
+}
