@@ -480,3 +480,29 @@ async fn idle_workers_are_stopped() {
         2
     );
 }
+
+#[tokio::test]
+async fn python_cold_starts_take_a_python_spare() {
+    let client = start("lambda").await;
+    // `context`'s provisioned worker starts a Node.js spare; the first
+    // Python cold start starts a Python one.
+    client.data("{ pyEcho(message: \"a\") }", json!({})).await;
+    wait_until("a Node.js and a Python spare", async || {
+        client.metric("appsync_lambda_spare_workers").await == 2
+    })
+    .await;
+    let taken = client
+        .metric("appsync_lambda_spare_workers_taken_total")
+        .await;
+    let data = client.data("{ pyFail(kind: \"none\") }", json!({})).await;
+    assert_eq!(data["pyFail"], "ok");
+    let response = client.graphql("{ pySlow(ms: 1) }", json!({})).await;
+    assert_eq!(parsed(&response["data"], "pySlow"), json!({"slept": 1}));
+    assert!(
+        client
+            .metric("appsync_lambda_spare_workers_taken_total")
+            .await
+            > taken,
+        "a Python cold start took the spare"
+    );
+}

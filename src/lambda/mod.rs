@@ -257,8 +257,8 @@ impl Functions {
         }
         let _ = writeln!(
             out,
-            "# HELP appsync_lambda_spare_workers Node.js workers started ahead of a cold start.\n# TYPE appsync_lambda_spare_workers gauge\nappsync_lambda_spare_workers {}\n# HELP appsync_lambda_spare_workers_taken_total Cold starts that took a spare worker.\n# TYPE appsync_lambda_spare_workers_taken_total counter\nappsync_lambda_spare_workers_taken_total {}",
-            u8::from(self.spares.ready()),
+            "# HELP appsync_lambda_spare_workers Interpreters started ahead of a cold start.\n# TYPE appsync_lambda_spare_workers gauge\nappsync_lambda_spare_workers {}\n# HELP appsync_lambda_spare_workers_taken_total Cold starts that took a spare worker.\n# TYPE appsync_lambda_spare_workers_taken_total counter\nappsync_lambda_spare_workers_taken_total {}",
+            self.spares.ready(),
             self.spares.taken()
         );
         let mut pools: Vec<&Arc<FunctionPool>> = self.pools.values().collect();

@@ -153,16 +153,23 @@ impl FunctionPool {
     async fn start_worker(&self) -> Result<Worker, LambdaError> {
         let program = self.program().await?;
         self.reaper.call_once(|| self.start_reaper());
-        // NODE_OPTIONS and the like act when Node starts, before a spare
-        // could receive them: such functions start their own process.
-        let startup_settings = self
-            .spec
-            .environment
-            .iter()
-            .any(|(name, _)| name.starts_with("NODE_"));
-        let spare = match (&self.spares, self.spec.runtime) {
-            (Some(spares), Runtime::Node) if !startup_settings => {
-                spares.take(&program, &self.spec.project_dir)
+        // NODE_OPTIONS, PYTHONPATH and the like act when the interpreter
+        // starts, before a spare could receive them: such functions start
+        // their own process.
+        let startup_prefix = match self.spec.runtime {
+            Runtime::Node => Some("NODE_"),
+            Runtime::Python => Some("PYTHON"),
+            Runtime::Provided => None,
+        };
+        let spare = match (&self.spares, startup_prefix) {
+            (Some(spares), Some(prefix))
+                if !self
+                    .spec
+                    .environment
+                    .iter()
+                    .any(|(name, _)| name.starts_with(prefix)) =>
+            {
+                spares.take(self.spec.runtime, &program, &self.spec.project_dir)
             }
             _ => None,
         };

@@ -380,13 +380,15 @@ impl Worker {
     /// Starts an interpreter for no function yet: a spare, which
     /// [`Worker::assign`] gives a function later. Its bootstrap waits for
     /// the assignment before loading anything, so a cold start then costs
-    /// the handler's load, not the interpreter's start. Node.js only.
+    /// the handler's load, not the interpreter's start. Our bootstraps only:
+    /// a `provided` runtime's is the user's.
     pub(super) async fn start_spare(
+        runtime: Runtime,
         program: &std::path::Path,
         cwd: &std::path::Path,
     ) -> std::io::Result<Worker> {
         let spare = vec![("APPSYNC_LOCAL_SPARE".to_owned(), "1".to_owned())];
-        Worker::spawn(Runtime::Node, program, cwd, spare, "(spare)").await
+        Worker::spawn(runtime, program, cwd, spare, "(spare)").await
     }
 
     /// Whether this spare's interpreter is up and waiting for a function.

@@ -352,7 +352,24 @@ def main():
     sys.stderr.reconfigure(line_buffering=True)
     # The task root is the user's source tree: leave no __pycache__ in it.
     sys.dont_write_bytecode = True
-    api = RuntimeApi(os.environ.get("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"))
+    address = os.environ.get("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")
+    api = RuntimeApi(address)
+
+    # A spare worker (APPSYNC_LOCAL_SPARE=1): appsync-local starts the
+    # interpreter before it knows which function will need it, so a cold
+    # start costs the handler's import rather than Python's own start. The
+    # function's environment arrives here, before any user code runs.
+    if os.environ.pop("APPSYNC_LOCAL_SPARE", None) == "1":
+        try:
+            api.send(f"GET /2018-06-01/appsync-local/assignment HTTP/1.1\r\nHost: {address}\r\n\r\n".encode())
+            status, _, body = api.receive()
+        except OSError as e:
+            sys.exit(f"runtime API: {e}")
+        if status != 200:
+            sys.exit(f"runtime API: GET assignment returned {status}: {body!r}")
+        assignment = json.loads(body)
+        os.environ.update(assignment["environment"])
+        os.chdir(assignment["cwd"])
 
     try:
         handler = load_handler(os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd(), os.environ.get("_HANDLER", ""))
