@@ -22,7 +22,7 @@ const LOCAL_API_ID: &str = "appsynclocalapiid";
 type CachedAnswer = (i64, Result<Principal, AuthFailure>);
 
 /// The Lambda authorizer of an AWS_LAMBDA mode.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct LambdaAuthorizer {
     /// As configured: a name or an ARN.
     pub function: String,
@@ -34,7 +34,7 @@ pub struct LambdaAuthorizer {
     /// (`appsync-local token`).
     pub invoker: Option<Arc<dyn Invoker>>,
     /// Answers by token, with the epoch second they expire.
-    cache: Option<moka::sync::Cache<String, CachedAnswer>>,
+    cache: moka::sync::Cache<String, CachedAnswer>,
 }
 
 impl std::fmt::Debug for LambdaAuthorizer {
@@ -57,12 +57,11 @@ impl LambdaAuthorizer {
             identity_validation_expression,
             result_ttl_seconds,
             invoker: None,
-            cache: Some(
-                moka::sync::Cache::builder()
-                    .max_capacity(10_000)
-                    .time_to_live(std::time::Duration::from_secs(3600))
-                    .build(),
-            ),
+            // AppSync's TTL is at most an hour.
+            cache: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(std::time::Duration::from_secs(3600))
+                .build(),
         }
     }
 
@@ -82,8 +81,7 @@ impl LambdaAuthorizer {
             return Err(AuthFailure::not_authorized());
         }
         let now = request.now_epoch_seconds;
-        if let Some(cache) = &self.cache
-            && let Some((expires, answer)) = cache.get(token)
+        if let Some((expires, answer)) = self.cache.get(token)
             && expires > now
         {
             return answer;
@@ -118,11 +116,10 @@ impl LambdaAuthorizer {
             .and_then(Json::as_u64)
             .unwrap_or(self.result_ttl_seconds);
         let result = principal(&answer);
-        if ttl > 0
-            && let Some(cache) = &self.cache
-        {
+        if ttl > 0 {
             let expires = now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX));
-            cache.insert(token.to_owned(), (expires, result.clone()));
+            self.cache
+                .insert(token.to_owned(), (expires, result.clone()));
         }
         result
     }

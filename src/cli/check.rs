@@ -10,8 +10,8 @@ pub struct Args {
     pub project: PathBuf,
     /// The Invoke API `serve` will send functions not declared under
     /// `functions:` to, so they are not reported as unknown.
-    #[arg(long, value_name = "URL")]
-    pub lambda_endpoint: Option<String>,
+    #[arg(long, value_name = "URL", value_parser = super::serve::parse_lambda_endpoint)]
+    pub lambda_endpoint: Option<axum::http::Uri>,
 }
 
 /// Lists every problem in a project; exits non-zero when there is any, so

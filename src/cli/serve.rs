@@ -61,8 +61,8 @@ pub struct Args {
     pub python: Option<PathBuf>,
     /// Lambda Invoke API (`sam local start-lambda`, LocalStack, AWS) for
     /// functions not defined under `functions:`.
-    #[arg(long, value_name = "URL")]
-    pub lambda_endpoint: Option<String>,
+    #[arg(long, value_name = "URL", value_parser = parse_lambda_endpoint)]
+    pub lambda_endpoint: Option<axum::http::Uri>,
 }
 
 impl Default for Args {
@@ -84,6 +84,11 @@ impl Default for Args {
             lambda_endpoint: None,
         }
     }
+}
+
+/// `--lambda-endpoint`: an http:// or https:// URL.
+pub fn parse_lambda_endpoint(text: &str) -> Result<axum::http::Uri, String> {
+    crate::outbound::parse_endpoint(text).map_err(|e| e.to_string())
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {

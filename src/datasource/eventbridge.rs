@@ -34,8 +34,17 @@ pub struct EventBridgeDataSource {
     /// The bus name, the last part of `eventBusArn` (`default` without).
     pub event_bus: String,
     pub stores: Arc<Stores>,
-    /// Also send the events to this EventBridge API.
-    pub endpoint: Option<Uri>,
+    /// Also send the events to an EventBridge API.
+    pub forward: Option<Forwarding>,
+}
+
+/// Where events also go, and how the calls are signed (settled at load).
+#[derive(Debug)]
+pub struct Forwarding {
+    pub endpoint: Uri,
+    /// The environment's credentials; unsigned without them.
+    pub credentials: Option<SigningCredentials>,
+    pub region: String,
 }
 
 /// EventBridge's per-entry check: what PutEvents refuses for one entry.
@@ -130,11 +139,11 @@ impl EventBridgeDataSource {
             }));
             entries.push(json!({"EventId": id}));
         }
-        if let Some(endpoint) = &self.endpoint
+        if let Some(forwarding) = &self.forward
             && !accepted.is_empty()
         {
             // The API's answers replace the entries it was sent, in order.
-            let mut remote = self.forward(endpoint, &accepted).await?.into_iter();
+            let mut remote = self.send(forwarding, &accepted).await?.into_iter();
             for entry in entries.iter_mut().filter(|e| e.get("EventId").is_some()) {
                 *entry = remote.next().unwrap_or_else(|| {
                     json!({"ErrorCode": "InternalFailure", "ErrorMessage": "no answer for this entry"})
@@ -153,11 +162,12 @@ impl EventBridgeDataSource {
 
     /// Sends the entries to an EventBridge API; its entries, in order. What
     /// it accepted is recorded too.
-    async fn forward(
+    async fn send(
         &self,
-        endpoint: &Uri,
+        forwarding: &Forwarding,
         accepted: &[Json],
     ) -> Result<Vec<Json>, DataSourceError> {
+        let endpoint = &forwarding.endpoint;
         let entries: Vec<Json> = accepted
             .iter()
             .map(|e| {
@@ -180,13 +190,12 @@ impl EventBridgeDataSource {
             .body(Full::new(body.clone()))
             .map_err(|e| service_error(e.to_string()))?;
         let (mut parts, full) = request.into_parts();
-        if let Some(credentials) = SigningCredentials::from_env() {
-            let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
+        if let Some(credentials) = &forwarding.credentials {
             sign(
                 &mut parts,
                 &body,
-                &credentials,
-                &region,
+                credentials,
+                &forwarding.region,
                 "events",
                 chrono::Utc::now().timestamp(),
             );

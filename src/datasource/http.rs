@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, Method, Request, Uri};
 use bytes::Bytes;
 use http_body_util::Full;
@@ -71,6 +72,8 @@ struct HttpParams {
 pub struct IamSigning {
     pub region: String,
     pub service: String,
+    /// The environment's credentials, read at load.
+    pub credentials: Option<SigningCredentials>,
 }
 
 #[derive(Debug)]
@@ -100,7 +103,8 @@ const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUM
     .remove(b'~');
 
 impl HttpDataSource {
-    fn build(&self, request: HttpRequest) -> Result<Request<Full<Bytes>>, DataSourceError> {
+    /// The request's head and body, apart, so signing can read the body.
+    fn build(&self, request: HttpRequest) -> Result<(Parts, Bytes), DataSourceError> {
         let method = Method::from_bytes(request.method.to_ascii_uppercase().as_bytes())
             .ok()
             .filter(|m| {
@@ -188,40 +192,31 @@ impl HttpDataSource {
                 Bytes::from(other.to_string())
             }
         };
-        builder
-            .body(Full::new(body))
-            .map_err(|e| DataSourceError::new("MappingTemplate", format!("{url}: {e}")))
+        let (parts, ()) = builder
+            .body(())
+            .map_err(|e| DataSourceError::new("MappingTemplate", format!("{url}: {e}")))?
+            .into_parts();
+        Ok((parts, body))
     }
 
     async fn call(&self, request: Json) -> Result<Json, DataSourceError> {
-        let request = self.build(parse_request::<HttpRequest>(request)?)?;
-        let request = match &self.signing {
-            None => request,
-            Some(signing) => {
-                let credentials = SigningCredentials::from_env().ok_or_else(|| {
-                    request_failed(
-                        "AWS_IAM signing needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in appsync-local's environment",
-                    )
-                })?;
-                let (mut parts, body) = request.into_parts();
-                let bytes = {
-                    use http_body_util::BodyExt;
-                    body.collect()
-                        .await
-                        .map(|c| c.to_bytes())
-                        .unwrap_or_default()
-                };
-                sign(
-                    &mut parts,
-                    &bytes,
-                    &credentials,
-                    &signing.region,
-                    &signing.service,
-                    chrono::Utc::now().timestamp(),
-                );
-                Request::from_parts(parts, Full::new(bytes))
-            }
-        };
+        let (mut parts, body) = self.build(parse_request::<HttpRequest>(request)?)?;
+        if let Some(signing) = &self.signing {
+            let credentials = signing.credentials.as_ref().ok_or_else(|| {
+                request_failed(
+                    "AWS_IAM signing needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in appsync-local's environment",
+                )
+            })?;
+            sign(
+                &mut parts,
+                &body,
+                credentials,
+                &signing.region,
+                &signing.service,
+                chrono::Utc::now().timestamp(),
+            );
+        }
+        let request = Request::from_parts(parts, Full::new(body));
         let response = crate::outbound::send(request, self.timeout)
             .await
             .map_err(|e| request_failed(e.to_string()))?;

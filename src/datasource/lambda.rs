@@ -28,7 +28,10 @@ enum InvocationTypeName {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InvokeRequest {
-    operation: Operation,
+    /// Required and checked, as AppSync does; which one it is was decided
+    /// before parsing (see `batches`).
+    #[serde(rename = "operation")]
+    _operation: Operation,
     #[serde(default)]
     payload: Json,
     #[serde(default)]
@@ -140,24 +143,14 @@ impl DataSource for LambdaDataSource {
         _info: InvocationInfo<'a>,
     ) -> BoxFuture<'a, Result<Json, DataSourceError>> {
         Box::pin(async move {
-            let request = parse_request::<InvokeRequest>(request)?;
-            match request.operation {
-                Operation::Invoke => self.call(&request.payload, request.invocation_type()).await,
-                // A BatchInvoke outside a batch (no sibling to merge with)
-                // is still a batch of one.
-                Operation::BatchInvoke => {
-                    let payload = Json::Array(vec![request.payload]);
-                    match self.call(&payload, InvocationType::RequestResponse).await? {
-                        Json::Array(mut items) if items.len() == 1 => Ok(items.remove(0)),
-                        other => Err(DataSourceError::new(
-                            "Lambda:Unhandled",
-                            format!(
-                                "a batch of 1 event needs a list of 1 result; the function returned {other}"
-                            ),
-                        )),
-                    }
-                }
+            // A BatchInvoke outside a batch (no sibling to merge with) is
+            // still a batch, of one.
+            if self.batches(&request) {
+                let mut results = self.call_batch(vec![request]).await;
+                return results.pop().unwrap_or(Ok(Json::Null));
             }
+            let request = parse_request::<InvokeRequest>(request)?;
+            self.call(&request.payload, request.invocation_type()).await
         })
     }
 

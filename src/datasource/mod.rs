@@ -16,8 +16,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value as Json;
 
+use crate::auth::sigv4::SigningCredentials;
 use crate::graphql::BoxFuture;
-use crate::lambda::{Functions, Invoker, RemoteFunction};
+use crate::lambda::{FunctionRef, Functions, Invoker, RemoteFunction};
 use crate::model::manifest::{DataSourceConfig, DataSourceType};
 use crate::stores::Stores;
 
@@ -169,7 +170,7 @@ pub struct BuildContext<'a> {
     /// The project's local Lambda functions.
     pub functions: &'a Functions,
     /// `serve --lambda-endpoint`: where functions that are not local run.
-    pub lambda_endpoint: Option<&'a str>,
+    pub lambda_endpoint: Option<&'a axum::http::Uri>,
 }
 
 /// A data source entry that cannot be built.
@@ -215,64 +216,27 @@ fn endpoint(config: &DataSourceConfig) -> Result<Option<axum::http::Uri>, BuildE
         .map_err(|_| invalid(format!("`{text}`")))
 }
 
-/// The function a Lambda data source names: `functionName`, the function
-/// part of `functionArn`, or the data source's own name for an inline
-/// `function:`.
-fn lambda_target(name: &str, config: &DataSourceConfig) -> Result<LambdaTarget, BuildError> {
-    let alias = config_str(config, "functionAlias").map(str::to_owned);
-    if let Some(function) = config_str(config, "functionName") {
-        return Ok(LambdaTarget {
-            name: function.to_owned(),
-            invoke_as: function.to_owned(),
-            qualifier: alias,
-            region: None,
-        });
-    }
-    if let Some(arn) = config_str(config, "functionArn") {
-        // arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
-        let parts: Vec<&str> = arn.split(':').collect();
-        if parts.len() < 7 || parts[0] != "arn" || parts[2] != "lambda" || parts[5] != "function" {
-            return Err(BuildError::Invalid {
-                key: "functionArn",
-                message: format!(
-                    "`{arn}` is not a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)"
-                ),
-            });
-        }
-        return Ok(LambdaTarget {
-            name: parts[6].to_owned(),
-            invoke_as: arn.to_owned(),
-            qualifier: alias.or_else(|| parts.get(7).map(|q| (*q).to_owned())),
-            region: Some(parts[3].to_owned()),
-        });
-    }
-    if config
-        .config
-        .as_ref()
-        .and_then(|c| c.get("function"))
-        .is_some()
-    {
-        return Ok(LambdaTarget {
-            name: name.to_owned(),
-            invoke_as: name.to_owned(),
-            qualifier: alias,
-            region: None,
-        });
-    }
-    Err(BuildError::MissingConfig {
-        kind: "an AWS_LAMBDA",
-        key: "functionName",
-        example: "NAME",
+/// The function a Lambda data source names: `functionName`, `functionArn`,
+/// or the data source's own name for an inline `function:`.
+fn lambda_target(name: &str, config: &DataSourceConfig) -> Result<FunctionRef, BuildError> {
+    let alias = config_str(config, "functionAlias");
+    let named = config_str(config, "functionName")
+        .or_else(|| config_str(config, "functionArn"))
+        .or_else(|| {
+            let inline = config.config.as_ref().and_then(|c| c.get("function"));
+            inline.map(|_| name)
+        })
+        .ok_or(BuildError::MissingConfig {
+            kind: "an AWS_LAMBDA",
+            key: "functionName",
+            example: "NAME",
+        })?;
+    FunctionRef::parse(named, alias).ok_or_else(|| BuildError::Invalid {
+        key: "functionArn",
+        message: format!(
+            "`{named}` is not a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)"
+        ),
     })
-}
-
-struct LambdaTarget {
-    /// Looked up among the local functions.
-    name: String,
-    /// What the Invoke API is called with: the name or the ARN.
-    invoke_as: String,
-    qualifier: Option<String>,
-    region: Option<String>,
 }
 
 fn lambda(
@@ -281,30 +245,13 @@ fn lambda(
     context: &BuildContext<'_>,
 ) -> Result<Arc<dyn DataSource>, BuildError> {
     let target = lambda_target(name, config)?;
-    let remote = |endpoint: axum::http::Uri| {
-        Arc::new(RemoteFunction {
-            endpoint,
-            function: target.invoke_as.clone(),
-            qualifier: target.qualifier.clone(),
-            region: target
-                .region
-                .clone()
-                .or_else(|| std::env::var("AWS_REGION").ok())
-                .unwrap_or_else(|| crate::lambda::REGION.to_owned()),
-        }) as Arc<dyn Invoker>
+    let invoker = match endpoint(config)? {
+        Some(endpoint) => {
+            Some(Arc::new(RemoteFunction::new(endpoint, &target)) as Arc<dyn Invoker>)
+        }
+        None => context.functions.invoker(&target, context.lambda_endpoint),
     };
-    let invoker = if let Some(endpoint) = endpoint(config)? {
-        remote(endpoint)
-    } else if let Some(pool) = context.functions.get(&target.name) {
-        Arc::clone(pool) as Arc<dyn Invoker>
-    } else if let Some(global) = context.lambda_endpoint {
-        let endpoint =
-            crate::outbound::parse_endpoint(global).map_err(|_| BuildError::Invalid {
-                key: "endpoint",
-                message: format!("--lambda-endpoint `{global}` is not an http:// or https:// URL"),
-            })?;
-        remote(endpoint)
-    } else {
+    let Some(invoker) = invoker else {
         let key = if config_str(config, "functionArn").is_some() {
             "functionArn"
         } else {
@@ -352,10 +299,9 @@ fn http(config: &DataSourceConfig) -> Result<Arc<dyn DataSource>, BuildError> {
             Some(http::IamSigning {
                 // The plugin defaults the region to the stack's.
                 region: read("signingRegion")
-                    .map(str::to_owned)
-                    .or_else(|| std::env::var("AWS_REGION").ok())
-                    .unwrap_or_else(|| crate::lambda::REGION.to_owned()),
+                    .map_or_else(crate::lambda::default_region, str::to_owned),
                 service: service.to_owned(),
+                credentials: SigningCredentials::from_env(),
             })
         }
     };
@@ -388,16 +334,11 @@ pub fn build(
     Ok(match config.kind {
         DataSourceType::None => Arc::new(NoneDataSource),
         DataSourceType::AmazonDynamodb => {
-            let table_name = config
-                .config
-                .as_ref()
-                .and_then(|c| c.get("tableName"))
-                .and_then(Json::as_str)
-                .ok_or(BuildError::MissingConfig {
-                    kind: "an AMAZON_DYNAMODB",
-                    key: "tableName",
-                    example: "NAME",
-                })?;
+            let table_name = config_str(config, "tableName").ok_or(BuildError::MissingConfig {
+                kind: "an AMAZON_DYNAMODB",
+                key: "tableName",
+                example: "NAME",
+            })?;
             // The table may also be created later through the DynamoDB API, so a
             // missing table is reported per invocation, as AppSync does.
             Arc::new(dynamodb::DynamoDbDataSource {
@@ -421,7 +362,11 @@ pub fn build(
                 name: name.to_owned(),
                 event_bus,
                 stores: Arc::clone(context.stores),
-                endpoint: endpoint(config)?,
+                forward: endpoint(config)?.map(|endpoint| eventbridge::Forwarding {
+                    endpoint,
+                    credentials: SigningCredentials::from_env(),
+                    region: crate::lambda::default_region(),
+                }),
             })
         }
         DataSourceType::Sleep => {

@@ -107,15 +107,52 @@ impl FunctionSpec {
     }
 }
 
-/// The function name in a name or an ARN
-/// (`arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`).
-pub fn function_name(name_or_arn: &str) -> &str {
-    let parts: Vec<&str> = name_or_arn.split(':').collect();
-    if parts.len() >= 7 && parts[0] == "arn" && parts[5] == "function" {
-        parts[6]
-    } else {
-        name_or_arn
+/// A function as a data source or an authorizer names it: a name, or an
+/// ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionRef {
+    /// Looked up among the local functions.
+    pub name: String,
+    /// What the Invoke API is called with: the name or the ARN.
+    pub invoke_as: String,
+    /// `functionAlias`, or the ARN's qualifier.
+    pub qualifier: Option<String>,
+    /// The ARN's region.
+    pub region: Option<String>,
+}
+
+impl FunctionRef {
+    /// `None` for an ARN that is not a Lambda function's.
+    pub fn parse(name_or_arn: &str, alias: Option<&str>) -> Option<FunctionRef> {
+        let alias = alias.map(str::to_owned);
+        if !name_or_arn.starts_with("arn:") {
+            return Some(FunctionRef {
+                name: name_or_arn.to_owned(),
+                invoke_as: name_or_arn.to_owned(),
+                qualifier: alias,
+                region: None,
+            });
+        }
+        let parts: Vec<&str> = name_or_arn.split(':').collect();
+        if parts.len() < 7 || parts[2] != "lambda" || parts[5] != "function" {
+            return None;
+        }
+        Some(FunctionRef {
+            name: parts[6].to_owned(),
+            invoke_as: name_or_arn.to_owned(),
+            qualifier: alias.or_else(|| parts.get(7).map(|q| (*q).to_owned())),
+            region: Some(parts[3].to_owned()),
+        })
     }
+}
+
+/// The region outbound calls are signed for when nothing names one:
+/// `AWS_REGION`, as AWS's SDKs read it, else the local region.
+pub fn default_region() -> String {
+    std::env::var("AWS_REGION")
+        .ok()
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| REGION.to_owned())
 }
 
 /// Local functions report this region and account, like other emulators.
@@ -244,6 +281,19 @@ impl Functions {
         self.pools
             .get(name)
             .or_else(|| self.aliases.get(name).and_then(|key| self.pools.get(key)))
+    }
+
+    /// What runs `target`: its local pool, else the Invoke API at
+    /// `endpoint` (`serve --lambda-endpoint`); `None` when neither exists.
+    pub fn invoker(
+        &self,
+        target: &FunctionRef,
+        endpoint: Option<&axum::http::Uri>,
+    ) -> Option<Arc<dyn Invoker>> {
+        match self.get(&target.name) {
+            Some(pool) => Some(Arc::clone(pool) as Arc<dyn Invoker>),
+            None => endpoint.map(|e| Arc::new(RemoteFunction::new(e.clone(), target)) as _),
+        }
     }
 
     pub fn is_empty(&self) -> bool {

@@ -8,7 +8,7 @@ use axum::http::{Request, Uri};
 use bytes::Bytes;
 use http_body_util::Full;
 
-use super::{InvocationType, Invoker, LambdaError};
+use super::{FunctionRef, InvocationType, Invoker, LambdaError};
 use crate::auth::sigv4::{SigningCredentials, sign};
 use crate::graphql::BoxFuture;
 
@@ -25,6 +25,8 @@ pub struct RemoteFunction {
     pub qualifier: Option<String>,
     /// For SigV4: the ARN's region, else `AWS_REGION`, else us-east-1.
     pub region: String,
+    /// The environment's credentials, read once; unsigned without them.
+    pub credentials: Option<SigningCredentials>,
 }
 
 const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -34,6 +36,16 @@ const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANU
     .remove(b'~');
 
 impl RemoteFunction {
+    pub fn new(endpoint: Uri, target: &FunctionRef) -> Self {
+        RemoteFunction {
+            endpoint,
+            function: target.invoke_as.clone(),
+            qualifier: target.qualifier.clone(),
+            region: target.region.clone().unwrap_or_else(super::default_region),
+            credentials: SigningCredentials::from_env(),
+        }
+    }
+
     fn url(&self) -> String {
         let base = self.endpoint.to_string();
         let mut url = format!(
@@ -66,11 +78,11 @@ impl RemoteFunction {
             .body(Full::new(event.clone()))
             .map_err(|e| LambdaError::service("ServiceException", format!("{url}: {e}")))?;
         let (mut parts, body) = request.into_parts();
-        if let Some(credentials) = SigningCredentials::from_env() {
+        if let Some(credentials) = &self.credentials {
             sign(
                 &mut parts,
                 &event,
-                &credentials,
+                credentials,
                 &self.region,
                 "lambda",
                 chrono::Utc::now().timestamp(),

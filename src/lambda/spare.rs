@@ -28,12 +28,6 @@ pub struct Spares {
     this: Weak<Spares>,
 }
 
-impl std::fmt::Debug for Worker {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Worker").finish_non_exhaustive()
-    }
-}
-
 impl Spares {
     pub fn new() -> Arc<Spares> {
         Arc::new_cyclic(|this| Spares {

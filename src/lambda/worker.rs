@@ -101,6 +101,12 @@ pub(super) struct Worker {
     pub last_used: Instant,
 }
 
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker").finish_non_exhaustive()
+    }
+}
+
 impl Drop for Worker {
     fn drop(&mut self) {
         self.server.abort();
@@ -165,13 +171,15 @@ async fn next(State(api): State<Arc<RuntimeApi>>) -> Response {
         .map(|a| a.clone())
         .unwrap_or_default();
     set("lambda-runtime-invoked-function-arn", &arn);
+    // X-Ray's shape, from the request id's hex digits.
+    let hex = invocation.request_id.replace('-', "");
     set(
         "lambda-runtime-trace-id",
         &format!(
             "Root=1-{:08x}-{};Parent={};Sampled=0",
             chrono::Utc::now().timestamp(),
-            &invocation.request_id.replace('-', "")[..24],
-            &invocation.request_id.replace('-', "")[..16]
+            &hex[..24],
+            &hex[..16]
         ),
     );
     set("content-type", "application/json");

@@ -10,9 +10,7 @@ use std::sync::Arc;
 
 use super::Loader;
 use crate::auth::AuthConfig;
-use crate::lambda::{
-    DEFAULT_TIMEOUT, FunctionPool, FunctionSpec, Functions, Invoker, RemoteFunction, Runtime,
-};
+use crate::lambda::{DEFAULT_TIMEOUT, FunctionPool, FunctionRef, FunctionSpec, Functions, Runtime};
 use crate::model::manifest::{AuthenticationType, DataSourceType, FunctionConfig, Manifest};
 
 /// Command-line settings for local functions.
@@ -23,7 +21,7 @@ pub struct LambdaOptions {
     /// `--python`: the Python interpreter (else `python3` on PATH).
     pub python: Option<PathBuf>,
     /// `--lambda-endpoint`: an Invoke API for functions not defined here.
-    pub endpoint: Option<String>,
+    pub endpoint: Option<axum::http::Uri>,
     /// Idle workers are stopped after this long (default 5 minutes).
     pub idle_timeout: Option<Duration>,
 }
@@ -123,28 +121,30 @@ impl Loader {
             }
             return;
         }
-        let name = crate::lambda::function_name(&authorizer.function);
-        if let Some(pool) = functions.get(name) {
-            authorizer.invoker = Some(Arc::clone(pool) as Arc<dyn Invoker>);
-        } else if let Some(endpoint) = &self.options.lambda.endpoint
-            && let Ok(uri) = crate::outbound::parse_endpoint(endpoint)
-        {
-            authorizer.invoker = Some(Arc::new(RemoteFunction {
-                endpoint: uri,
-                function: authorizer.function.clone(),
-                qualifier: settings.function_alias.clone(),
-                region: crate::lambda::REGION.to_owned(),
-            }));
+        let field = if settings.function_arn.is_some() {
+            "functionArn"
         } else {
-            let field = if settings.function_arn.is_some() {
-                "functionArn"
-            } else {
-                "functionName"
-            };
+            "functionName"
+        };
+        let Some(target) =
+            FunctionRef::parse(&authorizer.function, settings.function_alias.as_deref())
+        else {
             self.manifest_problem(
                 &[key, "config", field],
                 format!(
-                    "unknown function `{name}`: define the authorizer under `functions:`, or pass `serve --lambda-endpoint`"
+                    "`{}` is not a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)",
+                    authorizer.function
+                ),
+            );
+            return;
+        };
+        authorizer.invoker = functions.invoker(&target, self.options.lambda.endpoint.as_ref());
+        if authorizer.invoker.is_none() {
+            self.manifest_problem(
+                &[key, "config", field],
+                format!(
+                    "unknown function `{}`: define the authorizer under `functions:`, or pass `serve --lambda-endpoint`",
+                    target.name
                 ),
             );
         }

@@ -532,7 +532,7 @@ impl Loader {
         let build_context = datasource::BuildContext {
             stores,
             functions,
-            lambda_endpoint: self.options.lambda.endpoint.as_deref(),
+            lambda_endpoint: self.options.lambda.endpoint.as_ref(),
         };
         let mut ds_problems = Vec::new();
         for (name, config) in &manifest.data_sources {

@@ -14,11 +14,15 @@ use crate::graphql::RequestContext;
 /// Whether authenticating needs the body: a SigV4 signature covers it, and
 /// a Lambda authorizer receives the operation.
 pub fn needs_body(auth: &AuthConfig, parts: &Parts) -> bool {
-    auth.lambda.is_some()
-        || parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .is_some_and(|value| value.as_bytes().starts_with(ALGORITHM.as_bytes()))
+    auth.lambda.is_some() || is_signed(parts)
+}
+
+/// Whether the request carries a SigV4 `Authorization` header.
+pub fn is_signed(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .is_some_and(|value| value.as_bytes().starts_with(ALGORITHM.as_bytes()))
 }
 
 /// Authenticates the request (`body` for SigV4) and builds its context.

@@ -17,7 +17,7 @@ use tower::ServiceExt;
 use crate::auth::AuthFailure;
 use crate::execution::errors;
 use crate::graphql::{Answer, GraphQLRequest, GraphQLService, RequestContext};
-use crate::server::auth::{authorize, needs_body};
+use crate::server::auth::{authorize, is_signed, needs_body};
 use crate::server::state::ServiceCell;
 
 /// State of the GraphQL handlers.
@@ -271,28 +271,25 @@ async fn decode_get(
     service: &Arc<dyn GraphQLService>,
     parts: &Parts,
 ) -> Result<(GraphQLRequest, RequestContext), RequestError> {
+    // Parsed first, reported after authorization: a refused credential
+    // must not learn whether its request was well formed.
+    let parsed = parse_get_parameters(parts.uri.query().unwrap_or_default());
     // A Lambda authorizer receives the operation, which a GET carries in
     // its query string: it gets the request as a POST body would hold it
     // (never for SigV4, whose signature covers the real, empty body).
-    let signed = parts.headers.get(header::AUTHORIZATION).is_some_and(|v| {
-        v.as_bytes()
-            .starts_with(crate::auth::sigv4::ALGORITHM.as_bytes())
-    });
-    let as_body = match service.auth().lambda {
-        Some(_) if !signed => parse_get_parameters(parts.uri.query().unwrap_or_default())
-            .ok()
-            .map(|r| {
-                serde_json::json!({
-                    "query": r.query,
-                    "operationName": r.operation_name,
-                    "variables": r.variables,
-                })
-                .to_string()
-            }),
+    let as_body = match (&service.auth().lambda, &parsed) {
+        (Some(_), Ok(r)) if !is_signed(parts) => Some(
+            serde_json::json!({
+                "query": r.query,
+                "operationName": r.operation_name,
+                "variables": r.variables,
+            })
+            .to_string(),
+        ),
         _ => None,
     };
     let context = authorize(service.auth(), parts, as_body.as_deref().map(str::as_bytes)).await?;
-    let request = parse_get_parameters(parts.uri.query().unwrap_or_default())?;
+    let request = parsed?;
     if selected_operation_type(&request) == Some(OperationType::Mutation) {
         return Err(RequestError::MutationOverGet);
     }
