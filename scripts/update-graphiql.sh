@@ -31,8 +31,8 @@ unpack "graphiql@$GRAPHIQL" graphiql
 unpack "react@$REACT" react
 unpack "react-dom@$REACT" react-dom
 
-# Only npm's files go; auth-panel.js is ours.
-find "$out" -maxdepth 1 -type f ! -name auth-panel.js -delete 2>/dev/null || true
+# Only npm's files go; auth-panel.js and realtime.js are ours.
+find "$out" -maxdepth 1 -type f ! -name auth-panel.js ! -name realtime.js -delete 2>/dev/null || true
 mkdir -p "$out"
 cp "$work/graphiql/graphiql.min.js" "$out/graphiql-$GRAPHIQL.min.js"
 cp "$work/graphiql/graphiql.min.css" "$out/graphiql-$GRAPHIQL.min.css"

@@ -83,6 +83,7 @@ impl AuthType {
 }
 
 pub use crate::auth::{ApiKey, AuthConfig, Principal};
+pub use crate::realtime::hub::{Publication, StartError, SubscriptionPlan};
 
 /// The response body of one GraphQL request.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -99,6 +100,10 @@ pub struct GraphQLResponse {
     /// E.g. `{"apiCacheEntriesDeleted": N}`.
     #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
     pub extensions: serde_json::Map<String, Json>,
+    /// What a mutation publishes to subscribers; the transport hands it to
+    /// the real-time hub. Never serialized.
+    #[serde(skip)]
+    pub publications: Vec<Publication>,
 }
 
 /// What [`GraphQLService::answer`] gives the HTTP layer: a response to
@@ -154,6 +159,25 @@ pub trait GraphQLService: Send + Sync + 'static {
     /// without a cache have nothing to do.
     fn flush_cache(&self) -> BoxFuture<'_, ()> {
         Box::pin(std::future::ready(()))
+    }
+
+    /// Resolves a real-time `start` into a subscription. Services without
+    /// subscriptions refuse every request.
+    fn subscribe(
+        &self,
+        request: GraphQLRequest,
+        context: RequestContext,
+    ) -> BoxFuture<'_, Result<SubscriptionPlan, StartError>> {
+        let _ = (request, context);
+        Box::pin(std::future::ready(Err(StartError::UnsupportedOperation(
+            "subscription".to_owned(),
+        ))))
+    }
+
+    /// The subscription fields of the schema: after a reload, subscriptions
+    /// to other fields are closed.
+    fn subscription_fields(&self) -> Vec<String> {
+        Vec::new()
     }
 
     /// The Prometheus text for `GET /metrics`.

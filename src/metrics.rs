@@ -46,6 +46,12 @@ impl Histogram {
     /// Writes `<name>_bucket`, `_sum` and `_count` lines; `labels` is the
     /// label text without braces (`operation="query"`).
     pub fn write(&self, out: &mut String, name: &str, labels: &str) {
+        // A series without labels has no braces at all.
+        let (open, sep, close) = if labels.is_empty() {
+            ("", "", "")
+        } else {
+            ("{", ",", "}")
+        };
         let mut cumulative = 0;
         for (idx, counter) in self.buckets.iter().enumerate() {
             cumulative += counter.load(Ordering::Relaxed);
@@ -53,11 +59,14 @@ impl Histogram {
                 Some(bound) => bound.to_string(),
                 None => "+Inf".to_owned(),
             };
-            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{le}\"}} {cumulative}");
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels}{sep}le=\"{le}\"}} {cumulative}"
+            );
         }
         let sum = self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
-        let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}");
-        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count());
+        let _ = writeln!(out, "{name}_sum{open}{labels}{close} {sum}");
+        let _ = writeln!(out, "{name}_count{open}{labels}{close} {}", self.count());
     }
 }
 

@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use crate::graphql::GraphQLService;
 use crate::loader::{LambdaOptions, LoadOptions, Project, ProjectErrors};
+use crate::realtime::RealtimeLimits;
 use crate::seed::{FixtureError, FixtureFormat, parse_fixture};
 use crate::server::{AppState, ServerOptions, ServiceCell, app};
 use crate::stores::{LoadReport, ResetReport, Stores, StoresError};
@@ -64,6 +65,7 @@ pub struct TestServerBuilder {
     data: Data,
     local_issuer: bool,
     lambda: LambdaOptions,
+    realtime: RealtimeLimits,
 }
 
 impl TestServerBuilder {
@@ -101,6 +103,12 @@ impl TestServerBuilder {
         self
     }
 
+    /// The real-time endpoint's limits (AppSync's by default).
+    pub fn realtime(mut self, limits: RealtimeLimits) -> Self {
+        self.realtime = limits;
+        self
+    }
+
     /// Loads the project and serves it on `127.0.0.1:0`. Must be called
     /// inside a tokio runtime.
     pub async fn start(self) -> Result<TestServer, StartError> {
@@ -132,8 +140,10 @@ impl TestServerBuilder {
         let stores = Arc::clone(&api.stores);
         let api_key = api.auth.api_keys.first().map(|k| k.value.clone());
         let service: Arc<dyn GraphQLService> = Arc::new(api);
-        let state =
-            AppState::new(service).with_options(ServerOptions::default().with_stores(&stores));
+        let state = AppState::new(service).with_options(ServerOptions {
+            realtime: self.realtime.clone(),
+            ..ServerOptions::default().with_stores(&stores)
+        });
         let cell = state.service.clone();
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let address = listener.local_addr()?;
@@ -264,6 +274,7 @@ impl TestServer {
             data: Data::Memory,
             local_issuer: true,
             lambda: LambdaOptions::default(),
+            realtime: RealtimeLimits::default(),
         }
     }
 
@@ -280,6 +291,16 @@ impl TestServer {
     /// `http://127.0.0.1:PORT/graphql`.
     pub fn graphql_url(&self) -> String {
         format!("http://{}/graphql", self.address)
+    }
+
+    /// `ws://127.0.0.1:PORT/graphql/realtime`, AppSync's real-time endpoint.
+    pub fn realtime_url(&self) -> String {
+        format!("ws://{}/graphql/realtime", self.address)
+    }
+
+    /// The server's subscriptions, for their counts.
+    pub fn realtime(&self) -> &Arc<crate::realtime::Hub> {
+        self.service.realtime()
     }
 
     /// The endpoint for AWS SDKs and the AWS CLI (`--endpoint-url`).

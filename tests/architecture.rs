@@ -258,8 +258,12 @@ fn only_the_lambda_service_starts_processes_and_only_outbound_calls_out() {
 }
 
 #[test]
-fn subscription_filters_and_protocol_are_pure() {
-    for file in ["realtime/filter.rs", "realtime/protocol.rs"] {
+fn subscription_filters_projection_and_protocol_are_pure() {
+    for file in [
+        "realtime/filter.rs",
+        "realtime/projection.rs",
+        "realtime/protocol.rs",
+    ] {
         let text = fs::read_to_string(src().join(file)).expect(file);
         for needle in ["std::fs", "std::net", "tokio", "crate::server", "Utc::now"] {
             assert!(
@@ -267,5 +271,25 @@ fn subscription_filters_and_protocol_are_pure() {
                 "{file} uses {needle}"
             );
         }
+    }
+}
+
+/// The hub only queues text for connections: it never touches a socket or
+/// a file, so a publication cannot wait on a client.
+#[test]
+fn the_subscription_hub_does_no_io() {
+    let text = fs::read_to_string(src().join("realtime/hub.rs")).expect("hub.rs");
+    for needle in [
+        "std::fs",
+        "std::net",
+        "tokio::net",
+        "tokio::io",
+        "axum",
+        "crate::server",
+    ] {
+        assert!(
+            !library_part(&text).contains(needle),
+            "hub.rs uses {needle}"
+        );
     }
 }

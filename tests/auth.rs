@@ -58,47 +58,14 @@ fn signed_headers(
     session_token: Option<&str>,
     at: SystemTime,
 ) -> Vec<(String, String)> {
-    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-    use aws_sigv4::sign::v4;
-    let identity = aws_credential_types::Credentials::new(
-        access_key,
-        secret,
-        session_token.map(str::to_owned),
-        None,
-        "tests",
-    )
-    .into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region("us-east-1")
-        .name("appsync")
-        .time(at)
-        .settings(SigningSettings::default())
-        .build()
-        .expect("signing params")
-        .into();
     let host = client.address().to_string();
-    let headers = [
-        ("host", host.as_str()),
-        ("content-type", "application/json"),
-    ];
-    let url = client.graphql_url();
-    let signable = SignableRequest::new(
-        "POST",
-        &url,
-        headers.iter().copied(),
-        SignableBody::Bytes(body.as_bytes()),
+    common::sigv4_headers(
+        &client.graphql_url(),
+        &[("host", &host), ("content-type", "application/json")],
+        body,
+        (access_key, secret, session_token),
+        at,
     )
-    .expect("signable");
-    let (instructions, _) = sign(signable, &params).expect("signed").into_parts();
-    let mut out: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    for (name, value) in instructions.headers() {
-        out.push((name.to_owned(), value.to_owned()));
-    }
-    out
 }
 
 async fn post_signed(client: &Client, body: &str, headers: &[(String, String)]) -> Raw {

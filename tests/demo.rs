@@ -20,6 +20,7 @@ use std::ops::Deref;
 
 use appsync_local::testing::{TestServer, User};
 use async_graphql::futures_util::future::join_all;
+use common::ws::{Auth, Ws, token_header};
 use serde_json::{Map, Value as Json, json};
 
 /// The demo project's client, with helpers for its tables and mutations.
@@ -79,6 +80,7 @@ on_both_demos!(
     a_booking_is_charged_and_emits_booking_created,
     a_declined_payment_books_nothing,
     flight_weather_is_batched_per_25_flights,
+    subscriptions_follow_bookings_and_cancellations,
 );
 
 impl Deref for Demo {
@@ -1616,5 +1618,145 @@ async fn flight_weather_is_batched_per_25_flights(d: Demo) {
         d.metric("appsync_lambda_invocations_total{function=\"weather\"}")
             .await,
         4
+    );
+}
+
+/// `onBookingCreated` for a customer (their own bookings), and for the
+/// Admin group `onBookingFromAirport` (a nested enhanced filter) and
+/// `onFlightSeatsChanged` (one flight's seats, bookings and cancellations).
+async fn subscriptions_follow_bookings_and_cancellations(d: Demo) {
+    d.put_items(
+        "Flights",
+        &[
+            flight("T-RT-1", "TRA", "TRB", "2030-04-01T08:00:00Z", 5, 150),
+            flight("T-RT-2", "TRC", "TRB", "2030-04-01T09:00:00Z", 5, 300),
+        ],
+    )
+    .await;
+    let alice = d.customer("C0121");
+    let bob = d.customer("C0122");
+    let admin = d.admin();
+    let open = async |user: &User| {
+        let header = token_header(&d, &user.token());
+        let mut ws = Ws::connect(&d.realtime_url(), Auth::Subprotocol(header.clone())).await;
+        ws.init().await;
+        (ws, header)
+    };
+    let (mut mine, header) = open(&alice).await;
+    mine.subscribe(
+        "mine",
+        "subscription { onBookingCreated { customer outboundFlightId price } }",
+        json!({}),
+        &header,
+    )
+    .await;
+    let (mut airport, header) = open(&admin).await;
+    airport
+        .subscribe(
+            "airport",
+            "subscription($code: String!) { onBookingFromAirport(departureAirportCode: $code, minPrice: 100) { customer outboundFlight { departureAirportCode } } }",
+            json!({"code": "TRA"}),
+            &header,
+        )
+        .await;
+    let (mut seats, header) = open(&admin).await;
+    seats
+        .subscribe(
+            "seats",
+            "subscription { onFlightSeatsChanged(id: \"T-RT-1\") { status customer outboundFlight { id seatCapacity } } }",
+            json!({}),
+            &header,
+        )
+        .await;
+    // A customer's own subscription is refused the Admin one.
+    let refused = mine
+        .start(
+            "x",
+            "subscription { onBookingFromAirport(departureAirportCode: \"TRA\") { id } }",
+            json!({}),
+            &token_header(&d, &alice.token()),
+        )
+        .await;
+    assert_eq!(refused["payload"]["errors"][0]["errorType"], "Unauthorized");
+
+    let book = async |user: &User, flight: &str| {
+        let booked = d
+            .data_as(
+                user,
+                "mutation Book($input: CreateBookingInput!) {
+                   createBooking(input: $input) {
+                     id customer outboundFlightId price status
+                     outboundFlight { id seatCapacity departureAirportCode }
+                   }
+                 }",
+                json!({"input": {"outboundFlightId": flight, "paymentToken": "tok_visa"}}),
+            )
+            .await;
+        booked["createBooking"]["id"].as_str().unwrap().to_owned()
+    };
+    let first = book(&alice, "T-RT-1").await;
+    // Writes through the DynamoDB API publish nothing, as in AppSync: only
+    // GraphQL mutations do.
+    d.put_items(
+        "Bookings",
+        &[booking(
+            "T-RT-DIRECT",
+            "T-RT-1",
+            "C0121",
+            "CONFIRMED",
+            150,
+            "2030-01-01T00:00:00Z",
+        )],
+    )
+    .await;
+    book(&bob, "T-RT-2").await;
+    book(&alice, "T-RT-2").await;
+    book(&bob, "T-RT-1").await;
+    d.data_as(
+        &alice,
+        "mutation($id: ID!) { cancelBooking(id: $id) { id status customer outboundFlightId outboundFlight { id seatCapacity } } }",
+        json!({"id": first}),
+    )
+    .await;
+
+    let onto = |payload: Json, field: &str| payload["data"][field].clone();
+    // Alice's own two bookings, nobody else's.
+    assert_eq!(
+        onto(mine.data("mine").await, "onBookingCreated"),
+        json!({"customer": "C0121", "outboundFlightId": "T-RT-1", "price": 150})
+    );
+    assert_eq!(
+        onto(mine.data("mine").await, "onBookingCreated"),
+        json!({"customer": "C0121", "outboundFlightId": "T-RT-2", "price": 300})
+    );
+    // Departures from TRA only, whoever booked.
+    for customer in ["C0121", "C0122"] {
+        assert_eq!(
+            onto(airport.data("airport").await, "onBookingFromAirport"),
+            json!({"customer": customer, "outboundFlight": {"departureAirportCode": "TRA"}})
+        );
+    }
+    // T-RT-1's seats: two bookings, then the cancellation gives one back.
+    let seat_changes: Vec<Json> = [
+        onto(seats.data("seats").await, "onFlightSeatsChanged"),
+        onto(seats.data("seats").await, "onFlightSeatsChanged"),
+        onto(seats.data("seats").await, "onFlightSeatsChanged"),
+    ]
+    .into_iter()
+    .map(|b| {
+        json!([
+            b["status"],
+            b["customer"],
+            b["outboundFlight"]["seatCapacity"]
+        ])
+    })
+    .collect();
+    assert_eq!(
+        seat_changes,
+        vec![
+            json!(["CONFIRMED", "C0121", 4]),
+            json!(["CONFIRMED", "C0122", 3]),
+            json!(["CANCELLED", "C0121", 4]),
+        ]
     );
 }

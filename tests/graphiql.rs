@@ -1,6 +1,7 @@
 //! GraphiQL works offline: its assets come from the server itself, and a
 //! headless Chromium that cannot reach anything but loopback runs a query in
-//! it, and mints a Cognito token in the page's auth panel for another. Needs
+//! it, mints a Cognito token in the page's auth panel for another, and runs a
+//! subscription over the real-time WebSocket until it is stopped. Needs
 //! Debian's `chromium` and `chromium-driver` (`.ci/run` installs them);
 //! without them the browser tests fail rather than skip.
 
@@ -21,6 +22,8 @@ use tokio::process::{Child, Command};
 const PROJECT: &str = "tests/projects/basic";
 /// Cognito user pools by default, API_KEY as well, and the local issuer.
 const AUTH_PROJECT: &str = "tests/projects/auth_modes";
+/// `onNote` subscriptions, fired by `putNote`, under the key `da2-realtime`.
+const REALTIME_PROJECT: &str = "tests/projects/realtime";
 
 /// How long the browser tests wait for anything.
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -51,7 +54,7 @@ async fn page_loads_its_assets_from_the_server_only() {
         .expect("page body");
     assert!(!page.contains("http"), "a URL in the page: {page}");
     let paths = asset_paths(&page);
-    assert_eq!(paths.len(), 5, "four scripts and a style sheet: {paths:?}");
+    assert_eq!(paths.len(), 6, "five scripts and a style sheet: {paths:?}");
 
     for path in &paths {
         let response = client
@@ -75,8 +78,9 @@ async fn page_loads_its_assets_from_the_server_only() {
             "text/javascript"
         };
         assert!(header("content-type").starts_with(expected_type), "{path}");
-        // Only the auth panel's name carries no version.
-        let expected_cache = if path == "/graphiql/auth-panel.js" {
+        // Only our own scripts' names carry no version.
+        let ours = ["/graphiql/auth-panel.js", "/graphiql/realtime.js"];
+        let expected_cache = if ours.contains(&path.as_str()) {
             "no-cache"
         } else {
             "public, max-age=31536000, immutable"
@@ -239,16 +243,21 @@ async fn open_graphiql(client: &Client, base_url: &str, query: &str) -> Result<(
     Ok(())
 }
 
-/// Runs the query in the editor and returns the result pane's text once it
-/// contains `expected`.
-async fn run_query(client: &Client, expected: &str) -> Result<String, String> {
+/// Clicks the run button, which stops the operation while one runs.
+async fn click_run(client: &Client) -> Result<(), String> {
     client
         .find(Locator::Css(".graphiql-execute-button"))
         .await
         .map_err(|err| format!("find the run button: {err}"))?
         .click()
         .await
-        .map_err(|err| format!("click the run button: {err}"))?;
+        .map_err(|err| format!("click the run button: {err}"))
+}
+
+/// Runs the query in the editor and returns the result pane's text once it
+/// contains `expected`.
+async fn run_query(client: &Client, expected: &str) -> Result<String, String> {
+    click_run(client).await?;
     poll_text(
         client,
         RESULT_TEXT,
@@ -295,7 +304,7 @@ async fn graphiql_runs_a_query_in_chromium_without_network() {
     assert!(result.contains("\"Query\""), "{result}");
     let urls = urls.unwrap_or_else(|err| panic!("{err}"));
     let base = format!("{}/", server.base_url());
-    assert!(urls.len() >= 6, "the page and its five assets: {urls:?}");
+    assert!(urls.len() >= 7, "the page and its six assets: {urls:?}");
     for url in &urls {
         assert!(url.starts_with(&base), "not loaded from the server: {url}");
     }
@@ -380,4 +389,71 @@ async fn the_auth_panel_mints_a_cognito_token_that_graphiql_sends() {
     assert!(panel.contains("Admin"), "{panel}");
     // `me` answers `$ctx.identity.sub`, and only under Cognito.
     assert!(result.contains("\"alice\""), "{result}");
+}
+
+/// Waits until the server holds `expected` subscriptions.
+async fn wait_for_subscriptions(server: &TestServer, expected: usize) -> Result<(), String> {
+    let start = Instant::now();
+    loop {
+        let count = server.realtime().subscription_count();
+        if count == expected {
+            return Ok(());
+        }
+        if start.elapsed() > DEADLINE {
+            return Err(format!(
+                "{count} subscriptions rather than {expected} after {DEADLINE:?}"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// GraphiQL's own fetcher speaks no AppSync real-time protocol: the page's
+/// `realtime.js` runs subscriptions, and the run button stops them.
+#[tokio::test]
+async fn graphiql_runs_a_subscription_until_it_is_stopped() {
+    let server = TestServer::start(REALTIME_PROJECT).await.expect("server");
+    let proxy_port = black_hole_proxy().await;
+    let (_driver, webdriver) = chromedriver().await;
+    let client = browser(&webdriver, proxy_port).await;
+
+    let outcome = async {
+        open_graphiql(
+            &client,
+            &server.base_url(),
+            "subscription { onNote(id: \"browser\") { id text } }",
+        )
+        .await?;
+        click_run(&client).await?;
+        wait_for_subscriptions(&server, 1).await?;
+        let published = reqwest::Client::new()
+            .post(server.graphql_url())
+            .header("x-api-key", "da2-realtime")
+            .json(&json!({
+                "query": "mutation { putNote(id: \"browser\", text: \"sent over HTTP\") { id text } }"
+            }))
+            .send()
+            .await
+            .map_err(|err| format!("send the mutation: {err}"))?
+            .json::<serde_json::Value>()
+            .await
+            .map_err(|err| format!("read the mutation's answer: {err}"))?;
+        let result = poll_text(
+            &client,
+            RESULT_TEXT,
+            |text| text.contains("sent over HTTP"),
+            "event",
+        )
+        .await
+        .map_err(|err| format!("{err}\nthe mutation answered {published}"))?;
+        click_run(&client).await?;
+        wait_for_subscriptions(&server, 0).await?;
+        Ok::<_, String>(result)
+    }
+    .await;
+    // Closing the session stops Chromium, whatever the outcome.
+    client.close().await.expect("close the session");
+
+    let result = outcome.unwrap_or_else(|err| panic!("{err}"));
+    assert!(result.contains("\"onNote\""), "{result}");
 }

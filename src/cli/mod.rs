@@ -9,6 +9,7 @@ mod flush_cache;
 mod healthcheck;
 mod http;
 mod serve;
+mod subscribe;
 mod token;
 
 #[derive(Debug, Parser)]
@@ -40,6 +41,8 @@ enum Command {
     Reset(data::ResetArgs),
     /// Print a signed JWT the project's Cognito or OIDC provider accepts.
     Token(token::Args),
+    /// Watch a subscription of a running server, one JSON line per message.
+    Subscribe(subscribe::Args),
 }
 
 /// The command-line definition, for tests that check a command line (the
@@ -61,5 +64,6 @@ pub fn run() -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Seed(args)) => data::seed(args),
         Some(Command::Reset(args)) => data::reset(args),
         Some(Command::Token(args)) => token::run(args),
+        Some(Command::Subscribe(args)) => subscribe::run(args),
     }
 }

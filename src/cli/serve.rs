@@ -15,6 +15,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::graphql::GraphQLService;
 use crate::loader::{LambdaOptions, LoadOptions, Project, load_project_with};
+use crate::realtime::RealtimeLimits;
 
 /// Port of the GraphQL endpoint when `--port` is not given.
 pub const DEFAULT_PORT: u16 = 4000;
@@ -63,6 +64,25 @@ pub struct Args {
     /// functions not defined under `functions:`.
     #[arg(long, value_name = "URL", value_parser = parse_lambda_endpoint)]
     pub lambda_endpoint: Option<axum::http::Uri>,
+    /// Subscriptions one real-time connection may hold (AppSync: 200).
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub realtime_max_subscriptions: usize,
+    /// Largest real-time message in bytes, either way (AppSync: 240 KB).
+    #[arg(long, value_name = "BYTES", default_value_t = 240 * 1024)]
+    pub realtime_max_message_bytes: usize,
+    /// Seconds between `ka` messages on real-time connections.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub realtime_keep_alive: f64,
+    /// The `connectionTimeoutMs` announced to real-time clients (AppSync: 300000).
+    #[arg(long, value_name = "MS", default_value_t = 300_000)]
+    pub realtime_connection_timeout_ms: u64,
+    /// Seconds after which a real-time connection is closed (AppSync: 24 hours).
+    #[arg(long, value_name = "SECONDS", default_value_t = 86_400.0)]
+    pub realtime_max_connection_duration: f64,
+    /// Messages queued for one real-time client before a client that does
+    /// not read is disconnected.
+    #[arg(long, value_name = "N", default_value_t = 1_000)]
+    pub realtime_queue: usize,
 }
 
 impl Default for Args {
@@ -82,8 +102,35 @@ impl Default for Args {
             node: None,
             python: None,
             lambda_endpoint: None,
+            realtime_max_subscriptions: 200,
+            realtime_max_message_bytes: 240 * 1024,
+            realtime_keep_alive: 60.0,
+            realtime_connection_timeout_ms: 300_000,
+            realtime_max_connection_duration: 86_400.0,
+            realtime_queue: 1_000,
         }
     }
+}
+
+/// The real-time limits the flags set.
+fn realtime_limits(args: &Args) -> anyhow::Result<RealtimeLimits> {
+    let seconds = |value: f64, flag: &str| {
+        std::time::Duration::try_from_secs_f64(value)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .with_context(|| format!("--{flag} must be a positive number of seconds"))
+    };
+    Ok(RealtimeLimits {
+        max_subscriptions_per_connection: args.realtime_max_subscriptions,
+        max_message_bytes: args.realtime_max_message_bytes,
+        connection_timeout: std::time::Duration::from_millis(args.realtime_connection_timeout_ms),
+        keep_alive: seconds(args.realtime_keep_alive, "realtime-keep-alive")?,
+        max_connection_duration: seconds(
+            args.realtime_max_connection_duration,
+            "realtime-max-connection-duration",
+        )?,
+        queue_capacity: args.realtime_queue.max(1),
+    })
 }
 
 /// `--lambda-endpoint`: an http:// or https:// URL.
@@ -177,6 +224,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         body_limit: args.body_limit,
         cors_origins: cors_origins(&args.cors_origins)?,
         admin_token,
+        realtime: realtime_limits(&args)?,
         ..ServerOptions::default()
     }
     .with_stores(&stores);

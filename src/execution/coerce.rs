@@ -22,6 +22,21 @@ pub enum CoerceError {
     },
 }
 
+impl CoerceError {
+    /// graphql-java's words for a field argument that does not fit, as
+    /// AppSync reports it.
+    pub fn argument_message(&self, arg: &str) -> String {
+        match self {
+            CoerceError::NullForNonNull { ty } => format!(
+                "Validation error of type WrongType: argument '{arg}' has null value for NonNull type '{ty}'"
+            ),
+            CoerceError::Invalid { detail, .. } => {
+                format!("Validation error of type WrongType: argument '{arg}' {detail}")
+            }
+        }
+    }
+}
+
 fn invalid(ty: &str, detail: impl Into<String>) -> CoerceError {
     CoerceError::Invalid {
         ty: ty.to_owned(),

@@ -234,6 +234,59 @@ pub fn request_rejection(error_type: &str, message: &str) -> Json {
     json!({ "errors": [{ "errorType": error_type, "message": message }] })
 }
 
+/// The payload of a real-time `error` for a refused `start`: AppSync keeps
+/// only each error's `errorType` (when it has one), `message` and
+/// `errorCode` (filter limits); validation errors carry a message alone.
+pub fn subscription_rejection(errors: Vec<Json>) -> Json {
+    let errors: Vec<Json> = errors
+        .into_iter()
+        .map(|error| {
+            let mut kept = Map::new();
+            for key in ["errorType", "message", "errorCode"] {
+                if let Some(value) = error.get(key).filter(|v| !v.is_null()) {
+                    kept.insert(key.to_owned(), value.clone());
+                }
+            }
+            Json::Object(kept)
+        })
+        .collect();
+    json!({ "errors": errors })
+}
+
+/// The payload of a real-time `data` message: `{"data"}`, with `errors`
+/// when a non-null field was null.
+pub fn subscription_data(data: Json, errors: Vec<Json>) -> Json {
+    let mut payload = Map::with_capacity(2);
+    payload.insert("data".into(), data);
+    if !errors.is_empty() {
+        payload.insert("errors".into(), Json::Array(errors));
+    }
+    Json::Object(payload)
+}
+
+/// A null in a non-null position of a published result: AppSync's
+/// subscription errors carry the message and the path only.
+pub fn subscription_non_null_violation(
+    path: &Path<'_>,
+    type_name: &str,
+    parent_type: &str,
+) -> Json {
+    let mut error = non_null_violation(path, type_name, parent_type);
+    if let Some(map) = error.as_object_mut() {
+        map.retain(|key, _| key == "message" || key == "path");
+    }
+    error
+}
+
+/// A real-time `start` beyond the connection's subscription limit. AppSync
+/// sends this one's `errors` as an object, not a list.
+pub fn max_subscriptions_reached(max: usize) -> Json {
+    json!({ "errors": {
+        "errorType": "MaxSubscriptionsReachedError",
+        "message": format!("Max number of {max} subscriptions reached"),
+    }})
+}
+
 /// A real-time connection refused at its start (`connection_error`'s
 /// payload): the rejection with the HTTP status AppSync adds as `errorCode`.
 pub fn connection_rejection(error_type: &str, message: &str, code: u16) -> Json {

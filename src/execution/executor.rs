@@ -358,7 +358,7 @@ impl<'a> Execution<'a> {
 
     /// Whether the request's principal may read the field (decided by
     /// `crate::auth`).
-    fn authorized(&self, obj: &ObjectDef, def: &FieldDef) -> bool {
+    pub(crate) fn authorized(&self, obj: &ObjectDef, def: &FieldDef) -> bool {
         let principal = &self.context.principal;
         crate::auth::field_allowed(&def.auth_rules, principal)
             && !crate::auth::field_denied(principal, &obj.name, &def.name)

@@ -16,6 +16,7 @@ pub mod schema;
 #[cfg(test)]
 mod scripted_tests;
 pub(crate) mod selection;
+pub(crate) mod subscribe;
 #[cfg(test)]
 mod validation_fixtures;
 
@@ -76,7 +77,7 @@ pub struct Api {
     pub metrics: Metrics,
 }
 
-fn request_json(context: &RequestContext) -> Json {
+pub(crate) fn request_json(context: &RequestContext) -> Json {
     let mut headers = Map::new();
     for (name, value) in &context.headers {
         if name == "cookie" {
@@ -104,7 +105,7 @@ fn request_failure(errors: Vec<Json>) -> Answer {
     Answer::Response(GraphQLResponse {
         data: None,
         errors,
-        extensions: Map::new(),
+        ..GraphQLResponse::default()
     })
 }
 
@@ -296,7 +297,14 @@ impl Api {
             }
         }
         let mut extensions = Map::new();
-        let effects = exec.effects.into_inner().unwrap_or_default();
+        let effects = exec.effects.lock().map(|e| e.clone()).unwrap_or_default();
+        let mut publications = Vec::new();
+        if op.ty == OperationType::Mutation {
+            match exec.publications(op, &data, &effects) {
+                Ok(found) => publications = found,
+                Err(error) => exec.push_error(error),
+            }
+        }
         // AppSync honours evictFromApiCache only in mutations.
         if op.ty == OperationType::Mutation {
             let mut deleted = None;
@@ -322,6 +330,7 @@ impl Api {
             data: Some(data),
             errors: exec.errors.into_inner().unwrap_or_default(),
             extensions,
+            publications,
         }
     }
 
@@ -410,6 +419,18 @@ impl GraphQLService for Api {
 
     fn answer(&self, request: GraphQLRequest, context: RequestContext) -> BoxFuture<'_, Answer> {
         Box::pin(self.answer_request(request, context))
+    }
+
+    fn subscribe(
+        &self,
+        request: GraphQLRequest,
+        context: RequestContext,
+    ) -> BoxFuture<'_, Result<crate::graphql::SubscriptionPlan, crate::graphql::StartError>> {
+        Box::pin(Api::subscribe(self, request, context))
+    }
+
+    fn subscription_fields(&self) -> Vec<String> {
+        Api::subscription_fields(self)
     }
 
     fn flush_cache(&self) -> BoxFuture<'_, ()> {

@@ -10,7 +10,7 @@ use serde_json::{Map, Value as Json, json};
 use crate::cache::ApiCache;
 use crate::datasource::{DataSource, DataSourceError, InvocationInfo};
 use crate::execution::batch::{BatchCall, BatchSite, Batcher};
-use crate::execution::coerce::{CoerceError, coerce_arguments};
+use crate::execution::coerce::coerce_arguments;
 use crate::execution::errors::FieldError;
 use crate::execution::executor::Execution;
 use crate::execution::selection::{selection_set_graphql, selection_set_list};
@@ -249,15 +249,10 @@ impl ResolverPlan {
         {
             Ok(args) => Json::Object(args),
             Err((arg, err)) => {
-                let message = match err {
-                    CoerceError::NullForNonNull { ty } => format!(
-                        "Validation error of type WrongType: argument '{arg}' has null value for NonNull type '{ty}'"
-                    ),
-                    CoerceError::Invalid { detail, .. } => {
-                        format!("Validation error of type WrongType: argument '{arg}' {detail}")
-                    }
-                };
-                return (Json::Null, vec![FieldError::new(message, None)]);
+                return (
+                    Json::Null,
+                    vec![FieldError::new(err.argument_message(&arg), None)],
+                );
             }
         };
         let return_type = named_type(&def.ty);

@@ -86,14 +86,21 @@ pub enum FilterError {
         index: usize,
         message: String,
     },
-    #[error(
-        "filter group {group} uses {count} distinct field names; at most {MAX_FIELDS_PER_FILTERS} are allowed"
-    )]
+    /// AppSync's message, as clients observe it (amplify-flutter#6142).
+    #[error("Filters exceed maximum attributes limit {MAX_FIELDS_PER_FILTERS} for subscription")]
     TooManyFields { group: usize, count: usize },
+    /// AppSync's message starts so (amplify-js matches the prefix); the
+    /// rest is ours.
     #[error(
-        "the subscription filter has {count} filters once `in` values are expanded; at most {MAX_FILTERS_PER_GROUP} are allowed"
+        "Filters combination exceed maximum limit {MAX_FILTERS_PER_GROUP} for subscription ({count} once `in` values are expanded)"
     )]
     TooManyFilters { count: usize },
+    /// AppSync's message, as clients observe it (amplify-category-api#740).
+    #[error("subscription exceeds maximum value limit {limit} for operator `{operator}`.")]
+    TooManyValues {
+        operator: &'static str,
+        limit: usize,
+    },
 }
 
 fn string_too_long(value: &Json) -> bool {
@@ -140,6 +147,14 @@ impl SubscriptionFilter {
                 let operator = Operator::parse(operator_name)
                     .ok_or_else(|| problem(format!("unknown operator `{operator_name}`")))?;
                 let value = filter.get("value").cloned().unwrap_or(Json::Null);
+                if let Some(limit) = value_limit(operator)
+                    && value.as_array().is_some_and(|items| items.len() > limit)
+                {
+                    return Err(FilterError::TooManyValues {
+                        operator: operator_name_of(operator),
+                        limit,
+                    });
+                }
                 if let Some(message) = value_problem(operator, &value) {
                     return Err(problem(message));
                 }
@@ -186,6 +201,24 @@ impl SubscriptionFilter {
         self.groups
             .iter()
             .any(|rules| rules.iter().all(|rule| rule.holds(payload)))
+    }
+}
+
+/// How many values AppSync allows in a list operator's `value`.
+fn value_limit(operator: Operator) -> Option<usize> {
+    match operator {
+        Operator::In | Operator::NotIn => Some(MAX_IN_VALUES),
+        Operator::ContainsAny => Some(MAX_CONTAINS_ANY_VALUES),
+        _ => None,
+    }
+}
+
+fn operator_name_of(operator: Operator) -> &'static str {
+    match operator {
+        Operator::In => "in",
+        Operator::NotIn => "notIn",
+        Operator::ContainsAny => "containsAny",
+        _ => "",
     }
 }
 
@@ -397,10 +430,19 @@ mod tests {
             Err(FilterError::TooManyFilters { .. })
         ));
         assert!(SubscriptionFilter::parse(&in_values(1)).is_ok());
-        assert!(matches!(
-            SubscriptionFilter::parse(&in_values(6)),
-            Err(FilterError::Rule { .. })
-        ));
+        let six = SubscriptionFilter::parse(&in_values(6)).unwrap_err();
+        assert_eq!(
+            six,
+            FilterError::TooManyValues {
+                operator: "in",
+                limit: 5
+            }
+        );
+        // AppSync's own wording, as clients report it.
+        assert_eq!(
+            six.to_string(),
+            "subscription exceeds maximum value limit 5 for operator `in`."
+        );
         let long = "x".repeat(MAX_STRING_LENGTH + 1);
         assert!(matches!(
             SubscriptionFilter::parse(

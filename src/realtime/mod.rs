@@ -1,17 +1,24 @@
-//! Real-time subscriptions (issue 16), built up in parts. So far, the pure
-//! parts: the enhanced subscription filters ([`filter`]), which
-//! subscription resolvers set through `extensions.setSubscriptionFilter`
-//! and which every published payload is checked against; and the WebSocket
-//! protocol's messages, connection authorization and argument filtering
-//! ([`protocol`]). The schema model records `@aws_subscribe`
-//! (`FieldDef::subscribe_mutations`, checked at load). The WebSocket
-//! endpoint, publishing and invalidation come next.
+//! Real-time subscriptions: AppSync's WebSocket protocol ([`protocol`]),
+//! the enhanced subscription filters ([`filter`]) that subscription
+//! resolvers set through `extensions.setSubscriptionFilter`, what each
+//! subscriber receives of a published result ([`projection`]), and the
+//! registry that fans publications out to connections ([`hub`]).
 //!
-//! Architecture invariant: `filter` and `protocol` are pure (values in,
-//! values out), so publishing can evaluate them on any thread without IO.
+//! The executor resolves a `start` into a [`hub::SubscriptionPlan`] and a
+//! mutation's results into [`hub::Publication`]s
+//! (`execution/subscribe.rs`); the server owns the hub and the sockets
+//! (`server/realtime.rs`).
+//!
+//! Architecture invariant: `filter`, `projection` and `protocol` are pure
+//! (values in, values out), and the hub does no IO: it only queues text on
+//! each connection's bounded channel, so publishing never waits for a
+//! socket.
 
 pub mod filter;
+pub mod hub;
+pub mod projection;
 pub mod protocol;
 
 pub use filter::{FilterError, SubscriptionFilter};
+pub use hub::{Hub, Publication, RealtimeLimits, SubscriptionPlan};
 pub use protocol::{ClientMessage, ServerMessage};

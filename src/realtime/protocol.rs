@@ -16,10 +16,6 @@ use crate::execution::errors;
 /// The subprotocol AppSync clients ask for.
 pub const SUBPROTOCOL: &str = "graphql-ws";
 
-/// What `connection_ack` announces: a client that hears no `ka` for this
-/// long drops the connection.
-pub const CONNECTION_TIMEOUT_MS: u64 = 300_000;
-
 /// A message from the client.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -71,6 +67,8 @@ pub enum ServerMessage {
     },
     Complete {
         id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        payload: Option<Json>,
     },
     Error {
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -83,9 +81,9 @@ pub enum ServerMessage {
 }
 
 impl ServerMessage {
-    pub fn connection_ack() -> Self {
+    pub fn connection_ack(timeout: std::time::Duration) -> Self {
         ServerMessage::ConnectionAck {
-            payload: json!({ "connectionTimeoutMs": CONNECTION_TIMEOUT_MS }),
+            payload: json!({ "connectionTimeoutMs": timeout.as_millis() as u64 }),
         }
     }
 
@@ -95,6 +93,44 @@ impl ServerMessage {
         ServerMessage::Error {
             id: id.map(str::to_owned),
             payload: errors::request_rejection(error_type, message),
+        }
+    }
+
+    /// `error` for a refused `start`, in AppSync's shape for it.
+    pub fn start_errors(id: &str, errors: Vec<Json>) -> Self {
+        ServerMessage::Error {
+            id: Some(id.to_owned()),
+            payload: errors::subscription_rejection(errors),
+        }
+    }
+
+    /// A message type the real-time channel does not serve (an unknown
+    /// `type`, a `start` without `payload.data`, or a query or mutation):
+    /// AppSync names the operation, `unknown` when it has none.
+    pub fn unsupported(id: Option<&str>, operation: &str) -> Self {
+        Self::error(
+            id,
+            "UnsupportedOperation",
+            &format!("{operation} not supported through the realtime channel"),
+        )
+    }
+
+    /// A `start` beyond the connection's subscription limit.
+    pub fn max_subscriptions_reached(id: &str, max: usize) -> Self {
+        ServerMessage::Error {
+            id: Some(id.to_owned()),
+            payload: errors::max_subscriptions_reached(max),
+        }
+    }
+
+    /// What a subscription ended by `invalidateSubscriptions` gets before
+    /// its connection closes. AppSync documents the body
+    /// `{"message": "Subscription complete."}`; that it travels in a
+    /// `complete` message is our reading.
+    pub fn invalidated(id: &str) -> Self {
+        ServerMessage::Complete {
+            id: id.to_owned(),
+            payload: Some(json!({ "message": "Subscription complete." })),
         }
     }
 
@@ -156,8 +192,11 @@ pub fn connection_authorization(
     subprotocols: &[&str],
 ) -> Result<Option<Map<String, Json>>, ProtocolError> {
     if let Some(query) = query {
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            if key == "header" {
+        // Not form decoding: clients put standard base64 there unescaped,
+        // and its `+` must not become a space.
+        for pair in query.split('&') {
+            if let Some(value) = pair.strip_prefix("header=") {
+                let value = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
                 return decode_header(&value).map(Some);
             }
         }
@@ -168,20 +207,6 @@ pub fn connection_authorization(
         }
     }
     Ok(None)
-}
-
-/// Basic (argument) filtering: every argument the subscriber passed must
-/// equal the published result's field of the same name; an omitted
-/// argument matches anything, and an explicit null matches a null or absent
-/// field.
-pub fn arguments_match(arguments: &Map<String, Json>, result: &Json) -> bool {
-    arguments.iter().all(|(name, wanted)| {
-        let field = result.get(name).unwrap_or(&Json::Null);
-        match (wanted, field) {
-            (Json::Number(a), Json::Number(b)) => a.as_f64() == b.as_f64(),
-            _ => wanted == field,
-        }
-    })
 }
 
 #[cfg(test)]
@@ -217,7 +242,7 @@ mod tests {
     #[test]
     fn server_messages_have_appsyncs_shapes() {
         assert_eq!(
-            ServerMessage::connection_ack().to_text(),
+            ServerMessage::connection_ack(std::time::Duration::from_millis(300_000)).to_text(),
             r#"{"type":"connection_ack","payload":{"connectionTimeoutMs":300000}}"#
         );
         assert_eq!(ServerMessage::Ka.to_text(), r#"{"type":"ka"}"#);
@@ -241,6 +266,14 @@ mod tests {
         let standard = base64::engine::general_purpose::STANDARD.encode(header);
         let url_safe = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header);
         let query = format!("header={}&payload=e30=", urlencode(&standard));
+        // subscription-link 3.x sends standard base64 unescaped, `+` and all.
+        let plus = r#"{"host":"h","x-api-key":"k>>>"}"#;
+        let raw = base64::engine::general_purpose::STANDARD.encode(plus);
+        assert!(raw.contains('+') || raw.contains('/'));
+        let unescaped = connection_authorization(Some(&format!("header={raw}&payload=e30=")), &[])
+            .unwrap()
+            .unwrap();
+        assert_eq!(unescaped["x-api-key"], "k>>>");
         let from_query = connection_authorization(Some(&query), &[])
             .unwrap()
             .unwrap();
@@ -261,18 +294,5 @@ mod tests {
 
     fn urlencode(text: &str) -> String {
         form_urlencoded::byte_serialize(text.as_bytes()).collect()
-    }
-
-    #[test]
-    fn arguments_filter_by_equality() {
-        let result = json!({"id": "1", "price": 10, "note": null});
-        let args = |v: Json| v.as_object().unwrap().clone();
-        assert!(arguments_match(&args(json!({})), &result));
-        assert!(arguments_match(&args(json!({"id": "1"})), &result));
-        assert!(arguments_match(&args(json!({"price": 10.0})), &result));
-        assert!(!arguments_match(&args(json!({"id": "2"})), &result));
-        assert!(arguments_match(&args(json!({"note": null})), &result));
-        assert!(arguments_match(&args(json!({"absent": null})), &result));
-        assert!(!arguments_match(&args(json!({"id": null})), &result));
     }
 }

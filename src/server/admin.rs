@@ -74,7 +74,8 @@ async fn clear_events(State(admin): State<Admin>) -> axum::Json<Json> {
 }
 
 async fn metrics(State(admin): State<Admin>) -> impl IntoResponse {
-    let text = admin.service.current().metrics().await;
+    let mut text = admin.service.current().metrics().await;
+    admin.service.realtime().write_metrics(&mut text);
     (
         [(
             header::CONTENT_TYPE,

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::ConnectInfo;
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
 use crate::auth::sigv4::ALGORITHM;
@@ -48,7 +49,41 @@ pub async fn authorize(
     })
 }
 
-fn peer_ip(parts: &Parts) -> Option<String> {
+/// Authenticates a real-time credential: the headers a client sent inside
+/// the connection's `header` or a `start`'s `extensions.authorization`, as
+/// if they came with `POST {path}` and `body` (what SigV4 signs there).
+pub async fn authorize_headers(
+    auth: &AuthConfig,
+    headers: &HeaderMap,
+    path: &str,
+    body: &[u8],
+    peer: Option<String>,
+) -> Result<RequestContext, AuthFailure> {
+    let request = CredentialRequest {
+        method: "POST",
+        path,
+        query: "",
+        headers,
+        body: Some(body),
+        peer_ip: peer.as_deref(),
+        now_epoch_seconds: now_epoch_seconds(),
+    };
+    Ok(RequestContext {
+        principal: auth.authenticate(&request).await?,
+        headers: headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        source_ip: peer,
+    })
+}
+
+pub fn peer_ip(parts: &Parts) -> Option<String> {
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()

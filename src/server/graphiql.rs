@@ -9,9 +9,14 @@
 //! for them. It starts on the default mode; until that mode has credentials
 //! (a JWT mode before a token is minted), GraphiQL keeps the prefilled key.
 //!
+//! Subscriptions go through `realtime.js` over AppSync's real-time WebSocket
+//! protocol on `/graphql/realtime`, which GraphiQL's own fetcher does not
+//! speak; queries and mutations stay on HTTP.
+//!
 //! The GraphiQL, React and licence files in `assets/graphiql/` come from npm
 //! through `scripts/update-graphiql.sh`; its pinned versions must match the
-//! macros below, which name the files. `auth-panel.js` is this project's own.
+//! macros below, which name the files. `auth-panel.js` and `realtime.js` are
+//! this project's own.
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -46,6 +51,11 @@ macro_rules! auth_panel_js {
         "auth-panel.js"
     };
 }
+macro_rules! realtime_js {
+    () => {
+        "realtime.js"
+    };
+}
 
 /// One embedded file, served at `/graphiql/{name}`.
 struct Asset {
@@ -77,12 +87,13 @@ const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
 
 /// The licences ship too: the binary redistributes the code they cover.
-const ASSETS: [Asset; 8] = [
+const ASSETS: [Asset; 9] = [
     asset!(graphiql_js!(), JAVASCRIPT),
     asset!(graphiql_css!(), "text/css; charset=utf-8"),
     asset!(react_js!(), JAVASCRIPT),
     asset!(react_dom_js!(), JAVASCRIPT),
     asset!(auth_panel_js!(), JAVASCRIPT, REVALIDATE),
+    asset!(realtime_js!(), JAVASCRIPT, REVALIDATE),
     asset!("LICENSE.graphiql", TEXT),
     asset!("LICENSE.react", TEXT),
     asset!("LICENSE.react-dom", TEXT),
@@ -91,8 +102,8 @@ const ASSETS: [Asset; 8] = [
 /// File names carry their versions, so a browser may keep them for good.
 const CACHE_FOREVER: &str = "public, max-age=31536000, immutable";
 
-/// The panel's name carries no version and it changes with the server, so a
-/// browser asks for it again on every load.
+/// Our own scripts' names carry no version and they change with the server,
+/// so a browser asks for them again on every load.
 const REVALIDATE: &str = "no-cache";
 
 const PAGE: &str = concat!(
@@ -121,6 +132,9 @@ const PAGE: &str = concat!(
   <script src="/graphiql/"#,
     auth_panel_js!(),
     r#""></script>
+  <script src="/graphiql/"#,
+    realtime_js!(),
+    r#""></script>
 </head>
 <body>
   <div id="auth-panel"></div>
@@ -132,8 +146,13 @@ const PAGE: &str = concat!(
     // `?query=` opens the editor on that query, as GraphiQL's own examples do.
     const query = new URLSearchParams(location.search).get('query') ?? undefined;
     const send = GraphiQL.createFetcher({ url: new URL('/graphql', location.href).href });
-    const newFetcher = () => (params, options) =>
-      send(params, { ...options, headers: { ...headers, ...(options && options.headers) } });
+    // Subscriptions take AppSync's WebSocket protocol, with the same headers.
+    const newFetcher = () => (params, options) => {
+      const all = { ...headers, ...(options && options.headers) };
+      return AppSyncLocalRealtime.isSubscription(params)
+        ? AppSyncLocalRealtime.subscribe(params, all)
+        : send(params, { ...options, headers: all });
+    };
     let fetcher = newFetcher();
     const root = ReactDOM.createRoot(document.getElementById('graphiql'));
     // Synchronous, effects included: the headers editor holds the new
@@ -221,14 +240,19 @@ mod tests {
         assert!(!PAGE.contains("http"), "the page names no other host");
     }
 
-    /// The bootstrap script calls the panel, so the panel must load first.
+    /// The bootstrap script calls the panel and the real-time transport, so
+    /// they must load first.
     #[test]
     fn the_auth_panel_loads_before_graphiql_starts() {
         let panel = PAGE
             .find(concat!("\"/graphiql/", auth_panel_js!(), "\""))
             .expect("the panel's script");
+        let realtime = PAGE
+            .find(concat!("\"/graphiql/", realtime_js!(), "\""))
+            .expect("the real-time script");
         let bootstrap = PAGE.find("createRoot").expect("the bootstrap script");
         assert!(panel < bootstrap);
+        assert!(realtime < bootstrap);
         assert_eq!(PAGE.matches("__HEADERS__").count(), 1);
     }
 }

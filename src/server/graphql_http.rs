@@ -18,6 +18,7 @@ use crate::auth::AuthFailure;
 use crate::execution::errors;
 use crate::graphql::{Answer, GraphQLRequest, GraphQLService, RequestContext};
 use crate::server::auth::{authorize, is_signed, needs_body};
+use crate::server::realtime;
 use crate::server::state::ServiceCell;
 
 /// State of the GraphQL handlers.
@@ -182,7 +183,7 @@ pub async fn graphql_post(State(shared): State<Shared>, request: Request) -> Res
     let media = ResponseMediaType::negotiate(&parts.headers);
     let service = shared.service.current();
     match decode_post(&service, &parts, body, shared.body_limit).await {
-        Ok((request, context)) => execute(service, request, context, media).await,
+        Ok((request, context)) => execute(&shared, service, request, context, media).await,
         Err(err) => err.into_response(media),
     }
 }
@@ -259,12 +260,22 @@ async fn read_body(mut body: Body, limit: usize) -> Result<Vec<u8>, RequestError
 
 pub async fn graphql_get(State(shared): State<Shared>, request: Request) -> Response {
     let (parts, _body) = request.into_parts();
+    // Some clients derive the real-time URL from the HTTP one unchanged.
+    if realtime::is_upgrade(&parts.headers) {
+        return realtime::upgrade(shared.service, parts).await;
+    }
     let media = ResponseMediaType::negotiate(&parts.headers);
     let service = shared.service.current();
     match decode_get(&service, &parts).await {
-        Ok((request, context)) => execute(service, request, context, media).await,
+        Ok((request, context)) => execute(&shared, service, request, context, media).await,
         Err(err) => err.into_response(media),
     }
+}
+
+/// `GET /graphql/realtime`: AppSync's real-time WebSocket endpoint.
+pub async fn realtime_get(State(shared): State<Shared>, request: Request) -> Response {
+    let (parts, _body) = request.into_parts();
+    realtime::upgrade(shared.service, parts).await
 }
 
 async fn decode_get(
@@ -350,6 +361,7 @@ fn selected_operation_type(request: &GraphQLRequest) -> Option<OperationType> {
 }
 
 async fn execute(
+    shared: &Shared,
     service: Arc<dyn GraphQLService>,
     request: GraphQLRequest,
     context: RequestContext,
@@ -359,7 +371,13 @@ async fn execute(
     let (status, body) = match service.answer(request, context).await {
         // Stored only for responses with data and no errors: always 200.
         Answer::Serialized(body) => (StatusCode::OK, Body::from(body)),
-        Answer::Response(response) => {
+        Answer::Response(mut response) => {
+            // Queued for the hub's fan-out task: subscribers never delay
+            // the mutation's own response.
+            let publications = std::mem::take(&mut response.publications);
+            if !publications.is_empty() {
+                shared.service.realtime().publish(publications);
+            }
             let status = match media {
                 ResponseMediaType::GraphQLResponseJson if response.data.is_none() => {
                     StatusCode::BAD_REQUEST

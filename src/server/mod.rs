@@ -15,6 +15,7 @@ mod graphiql;
 mod graphql_http;
 mod layers;
 mod log_writer;
+mod realtime;
 mod state;
 mod watch;
 
@@ -27,7 +28,8 @@ pub use watch::{ProjectLoader, ProjectWatcher, WatchOptions};
 use axum::Router;
 use axum::routing::get;
 
-/// Builds the server's router: `/graphql`, `/health`, GraphiQL on `GET /` and
+/// Builds the server's router: `/graphql`, the real-time WebSocket endpoint
+/// `/graphql/realtime` (also reached by an upgrade on `/graphql`), `/health`, GraphiQL on `GET /` and
 /// `/graphiql` with its assets under `/graphiql/`, `POST /` for the `X-Amz-Target` router, the cache flush and
 /// `/metrics`, plus the extra routers.
 pub fn app(state: AppState) -> Router {
@@ -39,7 +41,9 @@ pub fn app(state: AppState) -> Router {
         extra_routers,
         stores,
         admin_token,
+        realtime,
     } = options;
+    service.realtime().set_limits(realtime);
     let admin = admin::router(service.clone(), stores)
         .merge(auth_routes::admin_router(service.clone()))
         .layer(axum::middleware::from_fn_with_state(
@@ -63,6 +67,7 @@ pub fn app(state: AppState) -> Router {
             "/",
             get(graphiql::graphiql_page).post(graphql_http::root_post),
         )
+        .route("/graphql/realtime", get(graphql_http::realtime_get))
         .route("/graphiql", get(graphiql::graphiql_page))
         .route("/graphiql/{file}", get(graphiql::graphiql_asset))
         .route("/health", get(health))

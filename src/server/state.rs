@@ -6,6 +6,7 @@ use axum::Router;
 use axum::http::HeaderValue;
 
 use crate::graphql::GraphQLService;
+use crate::realtime::hub::{Hub, RealtimeLimits};
 use crate::stores::Stores;
 use crate::{dynamodb, opensearch};
 
@@ -14,27 +15,46 @@ use crate::{dynamodb, opensearch};
 /// could hardly be served by AppSync anyway.
 pub const DEFAULT_BODY_LIMIT: usize = 5 * 1024 * 1024;
 
-/// The API being served. A reload replaces it atomically: requests in flight
-/// finish on the service they started with, new requests see the new one.
+/// The API being served, and its subscriptions. A reload replaces the API
+/// atomically: requests in flight finish on the service they started with,
+/// new requests see the new one. The subscription hub stays, so open
+/// real-time connections survive a reload.
 #[derive(Clone)]
-pub struct ServiceCell(Arc<RwLock<Arc<dyn GraphQLService>>>);
+pub struct ServiceCell {
+    service: Arc<RwLock<Arc<dyn GraphQLService>>>,
+    realtime: Arc<Hub>,
+}
 
 impl ServiceCell {
     pub fn new(service: Arc<dyn GraphQLService>) -> Self {
-        Self(Arc::new(RwLock::new(service)))
+        Self {
+            service: Arc::new(RwLock::new(service)),
+            realtime: Arc::new(Hub::default()),
+        }
     }
 
     /// The service new requests should use.
     pub fn current(&self) -> Arc<dyn GraphQLService> {
         // The lock only guards a pointer swap, so a poisoned lock still holds
         // a consistent value.
-        Arc::clone(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+        Arc::clone(&self.service.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Installs `service` and returns the one it replaces.
+    /// The real-time subscriptions.
+    pub fn realtime(&self) -> &Arc<Hub> {
+        &self.realtime
+    }
+
+    /// Installs `service` and returns the one it replaces. Subscriptions to
+    /// fields the new schema lacks are closed.
     pub fn replace(&self, service: Arc<dyn GraphQLService>) -> Arc<dyn GraphQLService> {
-        let mut slot = self.0.write().unwrap_or_else(PoisonError::into_inner);
-        std::mem::replace(&mut *slot, service)
+        let fields = service.subscription_fields();
+        let old = {
+            let mut slot = self.service.write().unwrap_or_else(PoisonError::into_inner);
+            std::mem::replace(&mut *slot, service)
+        };
+        self.realtime.retain_fields(&fields);
+        old
     }
 }
 
@@ -77,6 +97,8 @@ pub struct ServerOptions {
     /// sets one whenever it binds a non-loopback address: anyone who can
     /// mint tokens or reset data must not be a stranger on the network.
     pub admin_token: Option<String>,
+    /// The real-time endpoint's limits.
+    pub realtime: RealtimeLimits,
 }
 
 impl Default for ServerOptions {
@@ -88,6 +110,7 @@ impl Default for ServerOptions {
             extra_routers: Vec::new(),
             stores: None,
             admin_token: None,
+            realtime: RealtimeLimits::default(),
         }
     }
 }

@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod ws;
+
 use std::net::SocketAddr;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
@@ -318,4 +320,51 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).expect("copy");
         }
     }
+}
+
+/// `headers` plus the SigV4 headers AWS's own signer adds for a POST of
+/// `body` to `url` (service `appsync`, region us-east-1), with the
+/// credentials `(access key, secret, session token)`.
+pub fn sigv4_headers(
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+    (access_key, secret, session_token): (&str, &str, Option<&str>),
+    at: std::time::SystemTime,
+) -> Vec<(String, String)> {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    use aws_sigv4::sign::v4;
+    let identity = aws_credential_types::Credentials::new(
+        access_key,
+        secret,
+        session_token.map(str::to_owned),
+        None,
+        "tests",
+    )
+    .into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name("appsync")
+        .time(at)
+        .settings(SigningSettings::default())
+        .build()
+        .expect("signing params")
+        .into();
+    let signable = SignableRequest::new(
+        "POST",
+        url,
+        headers.iter().copied(),
+        SignableBody::Bytes(body.as_bytes()),
+    )
+    .expect("signable");
+    let (instructions, _) = sign(signable, &params).expect("signed").into_parts();
+    let mut out: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    for (name, value) in instructions.headers() {
+        out.push((name.to_owned(), value.to_owned()));
+    }
+    out
 }
