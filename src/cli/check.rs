@@ -28,6 +28,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     match Project::load_with(&args.project, &options) {
         Ok(api) => {
+            for notice in api.manifest.notices() {
+                println!("notice: {notice}");
+            }
             println!(
                 "{}: ok ({} types, {} resolvers)",
                 api.name,

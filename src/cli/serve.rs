@@ -179,6 +179,9 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
             project.display()
         )
     })?;
+    for notice in api.manifest.notices() {
+        tracing::info!("{notice}");
+    }
     if args.no_local_issuer {
         // Without the local issuer, a provider's own keys are all that can
         // verify its tokens: fetch them now, so a machine without network

@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use super::{Loader, parse_duration};
+use super::Loader;
+use super::forms::{ApiKeyLifetimeError, api_key_expiry};
 use crate::auth::sigv4::{IamPrincipal, principal_id};
 use crate::auth::{
     ApiKey, AuthConfig, CognitoConfig, DEFAULT_RESULT_TTL_SECONDS, DefaultAction, IamCredential,
@@ -241,25 +242,39 @@ impl Loader {
         let now = chrono::Utc::now().timestamp();
         let mut api_keys = Vec::new();
         for (idx, key) in manifest.api_keys.iter().enumerate() {
+            let index = idx.to_string();
             let expires = match (&key.expires_at, &key.expires_after) {
-                (Some(at), _) => match chrono::DateTime::parse_from_rfc3339(at) {
-                    Ok(t) => Some(t.timestamp()),
-                    Err(_) => {
+                // `expiresAfter` wins, as in the plugin.
+                (_, Some(after)) => match api_key_expiry(&after.as_text(), now) {
+                    Ok(expires) => Some(expires),
+                    Err(ApiKeyLifetimeError::Format) => {
                         self.manifest_problem(
-                            &["apiKeys", "expiresAt"],
-                            format!("apiKeys[{idx}].expiresAt `{at}` is not an ISO 8601 date-time"),
+                            &["apiKeys", &index, "expiresAfter"],
+                            format!(
+                                "apiKeys[{idx}].expiresAfter `{}` is not a duration such as `30d`, `12h`, `1M` or `1y`",
+                                after.as_text()
+                            ),
+                        );
+                        None
+                    }
+                    Err(ApiKeyLifetimeError::Range) => {
+                        // The plugin's own message.
+                        self.manifest_problem(
+                            &["apiKeys", &index, "expiresAfter"],
+                            format!(
+                                "Api Key {} must be valid for a minimum of 1 day and a maximum of 365 days.",
+                                key.name
+                            ),
                         );
                         None
                     }
                 },
-                (None, Some(after)) => match parse_duration(after) {
-                    Some(secs) => Some(now + secs),
+                (Some(at), None) => match parse_expires_at(at) {
+                    Some(t) => Some(t),
                     None => {
                         self.manifest_problem(
-                            &["apiKeys", "expiresAfter"],
-                            format!(
-                                "apiKeys[{idx}].expiresAfter `{after}` is not a duration such as `30d`, `12h` or `1y`"
-                            ),
+                            &["apiKeys", &index, "expiresAt"],
+                            format!("apiKeys[{idx}].expiresAt `{at}` is not an ISO 8601 date-time"),
                         );
                         None
                     }
@@ -334,4 +349,23 @@ impl Loader {
         }
         out
     }
+}
+
+/// `expiresAt`: an ISO 8601 date-time, or a date. Without an offset it is
+/// read as UTC (the plugin reads it in the deploying machine's zone, which
+/// a shared local server has no good reason to copy). Unlike the plugin,
+/// a past or distant date is accepted, so tests can hold expired keys.
+fn parse_expires_at(text: &str) -> Option<i64> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(t.timestamp());
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(text, format) {
+            return Some(t.and_utc().timestamp());
+        }
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp())
 }

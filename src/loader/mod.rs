@@ -36,6 +36,7 @@ use crate::stores::{SeedSource, Stores, StoresError};
 
 mod auth;
 mod code;
+mod forms;
 mod functions;
 
 use code::{CodeConfig, CodeRole};
@@ -351,11 +352,18 @@ impl Loader {
     }
 
     fn load_schema(&mut self, manifest: &Manifest) -> (Vec<String>, Option<SchemaModel>) {
-        let schema_files = manifest
+        let patterns = manifest
             .schema
             .as_ref()
             .map(|s| s.paths())
             .unwrap_or_else(|| vec!["schema.graphql".to_owned()]);
+        let mut schema_files = Vec::new();
+        for pattern in patterns {
+            match forms::expand_glob(&self.dir, &pattern) {
+                Ok(files) => schema_files.extend(files),
+                Err(error) => self.manifest_problem(&["schema"], error.to_string()),
+            }
+        }
         let mut schema_texts = Vec::new();
         for file in &schema_files {
             match std::fs::read_to_string(self.dir.join(file)) {
@@ -568,11 +576,12 @@ impl Loader {
         let mut functions: HashMap<String, Arc<FunctionPlan>> = HashMap::new();
         for (name, config) in &manifest.pipeline_functions {
             let key = ["pipelineFunctions", name.as_str()];
-            let ds = data_sources.get(&config.data_source).cloned();
-            if ds.is_none() && !manifest.data_sources.contains_key(&config.data_source) {
+            let ds_name = config.data_source_name();
+            let ds = data_sources.get(ds_name).cloned();
+            if ds.is_none() && !manifest.data_sources.contains_key(ds_name) {
                 self.manifest_problem(
                     &["pipelineFunctions", name, "dataSource"],
-                    format!("unknown data source `{}`", config.data_source),
+                    format!("unknown data source `{ds_name}`"),
                 );
             }
             let subs = merged(global_subs, &config.substitutions);
@@ -684,7 +693,7 @@ impl Loader {
                             "a UNIT resolver cannot have `functions`; use `kind: PIPELINE`",
                         );
                     }
-                    let ds = match &config.data_source {
+                    let ds = match config.data_source_name() {
                         None => {
                             self.manifest_problem(&key, "a UNIT resolver needs a `dataSource`");
                             None
@@ -709,7 +718,7 @@ impl Loader {
                         // build: that problem is reported; missing templates
                         // would only repeat it.
                         None if ds.is_none()
-                            && lambda_named(manifest, config.data_source.as_deref())
+                            && lambda_named(manifest, config.data_source_name())
                             && code_config.is_empty() =>
                         {
                             (None, None)
@@ -748,7 +757,7 @@ impl Loader {
                         );
                     }
                     let mut resolved = Vec::new();
-                    for f in &config.functions {
+                    for f in config.function_names() {
                         match functions.get(f) {
                             Some(plan) => resolved.push(plan.clone()),
                             None if manifest.pipeline_functions.contains_key(f) => {}
@@ -950,21 +959,6 @@ fn auth_type(kind: AuthenticationType) -> AuthType {
     }
 }
 
-/// `30d`, `12h`, `1y`, `90m` -> seconds.
-fn parse_duration(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let unit = text.chars().last()?;
-    let n: i64 = text[..text.len() - unit.len_utf8()].trim().parse().ok()?;
-    let secs = match unit {
-        'm' => 60,
-        'h' => 3600,
-        'd' => 86_400,
-        'y' => 365 * 86_400,
-        _ => return None,
-    };
-    n.checked_mul(secs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -977,13 +971,5 @@ mod tests {
             substitute("${Table} ${ctx.args}", &subs),
             "posts ${ctx.args}"
         );
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("30d"), Some(30 * 86_400));
-        assert_eq!(parse_duration("12h"), Some(12 * 3600));
-        assert_eq!(parse_duration("x"), None);
-        assert_eq!(parse_duration("5w"), None);
     }
 }

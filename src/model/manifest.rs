@@ -55,6 +55,8 @@ use serde_json::Value as Json;
 use serde_path_to_error::Segment;
 use serde_saphyr::{DefaultMessageFormatter, MessageFormatter};
 
+use crate::model::plugin_forms;
+pub use crate::model::plugin_forms::{DataSourceRef, FunctionRef};
 use crate::model::source::{KeyIndex, Position};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -68,17 +70,19 @@ pub struct Manifest {
     pub authentication: Option<Authentication>,
     #[serde(default)]
     pub additional_authentications: Vec<Authentication>,
-    #[serde(default)]
+    /// Names, or maps (the plugin accepts both).
+    #[serde(default, deserialize_with = "plugin_forms::api_keys")]
     pub api_keys: Vec<ApiKeyConfig>,
     /// Local extension: the credentials AWS_IAM requests may be signed with,
     /// and whom each stands for.
     #[serde(default)]
     pub iam_credentials: Vec<IamCredentialConfig>,
-    #[serde(default)]
+    /// These three are maps, or lists of maps merged in order.
+    #[serde(default, deserialize_with = "plugin_forms::map_or_list")]
     pub data_sources: IndexMap<String, DataSourceConfig>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "plugin_forms::map_or_list")]
     pub resolvers: IndexMap<String, ResolverConfig>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "plugin_forms::map_or_list")]
     pub pipeline_functions: IndexMap<String, PipelineFunctionConfig>,
     /// Local extension: Lambda functions run on this machine, shaped like
     /// the Serverless Framework's `functions:`.
@@ -117,6 +121,11 @@ pub struct Manifest {
     pub visibility: Option<Json>,
     #[serde(default)]
     pub environment: Option<Json>,
+    /// How the plugin bundles JS code; code here is read as it is.
+    #[serde(default)]
+    pub esbuild: Option<Json>,
+    #[serde(default)]
+    pub enhanced_metrics: Option<Json>,
     /// Local DynamoDB tables; owned by the DynamoDB store.
     #[serde(default)]
     pub tables: Option<Json>,
@@ -255,7 +264,7 @@ pub struct CognitoIdentityConfig {
 
 /// An API key. `value` is a local extension: the plugin lets AWS generate the
 /// key, but a local server needs a known one (e.g. `da2-local`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ApiKeyConfig {
     pub name: String,
@@ -263,9 +272,9 @@ pub struct ApiKeyConfig {
     pub value: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
-    /// e.g. `30d`, `12h`, `1y`.
+    /// e.g. `30d`, `12h`, `1y`, `1M`, or a number of hours.
     #[serde(default)]
-    pub expires_after: Option<String>,
+    pub expires_after: Option<SubstitutionValue>,
     /// An ISO 8601 date-time.
     #[serde(default)]
     pub expires_at: Option<String>,
@@ -284,6 +293,7 @@ pub enum DataSourceType {
     Http,
     RelationalDatabase,
     AmazonEventbridge,
+    AmazonBedrockRuntime,
     /// Test-only: sleeps `config.millis` then answers like NONE. It exists to
     /// prove that sibling fields resolve concurrently; never use it in a real API.
     Sleep,
@@ -300,6 +310,7 @@ impl DataSourceType {
             DataSourceType::Http => "HTTP",
             DataSourceType::RelationalDatabase => "RELATIONAL_DATABASE",
             DataSourceType::AmazonEventbridge => "AMAZON_EVENTBRIDGE",
+            DataSourceType::AmazonBedrockRuntime => "AMAZON_BEDROCK_RUNTIME",
             DataSourceType::Sleep => "SLEEP",
         }
     }
@@ -387,13 +398,16 @@ pub struct ResolverConfig {
     /// no functions is clearly meant as UNIT, so that is inferred instead.
     #[serde(default)]
     pub kind: Option<ResolverKind>,
+    /// A name, or a definition (named after the resolver, `Query_user`).
     #[serde(default)]
-    pub data_source: Option<String>,
+    pub data_source: Option<DataSourceRef>,
+    /// Names, or definitions (named `Query_user_0`, ...).
     #[serde(default)]
-    pub functions: Vec<String>,
-    #[serde(default)]
+    pub functions: Vec<FunctionRef>,
+    /// A path, or `false` to omit it.
+    #[serde(default, deserialize_with = "plugin_forms::template_path")]
     pub request: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "plugin_forms::template_path")]
     pub response: Option<String>,
     /// An APPSYNC_JS module (`.js`, or `.ts` with its types stripped);
     /// excludes `request`/`response`.
@@ -401,7 +415,8 @@ pub struct ResolverConfig {
     pub code: Option<String>,
     #[serde(default)]
     pub runtime: Option<RuntimeConfig>,
-    #[serde(default)]
+    /// `true`, `false`, or `{ttl, keys}`.
+    #[serde(default, deserialize_with = "plugin_forms::resolver_caching")]
     pub caching: Option<ResolverCaching>,
     #[serde(default)]
     pub max_batch_size: Option<u32>,
@@ -410,17 +425,22 @@ pub struct ResolverConfig {
     /// Conflict detection for versioned tables; read by the DynamoDB store.
     #[serde(default)]
     pub sync: Option<Json>,
+    /// The plugin's per-resolver CloudWatch setting; no local effect.
+    #[serde(default)]
+    pub metrics_config: Option<Json>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PipelineFunctionConfig {
-    pub data_source: String,
+    /// A name, or a definition (named after the function).
+    pub data_source: DataSourceRef,
     #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
+    /// A path, or `false` to omit it.
+    #[serde(default, deserialize_with = "plugin_forms::template_path")]
     pub request: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "plugin_forms::template_path")]
     pub response: Option<String>,
     /// An APPSYNC_JS module; excludes `request`/`response`.
     #[serde(default)]
@@ -459,7 +479,7 @@ pub enum RuntimeVersion {
     V1_0_0,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ResolverCaching {
     #[serde(default)]
@@ -638,7 +658,10 @@ impl Manifest {
     /// lists them all. `keys` is the index of the same text.
     pub fn parse(text: &str, keys: &KeyIndex) -> Result<Manifest, Vec<ManifestError>> {
         let first = match from_yaml::<Manifest>(text, &[]) {
-            Ok(manifest) => return Ok(manifest),
+            Ok(mut manifest) => {
+                manifest.hoist_inline_definitions();
+                return Ok(manifest);
+            }
             Err(err) => ManifestError::new(err, keys),
         };
         let first_path = first.key_path.clone().unwrap_or_default();

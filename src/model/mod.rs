@@ -7,6 +7,7 @@
 //! reads the files and turns the model into an executable schema.
 
 pub mod manifest;
+pub mod plugin_forms;
 pub mod scalars;
 pub mod schema;
 pub mod source;
