@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::graphql::GraphQLService;
-use crate::loader::{LambdaOptions, LoadOptions, Project, ProjectErrors};
+use crate::loader::{LambdaOptions, LoadOptions, Project, ProjectErrors, ServerlessOptions};
 use crate::realtime::RealtimeLimits;
 use crate::seed::{FixtureError, FixtureFormat, parse_fixture};
 use crate::server::{AppState, ServerOptions, ServiceCell, app};
@@ -66,6 +66,7 @@ pub struct TestServerBuilder {
     local_issuer: bool,
     lambda: LambdaOptions,
     realtime: RealtimeLimits,
+    serverless: ServerlessOptions,
 }
 
 impl TestServerBuilder {
@@ -103,6 +104,12 @@ impl TestServerBuilder {
         self
     }
 
+    /// `--stage` and `--param` for a serverless.yml project.
+    pub fn serverless(mut self, options: ServerlessOptions) -> Self {
+        self.serverless = options;
+        self
+    }
+
     /// The real-time endpoint's limits (AppSync's by default).
     pub fn realtime(mut self, limits: RealtimeLimits) -> Self {
         self.realtime = limits;
@@ -131,6 +138,7 @@ impl TestServerBuilder {
             no_seed: !self.seed,
             no_local_issuer: !self.local_issuer,
             lambda: self.lambda.clone(),
+            serverless: self.serverless.clone(),
         };
         let project = self.project.clone();
         // Loading opens sled and may seed: blocking work.
@@ -275,6 +283,7 @@ impl TestServer {
             local_issuer: true,
             lambda: LambdaOptions::default(),
             realtime: RealtimeLimits::default(),
+            serverless: ServerlessOptions::default(),
         }
     }
 

@@ -12,6 +12,12 @@ pub struct Args {
     /// `functions:` to, so they are not reported as unknown.
     #[arg(long, value_name = "URL", value_parser = super::serve::parse_lambda_endpoint)]
     pub lambda_endpoint: Option<axum::http::Uri>,
+    /// The stage a serverless.yml project is read for.
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// A Serverless parameter (`${param:NAME}`), as NAME=VALUE.
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = super::serve::parse_param)]
+    pub params: Vec<(String, String)>,
 }
 
 /// Lists every problem in a project; exits non-zero when there is any, so
@@ -24,6 +30,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             endpoint: args.lambda_endpoint.clone(),
             ..LambdaOptions::default()
         },
+        serverless: super::serve::serverless_options(&args.stage, &args.params),
         ..LoadOptions::default()
     };
     match Project::load_with(&args.project, &options) {

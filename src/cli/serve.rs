@@ -14,7 +14,7 @@ use axum::http::HeaderValue;
 use tracing_subscriber::EnvFilter;
 
 use crate::graphql::GraphQLService;
-use crate::loader::{LambdaOptions, LoadOptions, Project, load_project_with};
+use crate::loader::{LambdaOptions, LoadOptions, Project, ServerlessOptions, load_project_with};
 use crate::realtime::RealtimeLimits;
 
 /// Port of the GraphQL endpoint when `--port` is not given.
@@ -64,6 +64,13 @@ pub struct Args {
     /// functions not defined under `functions:`.
     #[arg(long, value_name = "URL", value_parser = parse_lambda_endpoint)]
     pub lambda_endpoint: Option<axum::http::Uri>,
+    /// The stage a serverless.yml project is read for (`${sls:stage}`,
+    /// `${opt:stage}`) [default: provider.stage, else dev].
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// A Serverless parameter (`${param:NAME}`), as NAME=VALUE; repeat for several.
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
     /// Subscriptions one real-time connection may hold (AppSync: 200).
     #[arg(long, value_name = "N", default_value_t = 200)]
     pub realtime_max_subscriptions: usize,
@@ -102,6 +109,8 @@ impl Default for Args {
             node: None,
             python: None,
             lambda_endpoint: None,
+            stage: None,
+            params: Vec::new(),
             realtime_max_subscriptions: 200,
             realtime_max_message_bytes: 240 * 1024,
             realtime_keep_alive: 60.0,
@@ -131,6 +140,25 @@ fn realtime_limits(args: &Args) -> anyhow::Result<RealtimeLimits> {
         )?,
         queue_capacity: args.realtime_queue.max(1),
     })
+}
+
+/// `--param NAME=VALUE`.
+pub fn parse_param(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(name, value)| (name.trim().to_owned(), value.to_owned()))
+        .filter(|(name, _)| !name.is_empty())
+        .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))
+}
+
+/// The Serverless inputs the flags give.
+pub fn serverless_options(
+    stage: &Option<String>,
+    params: &[(String, String)],
+) -> ServerlessOptions {
+    ServerlessOptions {
+        stage: stage.clone(),
+        params: params.iter().cloned().collect(),
+    }
 }
 
 /// `--lambda-endpoint`: an http:// or https:// URL.
@@ -170,6 +198,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
             data_dir: Some(data.clone()),
             no_local_issuer: args.no_local_issuer,
             lambda: lambda.clone(),
+            serverless: serverless_options(&args.stage, &args.params),
             ..LoadOptions::default()
         },
     )
@@ -203,6 +232,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
             stores: Some(Arc::clone(&stores)),
             no_local_issuer: args.no_local_issuer,
             lambda,
+            serverless: serverless_options(&args.stage, &args.params),
             ..LoadOptions::default()
         };
         Arc::new(move |dir: &Path| load_project_with(dir, &options).map_err(|errors| errors.into()))

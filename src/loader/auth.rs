@@ -16,7 +16,7 @@ use crate::graphql::AuthType;
 use crate::model::manifest::{Authentication, AuthenticationType, Manifest};
 
 /// AppSync's example account, for credentials that name none.
-const DEFAULT_ACCOUNT_ID: &str = "123456789012";
+pub(super) const DEFAULT_ACCOUNT_ID: &str = "123456789012";
 
 impl Loader {
     pub(super) fn auth_config(&mut self, manifest: &Manifest) -> AuthConfig {

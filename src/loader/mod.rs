@@ -38,6 +38,10 @@ mod auth;
 mod code;
 mod forms;
 mod functions;
+mod manifest;
+mod serverless;
+
+pub use serverless::ServerlessOptions;
 
 use code::{CodeConfig, CodeRole};
 pub use functions::LambdaOptions;
@@ -126,6 +130,8 @@ pub struct LoadOptions {
     pub no_local_issuer: bool,
     /// Interpreters and endpoints for Lambda functions.
     pub lambda: LambdaOptions,
+    /// `--stage` and `--param` for a serverless.yml project.
+    pub serverless: ServerlessOptions,
 }
 
 impl Project {
@@ -171,6 +177,10 @@ pub fn load_project_with(
 struct Loader {
     dir: PathBuf,
     options: LoadOptions,
+    /// The file the manifest comes from, and the keys it sits under there
+    /// (`appSync` in a serverless.yml).
+    manifest_file: &'static str,
+    manifest_root: &'static [&'static str],
     manifest_text: String,
     manifest_keys: KeyIndex,
     problems: Vec<Problem>,
@@ -204,6 +214,8 @@ impl Loader {
         Loader {
             dir: dir.to_path_buf(),
             options,
+            manifest_file: MANIFEST_FILE,
+            manifest_root: &[],
             manifest_text: String::new(),
             manifest_keys: KeyIndex::default(),
             problems: Vec::new(),
@@ -211,9 +223,11 @@ impl Loader {
     }
 
     fn manifest_problem(&mut self, path: &[&str], message: impl Into<String>) {
-        let pos = self.manifest_keys.locate(path);
+        let mut full: Vec<&str> = self.manifest_root.to_vec();
+        full.extend_from_slice(path);
+        let pos = self.manifest_keys.locate(&full);
         self.problems.push(Problem {
-            file: MANIFEST_FILE.to_owned(),
+            file: self.manifest_file.to_owned(),
             line: pos.map(|p| p.line),
             column: pos.map(|p| p.column),
             key_path: Some(path.join(".")),
@@ -317,38 +331,6 @@ impl Loader {
             cache,
             metrics: Metrics::default(),
         })
-    }
-
-    fn parse_manifest(&mut self) -> Option<Manifest> {
-        let manifest_path = self.dir.join(MANIFEST_FILE);
-        self.manifest_text = match std::fs::read_to_string(&manifest_path) {
-            Ok(t) => t,
-            Err(e) => {
-                self.file_problem(MANIFEST_FILE, format!("cannot read the manifest: {e}"));
-                return None;
-            }
-        };
-        self.manifest_keys = KeyIndex::parse(&self.manifest_text);
-        let manifest = match Manifest::parse(&self.manifest_text, &self.manifest_keys) {
-            Ok(m) => m,
-            Err(errors) => {
-                for e in errors {
-                    self.problems.push(Problem {
-                        file: MANIFEST_FILE.to_owned(),
-                        line: e.position.map(|p| p.line),
-                        column: e.position.map(|p| p.column),
-                        snippet: e
-                            .position
-                            .and_then(|p| line_of(&self.manifest_text, p.line)),
-                        key_path: e.key_path,
-                        message: e.kind.to_string(),
-                    });
-                }
-                return None;
-            }
-        };
-
-        Some(manifest)
     }
 
     fn load_schema(&mut self, manifest: &Manifest) -> (Vec<String>, Option<SchemaModel>) {

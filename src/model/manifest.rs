@@ -657,7 +657,18 @@ impl Manifest {
     /// for each other broken data source, resolver or function, so one run
     /// lists them all. `keys` is the index of the same text.
     pub fn parse(text: &str, keys: &KeyIndex) -> Result<Manifest, Vec<ManifestError>> {
-        let first = match from_yaml::<Manifest>(text, &[]) {
+        Self::parse_at(text, keys, &[])
+    }
+
+    /// [`Self::parse`] for a manifest under the keys `root` of a larger
+    /// file (the `appSync:` block of a serverless.yml); key paths in errors
+    /// start at the root of the file.
+    pub fn parse_at(
+        text: &str,
+        keys: &KeyIndex,
+        root: &[&str],
+    ) -> Result<Manifest, Vec<ManifestError>> {
+        let first = match from_yaml::<Manifest>(text, root) {
             Ok(mut manifest) => {
                 manifest.hoist_inline_definitions();
                 return Ok(manifest);
@@ -667,12 +678,15 @@ impl Manifest {
         let first_path = first.key_path.clone().unwrap_or_default();
         let mut errors = vec![first];
         for section in ENTRY_SECTIONS {
-            for name in keys.keys(&[section]) {
-                let entry = format!("{section}.{name}");
+            let mut at: Vec<&str> = root.to_vec();
+            at.push(section);
+            for name in keys.keys(&at) {
+                let entry = format!("{}{section}.{name}", prefix(root));
                 if first_path == entry || first_path.starts_with(&format!("{entry}.")) {
                     continue;
                 }
-                let path = [section, name];
+                let mut path = at.clone();
+                path.push(name);
                 let result = match section {
                     "dataSources" => from_yaml::<DataSourceConfig>(text, &path).map(drop),
                     "resolvers" => from_yaml::<ResolverConfig>(text, &path).map(drop),
@@ -685,6 +699,11 @@ impl Manifest {
         }
         Err(errors)
     }
+}
+
+/// `a.b.` for the root `[a, b]`.
+fn prefix(root: &[&str]) -> String {
+    root.iter().map(|key| format!("{key}.")).collect()
 }
 
 /// The error and the key path where it happened.
@@ -787,7 +806,7 @@ impl ManifestError {
 
     /// An error in one entry, found after the first: it points at the entry,
     /// or at the key when the key is unknown.
-    fn in_entry(err: YamlError, keys: &KeyIndex, entry: &[&str; 2]) -> ManifestError {
+    fn in_entry(err: YamlError, keys: &KeyIndex, entry: &[&str]) -> ManifestError {
         let at = err
             .error
             .location()

@@ -1,0 +1,828 @@
+//! serverless.yml: the Serverless Framework's variables, resolved in the
+//! file's text so every key keeps its line for error messages, then the
+//! `appSync:` block read as a manifest (serverless-appsync-plugin v2), with
+//! the DynamoDB tables of `resources.Resources` and the top-level
+//! `functions:`.
+//!
+//! Variables: `${self:a.b}`, `${opt:stage}` / `${opt:region}` / `${sls:stage}`
+//! (from `--stage`, else `provider.stage`, else `dev`), `${env:NAME}`,
+//! `${param:NAME}` (from `--param NAME=VALUE`), `${file(./x.yml):a.b}`
+//! (YAML or JSON, relative to the project), `${aws:region}`, each with
+//! fallbacks (`${opt:stage, 'dev'}`) and nesting. A variable that is a
+//! whole value and resolves to a map or a list is written as JSON, which
+//! YAML reads as a flow collection on the same line. Sources that need AWS
+//! (`ssm`, `cf`, `s3`) are refused unless a fallback applies.
+
+use std::collections::HashMap;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_json::{Map, Value as Json, json};
+
+use super::{Loader, Problem};
+use crate::model::manifest::{FunctionConfig, GuardsConfig, IamCredentialConfig, Manifest};
+use crate::model::source::{KeyIndex, line_of};
+
+/// What `serverless deploy --stage S --param K=V` would be given.
+#[derive(Debug, Clone, Default)]
+pub struct ServerlessOptions {
+    pub stage: Option<String>,
+    pub params: HashMap<String, String>,
+}
+
+/// The files a Serverless project keeps its configuration in.
+pub(super) const FILES: [&str; 2] = ["serverless.yml", "serverless.yaml"];
+
+/// The local settings a project of another tool's format keeps beside it:
+/// what AWS would generate or hold, and our local sections.
+pub(super) const LOCAL_SETTINGS: &str = "appsync-local.yaml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct LocalSettings {
+    /// API key names (as the plugin names them) to their local values.
+    #[serde(default)]
+    api_keys: IndexMap<String, String>,
+    #[serde(default)]
+    iam_credentials: Vec<IamCredentialConfig>,
+    #[serde(default)]
+    guards: Option<GuardsConfig>,
+    #[serde(default)]
+    tables: Option<Json>,
+    #[serde(default)]
+    indexes: Option<Json>,
+    #[serde(default)]
+    seed: Option<Json>,
+}
+
+impl Loader {
+    /// Reads serverless.yml's `appSync:` block as the manifest, with the
+    /// tables of `resources` and the top-level `functions`.
+    pub(super) fn parse_serverless(&mut self, file: &'static str) -> Option<Manifest> {
+        self.manifest_file = file;
+        self.manifest_root = &["appSync"];
+        let raw = match std::fs::read_to_string(self.dir.join(file)) {
+            Ok(text) => text,
+            Err(e) => {
+                self.file_problem(file, format!("cannot read {file}: {e}"));
+                return None;
+            }
+        };
+        let dir = self.dir.clone();
+        let env = |name: &str| std::env::var(name).ok();
+        let read = |path: &str| std::fs::read_to_string(dir.join(path));
+        let inputs = Inputs {
+            stage: self.options.serverless.stage.as_deref(),
+            region: None,
+            params: &self.options.serverless.params,
+            env: &env,
+            read_file: &read,
+        };
+        let text = match resolve_text(&raw, &inputs) {
+            Ok(text) => text,
+            Err(e) => {
+                self.problems.push(Problem {
+                    file: file.to_owned(),
+                    line: Some(e.line),
+                    column: Some(e.column),
+                    key_path: None,
+                    snippet: line_of(&raw, e.line),
+                    message: e.message,
+                });
+                return None;
+            }
+        };
+        self.manifest_keys = KeyIndex::parse(&text);
+        self.manifest_text = text;
+        if self.manifest_keys.locate(&["appSync"]).is_none() {
+            self.file_problem(
+                file,
+                "no `appSync:` block: appsync-local reads serverless-appsync-plugin v2's configuration",
+            );
+            return None;
+        }
+        let mut manifest =
+            match Manifest::parse_at(&self.manifest_text, &self.manifest_keys, &["appSync"]) {
+                Ok(manifest) => manifest,
+                Err(errors) => {
+                    self.manifest_errors(errors);
+                    return None;
+                }
+            };
+        let config = read_yaml(&self.manifest_text).unwrap_or_default();
+        if manifest.tables.is_none() {
+            let tables = tables(&config);
+            if !tables.is_empty() {
+                manifest.tables = Some(Json::Object(tables));
+            }
+        }
+        let names = table_names(&config);
+        for data_source in manifest.data_sources.values_mut() {
+            if let Some(name) = data_source
+                .config
+                .as_mut()
+                .and_then(|c| c.get_mut("tableName"))
+            {
+                *name = table_reference(name, &names);
+            }
+        }
+        self.serverless_functions(&config, &mut manifest);
+        self.apply_local_settings(&mut manifest);
+        Some(manifest)
+    }
+
+    /// The top-level `functions`, with the provider's defaults, as local
+    /// functions (the keys our `functions:` knows; others have no local
+    /// effect).
+    fn serverless_functions(&mut self, config: &Json, manifest: &mut Manifest) {
+        let provider = &config["provider"];
+        let Some(functions) = config["functions"].as_object() else {
+            return;
+        };
+        for (name, function) in functions {
+            let mut local = Map::new();
+            for key in ["handler", "description"] {
+                if let Some(value) = function.get(key) {
+                    local.insert(key.into(), value.clone());
+                }
+            }
+            for key in ["runtime", "timeout", "memorySize"] {
+                if let Some(value) = function.get(key).or_else(|| provider.get(key)) {
+                    local.insert(key.into(), value.clone());
+                }
+            }
+            for key in ["reservedConcurrency", "provisionedConcurrency"] {
+                if let Some(value) = function.get(key) {
+                    local.insert(key.into(), value.clone());
+                }
+            }
+            let mut environment = provider["environment"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            if let Some(own) = function["environment"].as_object() {
+                environment.extend(own.clone());
+            }
+            local.insert("environment".into(), Json::Object(environment));
+            match serde_json::from_value::<FunctionConfig>(Json::Object(local)) {
+                Ok(function) => {
+                    manifest.functions.entry(name.clone()).or_insert(function);
+                }
+                Err(e) => {
+                    let pos = self.manifest_keys.locate(&["functions", name]);
+                    self.problems.push(Problem {
+                        file: self.manifest_file.to_owned(),
+                        line: pos.map(|p| p.line),
+                        column: pos.map(|p| p.column),
+                        key_path: Some(format!("functions.{name}")),
+                        snippet: pos.and_then(|p| line_of(&self.manifest_text, p.line)),
+                        message: format!("function `{name}`: {e}"),
+                    });
+                }
+            }
+        }
+    }
+
+    /// `appsync-local.yaml` beside the project: API key values, IAM
+    /// credentials and the local sections.
+    fn apply_local_settings(&mut self, manifest: &mut Manifest) {
+        let Ok(text) = std::fs::read_to_string(self.dir.join(LOCAL_SETTINGS)) else {
+            return;
+        };
+        let settings: LocalSettings = match serde_saphyr::from_str(&text) {
+            Ok(settings) => settings,
+            Err(e) => {
+                let at = e.location();
+                self.problems.push(Problem {
+                    file: LOCAL_SETTINGS.to_owned(),
+                    line: at.as_ref().map(|l| l.line() as usize),
+                    column: at.as_ref().map(|l| l.column() as usize),
+                    key_path: None,
+                    snippet: at.and_then(|l| line_of(&text, l.line() as usize)),
+                    message: e.to_string(),
+                });
+                return;
+            }
+        };
+        for key in &mut manifest.api_keys {
+            if let Some(value) = settings.api_keys.get(&key.name) {
+                key.value = Some(value.clone());
+            }
+        }
+        for name in settings.api_keys.keys() {
+            if !manifest.api_keys.iter().any(|key| &key.name == name) {
+                let pos = KeyIndex::parse(&text).locate(&["apiKeys", name]);
+                self.problems.push(Problem {
+                    file: LOCAL_SETTINGS.to_owned(),
+                    line: pos.map(|p| p.line),
+                    column: pos.map(|p| p.column),
+                    key_path: Some(format!("apiKeys.{name}")),
+                    snippet: pos.and_then(|p| line_of(&text, p.line)),
+                    message: format!("the project has no API key named `{name}`"),
+                });
+            }
+        }
+        manifest.iam_credentials.extend(settings.iam_credentials);
+        if let Some(guards) = settings.guards {
+            manifest.guards = guards;
+        }
+        for (ours, theirs) in [
+            (&mut manifest.tables, settings.tables),
+            (&mut manifest.indexes, settings.indexes),
+            (&mut manifest.seed, settings.seed),
+        ] {
+            if theirs.is_some() {
+                *ours = theirs;
+            }
+        }
+    }
+}
+
+/// A data source's `tableName` that names a table of `resources` by
+/// logical id (`!Ref NotesTable`, `{Ref: NotesTable}`): the table's name.
+fn table_reference(value: &Json, names: &HashMap<String, String>) -> Json {
+    let id = match value {
+        Json::String(id) => id.as_str(),
+        Json::Object(map) => match map.get("Ref").or_else(|| map.get("!Ref")) {
+            Some(Json::String(id)) => id.as_str(),
+            _ => return value.clone(),
+        },
+        _ => return value.clone(),
+    };
+    match names.get(id) {
+        Some(name) => Json::String(name.clone()),
+        None => value.clone(),
+    }
+}
+
+/// A problem in serverless.yml, at a line and column of the original text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct VariableError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// What the variables read besides the file itself.
+pub struct Inputs<'a> {
+    pub stage: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub params: &'a HashMap<String, String>,
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    /// Reads a file relative to the project (`${file(...)}`).
+    pub read_file: &'a dyn Fn(&str) -> std::io::Result<String>,
+}
+
+/// Nested variables deeper than this are a cycle.
+const MAX_DEPTH: usize = 16;
+
+struct Resolver<'a> {
+    config: Json,
+    inputs: &'a Inputs<'a>,
+}
+
+/// Resolves every variable in `text`, keeping lines where they are.
+pub fn resolve_text(text: &str, inputs: &Inputs<'_>) -> Result<String, VariableError> {
+    let config = read_yaml(text).map_err(|e| {
+        let at = e.location();
+        VariableError {
+            line: at.as_ref().map_or(1, |l| l.line()),
+            column: at.as_ref().map_or(1, |l| l.column()),
+            message: format!("serverless.yml is not valid YAML: {e}"),
+        }
+    })?;
+    let resolver = Resolver { config, inputs };
+    let mut out = String::with_capacity(text.len());
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        // Comments keep their variables as written.
+        let (code, comment) = split_comment(line);
+        let whole_value = whole_value_variable(code);
+        let resolved =
+            resolver
+                .interpolate(code, 0, whole_value)
+                .map_err(|(column, message)| VariableError {
+                    line: index + 1,
+                    column: column + 1,
+                    message,
+                })?;
+        out.push_str(&resolved);
+        out.push_str(comment);
+    }
+    Ok(out)
+}
+
+/// The line without its comment, and the comment (a `#` after a space,
+/// outside quotes).
+fn split_comment(line: &str) -> (&str, &str) {
+    let mut quote = None;
+    let mut previous = ' ';
+    for (at, c) in line.char_indices() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), _) if c == q => quote = None,
+            (None, '#') if previous.is_whitespace() => return line.split_at(at),
+            _ => {}
+        }
+        previous = c;
+    }
+    (line, "")
+}
+
+/// Whether the line's value is one variable and nothing else
+/// (`key: ${...}` or `- ${...}`), so a map or list may replace it.
+fn whole_value_variable(code: &str) -> bool {
+    let value = match code.split_once(": ") {
+        Some((_, value)) => value,
+        None => code.trim_start().strip_prefix("- ").unwrap_or(""),
+    };
+    let value = value.trim();
+    value.starts_with("${")
+        && value.ends_with('}')
+        && matching_close(value, 2) == Some(value.len() - 1)
+}
+
+/// The index of the `}` closing the `${` whose content starts at `from`.
+fn matching_close(text: &str, from: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut depth = 1;
+    let mut at = from;
+    while at < bytes.len() {
+        if bytes[at] == b'$' && bytes.get(at + 1) == Some(&b'{') {
+            depth += 1;
+            at += 2;
+            continue;
+        }
+        if bytes[at] == b'}' {
+            depth -= 1;
+            if depth == 0 {
+                return Some(at);
+            }
+        }
+        at += 1;
+    }
+    None
+}
+
+/// Why a variable has no value, in words for the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+struct Unresolved(String);
+
+impl From<String> for Unresolved {
+    fn from(message: String) -> Self {
+        Unresolved(message)
+    }
+}
+
+type Failure = (usize, String);
+
+impl Resolver<'_> {
+    /// Replaces the variables of `text`. `whole` allows a map or list.
+    fn interpolate(&self, text: &str, depth: usize, whole: bool) -> Result<String, Failure> {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = 0;
+        while let Some(found) = text[rest..].find("${") {
+            let start = rest + found;
+            let Some(end) = matching_close(text, start + 2) else {
+                return Err((start, "a `${` variable is not closed".to_owned()));
+            };
+            out.push_str(&text[rest..start]);
+            let value = self
+                .evaluate(&text[start + 2..end], depth)
+                .map_err(|Unresolved(message)| (start, message))?;
+            match value {
+                Json::String(s) => out.push_str(&s),
+                Json::Object(_) | Json::Array(_) if whole => out.push_str(&value.to_string()),
+                Json::Object(_) | Json::Array(_) => {
+                    return Err((
+                        start,
+                        format!(
+                            "`${{{}}}` is a map or a list inside a longer value",
+                            &text[start + 2..end]
+                        ),
+                    ));
+                }
+                other => out.push_str(&other.to_string()),
+            }
+            rest = end + 1;
+        }
+        out.push_str(&text[rest..]);
+        Ok(out)
+    }
+
+    /// One variable's content: `source:address, fallback, ...`.
+    fn evaluate(&self, content: &str, depth: usize) -> Result<Json, Unresolved> {
+        if depth > MAX_DEPTH {
+            return Err(format!("`${{{content}}}` refers to itself").into());
+        }
+        // Inner variables first: `${opt:stage, ${self:custom.stage}}`.
+        let mut last_error = None;
+        for candidate in split_top_level(content) {
+            let candidate = candidate.trim();
+            if let Some(literal) = literal(candidate) {
+                return Ok(literal);
+            }
+            // A fallback that is a variable of its own gives its value.
+            if candidate.starts_with("${")
+                && matching_close(candidate, 2) == Some(candidate.len() - 1)
+            {
+                match self.evaluate(&candidate[2..candidate.len() - 1], depth + 1) {
+                    Ok(value) => return Ok(value),
+                    Err(message) => {
+                        last_error = Some(message);
+                        continue;
+                    }
+                }
+            }
+            // A reference built from variables: `self:custom.${sls:stage}`.
+            let candidate = if candidate.contains("${") {
+                match self.interpolate(candidate, depth + 1, false) {
+                    Ok(text) => text,
+                    Err((_, message)) => return Err(message.into()),
+                }
+            } else {
+                candidate.to_owned()
+            };
+            match self.source(&candidate, depth) {
+                Ok(Some(value)) => return Ok(value),
+                Ok(None) => last_error = Some(format!("`${{{candidate}}}` has no value").into()),
+                Err(message) => last_error = Some(message),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| format!("`${{{content}}}` is empty").into()))
+    }
+
+    /// A source's value, `None` when it has none (so a fallback applies).
+    fn source(&self, reference: &str, depth: usize) -> Result<Option<Json>, Unresolved> {
+        let inputs = self.inputs;
+        if let Some(rest) = reference.strip_prefix("file(") {
+            let Some((path, address)) = rest.split_once(')') else {
+                return Err(format!("`{reference}`: `file(` is not closed").into());
+            };
+            let path = path.trim().trim_matches(['\'', '"']);
+            let text = (inputs.read_file)(path).map_err(|e| {
+                Unresolved(format!("`${{{reference}}}`: cannot read `{path}`: {e}"))
+            })?;
+            let value =
+                read_yaml(&text).map_err(|e| format!("`{path}` is not YAML or JSON: {e}"))?;
+            let address = address.trim_start_matches(':');
+            return self.resolve_value(lookup(&value, address), depth);
+        }
+        let Some((source, address)) = reference.split_once(':') else {
+            return Err(format!("`${{{reference}}}` is not a Serverless variable").into());
+        };
+        let address = address.trim();
+        Ok(match source.trim() {
+            "self" => self.resolve_value(lookup(&self.config, address), depth)?,
+            "opt" | "sls" => match address {
+                "stage" => Some(Json::String(self.stage())),
+                "region" => Some(Json::String(self.region())),
+                "instanceId" => Some(json!("local")),
+                _ => None,
+            },
+            "env" => (inputs.env)(address).map(Json::String),
+            "param" => inputs.params.get(address).cloned().map(Json::String),
+            "aws" => match address {
+                "region" => Some(Json::String(self.region())),
+                "accountId" => Some(json!(super::auth::DEFAULT_ACCOUNT_ID)),
+                _ => None,
+            },
+            "strToBool" => Some(Json::Bool(address == "true")),
+            other => {
+                return Err(format!(
+                    "`${{{reference}}}` needs AWS (`{other}`); give it a fallback, such as `${{{reference}, 'local'}}`"
+                ).into());
+            }
+        })
+    }
+
+    /// A looked-up value with its own variables resolved.
+    fn resolve_value(&self, value: Option<Json>, depth: usize) -> Result<Option<Json>, Unresolved> {
+        match value {
+            Some(Json::String(text)) if text.contains("${") => {
+                let resolved = self
+                    .interpolate(&text, depth + 1, true)
+                    .map_err(|(_, message)| Unresolved(message))?;
+                Ok(Some(
+                    serde_json::from_str(&resolved).unwrap_or(Json::String(resolved)),
+                ))
+            }
+            other => Ok(other),
+        }
+    }
+
+    fn stage(&self) -> String {
+        self.inputs
+            .stage
+            .map(str::to_owned)
+            .or_else(|| self.provider_setting("stage"))
+            .unwrap_or_else(|| "dev".to_owned())
+    }
+
+    fn region(&self) -> String {
+        self.inputs
+            .region
+            .map(str::to_owned)
+            .or_else(|| self.provider_setting("region"))
+            .unwrap_or_else(crate::lambda::default_region)
+    }
+
+    /// `provider.stage` or `provider.region` when it holds no variable.
+    fn provider_setting(&self, key: &str) -> Option<String> {
+        self.config["provider"][key]
+            .as_str()
+            .filter(|value| !value.contains("${"))
+            .map(str::to_owned)
+    }
+}
+
+/// A YAML document as JSON, CloudFormation's short forms as its long ones
+/// (`!Ref X` is `{"Ref": "X"}`, `!GetAtt A.B` is `{"Fn::GetAtt": ["A", "B"]}`,
+/// `!Sub` is `{"Fn::Sub": ...}`).
+pub(super) fn read_yaml(text: &str) -> Result<Json, serde_norway::Error> {
+    serde_norway::from_str::<serde_norway::Value>(text).map(to_json)
+}
+
+fn to_json(value: serde_norway::Value) -> Json {
+    use serde_norway::Value as Yaml;
+    match value {
+        Yaml::Null => Json::Null,
+        Yaml::Bool(b) => Json::Bool(b),
+        Yaml::Number(n) => serde_json::to_value(&n).unwrap_or(Json::Null),
+        Yaml::String(s) => Json::String(s),
+        Yaml::Sequence(items) => Json::Array(items.into_iter().map(to_json).collect()),
+        Yaml::Mapping(map) => Json::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Yaml::String(s) => s,
+                        other => serde_norway::to_string(&other)
+                            .unwrap_or_default()
+                            .trim()
+                            .to_owned(),
+                    };
+                    (key, to_json(v))
+                })
+                .collect(),
+        ),
+        Yaml::Tagged(tagged) => {
+            let tag = tagged.tag.to_string();
+            let name = tag.trim_start_matches('!');
+            let value = to_json(tagged.value);
+            match (name, value) {
+                ("Ref", value) => json!({ "Ref": value }),
+                ("GetAtt", Json::String(path)) => {
+                    let (resource, attribute) = path.split_once('.').unwrap_or((&path, ""));
+                    json!({ "Fn::GetAtt": [resource, attribute] })
+                }
+                (name, value) => json!({ format!("Fn::{name}"): value }),
+            }
+        }
+    }
+}
+
+/// `a.b.c` in `value`; an empty address is the whole value.
+fn lookup(value: &Json, address: &str) -> Option<Json> {
+    let mut at = value;
+    for key in address.split('.').filter(|k| !k.is_empty()) {
+        at = match at {
+            Json::Object(map) => map.get(key)?,
+            Json::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i))?,
+            _ => return None,
+        };
+    }
+    Some(at.clone())
+}
+
+/// A fallback literal: `'text'`, `"text"`, a number or a boolean.
+fn literal(candidate: &str) -> Option<Json> {
+    let quoted = |q: char| {
+        candidate
+            .strip_prefix(q)
+            .and_then(|rest| rest.strip_suffix(q))
+            .map(|text| Json::String(text.to_owned()))
+    };
+    quoted('\'')
+        .or_else(|| quoted('"'))
+        .or_else(|| candidate.parse::<i64>().ok().map(Json::from))
+        .or_else(|| match candidate {
+            "true" => Some(Json::Bool(true)),
+            "false" => Some(Json::Bool(false)),
+            _ => None,
+        })
+}
+
+/// Splits at commas outside nested variables and quotes.
+fn split_top_level(content: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut depth = 0;
+    let mut quote = None;
+    let mut start = 0;
+    let bytes = content.as_bytes();
+    for (at, c) in content.char_indices() {
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '$') if bytes.get(at + 1) == Some(&b'{') => depth += 1,
+            (None, '}') if depth > 0 => depth -= 1,
+            (None, ',') if depth == 0 => {
+                parts.push(&content[start..at]);
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&content[start..]);
+    parts
+}
+
+/// The `AWS::DynamoDB::Table`s of `resources.Resources`, as the local
+/// `tables:` section: by their `TableName` (or logical id), with keys,
+/// GSIs and LSIs. `Ref` to a table elsewhere resolves to its name.
+pub fn tables(config: &Json) -> Map<String, Json> {
+    let mut tables = Map::new();
+    let Some(resources) = config["resources"]["Resources"].as_object() else {
+        return tables;
+    };
+    for (logical_id, resource) in resources {
+        if resource["Type"] != "AWS::DynamoDB::Table" {
+            continue;
+        }
+        let properties = &resource["Properties"];
+        let name = properties["TableName"]
+            .as_str()
+            .unwrap_or(logical_id)
+            .to_owned();
+        let types: HashMap<&str, &str> = properties["AttributeDefinitions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| Some((d["AttributeName"].as_str()?, d["AttributeType"].as_str()?)))
+            .collect();
+        let keys = |schema: &Json| {
+            let mut out = Map::new();
+            for key in schema.as_array().into_iter().flatten() {
+                let Some(attribute) = key["AttributeName"].as_str() else {
+                    continue;
+                };
+                let role = if key["KeyType"] == "RANGE" {
+                    "sortKey"
+                } else {
+                    "partitionKey"
+                };
+                let kind = types.get(attribute).copied().unwrap_or("S");
+                out.insert(role.into(), json!({"name": attribute, "type": kind}));
+            }
+            out
+        };
+        let mut table = keys(&properties["KeySchema"]);
+        for (section, ours) in [
+            ("GlobalSecondaryIndexes", "globalSecondaryIndexes"),
+            ("LocalSecondaryIndexes", "localSecondaryIndexes"),
+        ] {
+            let indexes: Vec<Json> = properties[section]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|index| {
+                    let mut out = keys(&index["KeySchema"]);
+                    out.insert("indexName".into(), index["IndexName"].clone());
+                    let projection = index["Projection"]["ProjectionType"]
+                        .as_str()
+                        .unwrap_or("ALL");
+                    let mut projected = json!({"type": projection});
+                    if let Some(attributes) = index["Projection"].get("NonKeyAttributes") {
+                        projected["nonKeyAttributes"] = attributes.clone();
+                    }
+                    out.insert("projection".into(), projected);
+                    Json::Object(out)
+                })
+                .collect();
+            if !indexes.is_empty() {
+                table.insert(ours.into(), Json::Array(indexes));
+            }
+        }
+        tables.insert(name, Json::Object(table));
+    }
+    tables
+}
+
+/// The logical ids of `resources.Resources` tables to their names, for
+/// `Ref`/`Fn::GetAtt` in data sources.
+pub fn table_names(config: &Json) -> HashMap<String, String> {
+    config["resources"]["Resources"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, r)| r["Type"] == "AWS::DynamoDB::Table")
+        .map(|(id, r)| {
+            let name = r["Properties"]["TableName"].as_str().unwrap_or(id);
+            (id.clone(), name.to_owned())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(text: &str, files: &[(&str, &str)]) -> Result<String, VariableError> {
+        let params = HashMap::from([("tier".to_owned(), "gold".to_owned())]);
+        let files: HashMap<String, String> = files
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let env = |name: &str| (name == "HOME_TABLE").then(|| "home".to_owned());
+        let read = move |path: &str| {
+            files
+                .get(path)
+                .cloned()
+                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+        };
+        resolve_text(
+            text,
+            &Inputs {
+                stage: None,
+                region: None,
+                params: &params,
+                env: &env,
+                read_file: &read,
+            },
+        )
+    }
+
+    #[test]
+    fn variables_resolve_in_place() {
+        let text = "service: notes\nprovider:\n  stage: ${opt:stage, 'qa'}\ncustom:\n  table: ${self:service}-${sls:stage}\nappSync:\n  name: ${self:custom.table} # ${not:resolved}\n  tier: ${param:tier}\n  home: ${env:HOME_TABLE, 'none'}\n  missing: ${env:NOPE, ${self:service}}\n";
+        let out = resolve(text, &[]).unwrap();
+        assert_eq!(
+            out,
+            "service: notes\nprovider:\n  stage: dev\ncustom:\n  table: notes-dev\nappSync:\n  name: notes-dev # ${not:resolved}\n  tier: gold\n  home: home\n  missing: notes\n"
+        );
+    }
+
+    #[test]
+    fn files_give_values_and_whole_maps() {
+        let text = "appSync:\n  dataSources:\n    - ${file(./ds.yml)}\n  table: ${file(ds.yml):users.config.tableName}\n";
+        let ds = "users:\n  type: AMAZON_DYNAMODB\n  config:\n    tableName: Users\n";
+        let out = resolve(text, &[("./ds.yml", ds), ("ds.yml", ds)]).unwrap();
+        assert_eq!(
+            out,
+            "appSync:\n  dataSources:\n    - {\"users\":{\"type\":\"AMAZON_DYNAMODB\",\"config\":{\"tableName\":\"Users\"}}}\n  table: Users\n"
+        );
+    }
+
+    #[test]
+    fn unresolvable_variables_point_at_their_place() {
+        let err = resolve("a: 1\nb: x-${ssm:/secret}\n", &[]).unwrap_err();
+        assert_eq!((err.line, err.column), (2, 6));
+        assert!(err.message.contains("needs AWS (`ssm`)"), "{}", err.message);
+        let err = resolve("a: ${self:a}\n", &[]).unwrap_err();
+        assert!(err.message.contains("refers to itself"), "{}", err.message);
+        let err = resolve("a: ${file(none.yml)}\n", &[]).unwrap_err();
+        assert!(
+            err.message.contains("cannot read `none.yml`"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn tables_come_from_cloudformation() {
+        let config = json!({"resources": {"Resources": {
+            "NotesTable": {"Type": "AWS::DynamoDB::Table", "Properties": {
+                "TableName": "Notes",
+                "AttributeDefinitions": [
+                    {"AttributeName": "id", "AttributeType": "S"},
+                    {"AttributeName": "owner", "AttributeType": "S"},
+                    {"AttributeName": "at", "AttributeType": "N"}
+                ],
+                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                "GlobalSecondaryIndexes": [{
+                    "IndexName": "byOwner",
+                    "KeySchema": [
+                        {"AttributeName": "owner", "KeyType": "HASH"},
+                        {"AttributeName": "at", "KeyType": "RANGE"}
+                    ],
+                    "Projection": {"ProjectionType": "ALL"}
+                }]
+            }},
+            "Bucket": {"Type": "AWS::S3::Bucket"}
+        }}});
+        assert_eq!(
+            Json::Object(tables(&config)),
+            json!({"Notes": {
+                "partitionKey": {"name": "id", "type": "S"},
+                "globalSecondaryIndexes": [{
+                    "partitionKey": {"name": "owner", "type": "S"},
+                    "sortKey": {"name": "at", "type": "N"},
+                    "indexName": "byOwner",
+                    "projection": {"type": "ALL"}
+                }]
+            }})
+        );
+        assert_eq!(table_names(&config)["NotesTable"], "Notes");
+    }
+}
