@@ -4,6 +4,10 @@
 
 mod common;
 
+use appsync_local::model::manifest::Manifest;
+use appsync_local::model::source::KeyIndex;
+use serde_norway::{Mapping, Value};
+
 use common::{start, wait_until};
 use serde_json::json;
 
@@ -59,10 +63,6 @@ async fn the_plugins_shorthand_forms_serve() {
 /// authentication when the example leaves them out.
 #[test]
 fn every_plugin_documentation_example_reads_as_a_manifest() {
-    use appsync_local::model::manifest::Manifest;
-    use appsync_local::model::source::KeyIndex;
-    use serde_norway::{Mapping, Value};
-
     // Examples that are not YAML at all (documentation slips): an esbuild
     // object in JavaScript syntax, and `Ref:` written inline.
     let not_yaml = ["dataSources-4.yaml", "general-config-5.yaml"];
@@ -81,8 +81,8 @@ fn every_plugin_documentation_example_reads_as_a_manifest() {
     for file in files {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(&file).unwrap();
-        let value: Value = match serde_norway::from_str(&text) {
-            Ok(value) => value,
+        let manifest = match example_manifest(&text) {
+            Ok(manifest) => manifest,
             Err(err) => {
                 assert!(
                     not_yaml.contains(&name.as_str()),
@@ -91,25 +91,6 @@ fn every_plugin_documentation_example_reads_as_a_manifest() {
                 continue;
             }
         };
-        let mut block = match value.get("appSync") {
-            Some(block) => block.clone(),
-            None if value.get("Query.user").is_some() => {
-                let mut resolvers = Mapping::new();
-                resolvers.insert("resolvers".into(), value.clone());
-                Value::Mapping(resolvers)
-            }
-            None => value.clone(),
-        };
-        let map = block.as_mapping_mut().expect("a map");
-        if !map.contains_key("name") {
-            map.insert("name".into(), "docs".into());
-        }
-        if !map.contains_key("authentication") {
-            let mut auth = Mapping::new();
-            auth.insert("type".into(), "API_KEY".into());
-            map.insert("authentication".into(), Value::Mapping(auth));
-        }
-        let manifest = serde_norway::to_string(&block).unwrap();
         let parsed = Manifest::parse(&manifest, &KeyIndex::parse(&manifest));
         match (parsed, needs_variables.contains(&name.as_str())) {
             (Ok(_), false) | (Err(_), true) => {}
@@ -140,4 +121,75 @@ fn check_notes_settings_with_no_local_effect() {
          notice: enhancedMetrics: metrics are served at /metrics, not sent to CloudWatch\n\
          plugin-forms: ok (17 types, 2 resolvers)\n"
     );
+}
+
+/// serverless-appsync-plugin's own validation schema (from npm,
+/// `tests/plugin-oracle`) as the oracle: every documentation example it
+/// accepts reads as a manifest here too. (We also read some it refuses:
+/// its quick start's resolvers lack `kind: UNIT`, which we infer.)
+#[test]
+fn what_the_plugin_accepts_reads_here() {
+    common::npm_ci("tests/plugin-oracle");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = std::fs::read_dir(root.join("tests/plugin_docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let out = std::process::Command::new("node")
+        .arg(root.join("tests/plugin-oracle/validate.mjs"))
+        .args(&files)
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verdicts: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(verdicts.len(), files.len());
+    let mut valid = 0;
+    for (file, verdict) in files.iter().zip(&verdicts) {
+        if verdict["valid"] != true {
+            continue;
+        }
+        valid += 1;
+        let manifest = example_manifest(&std::fs::read_to_string(file).unwrap()).unwrap();
+        if let Err(errors) = Manifest::parse(&manifest, &KeyIndex::parse(&manifest)) {
+            panic!(
+                "{}: the plugin accepts it, we refuse: {errors:?}",
+                verdict["file"]
+            );
+        }
+    }
+    assert!(valid >= 30, "only {valid} examples valid for the plugin");
+}
+
+/// A documentation example as an `appsync.yaml`: its `appSync:` block, or
+/// the whole example when it is part of one (one resolver is put under
+/// `resolvers`), with a `name` and an `authentication` when it has none.
+/// `tests/plugin-oracle/validate.mjs` reads them the same way.
+fn example_manifest(text: &str) -> Result<String, serde_norway::Error> {
+    let value: Value = serde_norway::from_str(text)?;
+    let mut block = match value.get("appSync") {
+        Some(block) => block.clone(),
+        None if value.get("Query.user").is_some() => {
+            let mut resolvers = Mapping::new();
+            resolvers.insert("resolvers".into(), value.clone());
+            Value::Mapping(resolvers)
+        }
+        None => value.clone(),
+    };
+    if let Some(map) = block.as_mapping_mut() {
+        map.entry("name".into()).or_insert("docs".into());
+        let mut auth = Mapping::new();
+        auth.insert("type".into(), "API_KEY".into());
+        map.entry("authentication".into())
+            .or_insert(Value::Mapping(auth));
+    }
+    serde_norway::to_string(&block)
 }

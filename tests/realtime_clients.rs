@@ -8,7 +8,6 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use appsync_local::testing::TestServer;
@@ -19,34 +18,6 @@ use tokio::process::{ChildStdout, Command};
 
 fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/realtime-clients")
-}
-
-/// Installs the clients once (`npm ci`), unless an install of this lock
-/// file is already there.
-fn install_clients() {
-    static INSTALL: Mutex<bool> = Mutex::new(false);
-    let mut done = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    if *done {
-        return;
-    }
-    let dir = clients_dir();
-    let installed = dir.join("node_modules/.package-lock.json");
-    let lock = std::fs::read(dir.join("package-lock.json")).expect("the lock file");
-    let current = std::fs::read(&installed).ok();
-    // npm writes its own view of the lock there; a changed lock reinstalls.
-    let stamp = dir.join("node_modules/.appsync-local-lock");
-    if current.is_none() || std::fs::read(&stamp).ok().as_deref() != Some(&lock[..]) {
-        let status = std::process::Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .status()
-            .unwrap_or_else(|e| {
-                panic!("cannot run npm ({e}): the interop tests need Node.js and npm on PATH")
-            });
-        assert!(status.success(), "npm ci in tests/realtime-clients failed");
-        std::fs::write(&stamp, &lock).expect("the install stamp");
-    }
-    *done = true;
 }
 
 struct Driver {
@@ -86,7 +57,7 @@ impl Driver {
 }
 
 async fn round_trip(client: &str, expected: Json) {
-    install_clients();
+    common::npm_ci("tests/realtime-clients");
     let server: Client = start_with(TestServer::builder(project("realtime"))).await;
     let query = "subscription On($id: ID) { onNote(id: $id) { id text } }";
     let mut driver = Driver::spawn(client, &server, query, json!({"id": "n1"}));

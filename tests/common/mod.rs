@@ -368,3 +368,29 @@ pub fn sigv4_headers(
     }
     out
 }
+
+/// Installs the npm packages of a test folder of the project (`npm ci`,
+/// pinned by its lock file) once per test binary, unless an install of the
+/// same lock file is already there.
+pub fn npm_ci(folder: &str) {
+    static DONE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
+    if done.iter().any(|f| f == folder) {
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
+    let lock = std::fs::read(dir.join("package-lock.json")).expect("the lock file");
+    let stamp = dir.join("node_modules/.appsync-local-lock");
+    if std::fs::read(&stamp).ok().as_deref() != Some(&lock[..]) {
+        let status = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir)
+            .status()
+            .unwrap_or_else(|e| {
+                panic!("cannot run npm ({e}): {folder} needs Node.js and npm on PATH")
+            });
+        assert!(status.success(), "npm ci in {folder} failed");
+        std::fs::write(&stamp, &lock).expect("the install stamp");
+    }
+    done.push(folder.to_owned());
+}
