@@ -451,3 +451,44 @@ fn lambda_output_is_logged_and_watch_reloads_handlers() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// `serve` on a serverless.yml project: it says which value each API key
+/// has (AWS would generate them) and notes settings with no local effect.
+#[cfg(unix)]
+#[test]
+fn serve_names_the_api_keys_of_a_serverless_project() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let data = tempfile::tempdir().expect("temp dir");
+    let (mut child, _port) = serve(
+        &[
+            "--project",
+            "examples/serverless-notes",
+            "--param",
+            "xray=true",
+        ],
+        data.path(),
+        Stdio::piped(),
+    );
+    let received = stderr_lines(&mut child);
+    let wanted = [
+        "xrayEnabled: no X-Ray traces are recorded locally",
+        "API key `web`: da2-notes-web",
+        "API key `partner`: partner",
+    ];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while !wanted
+        .iter()
+        .all(|w| seen.iter().any(|l: &String| l.contains(w)))
+    {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match received.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("log lines so far: {seen:#?}"),
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}

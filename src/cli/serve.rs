@@ -211,6 +211,11 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     for notice in api.manifest.notices() {
         tracing::info!("{notice}");
     }
+    // AWS would generate these; locally they are set (or named) by the
+    // project, so say which value each key has.
+    for key in &api.auth.api_keys {
+        tracing::info!("API key `{}`: {}", key.name, key.value);
+    }
     if args.no_local_issuer {
         // Without the local issuer, a provider's own keys are all that can
         // verify its tokens: fetch them now, so a machine without network
