@@ -249,6 +249,8 @@ impl Session {
 
     /// Handles one client message; `Some` ends the connection.
     async fn handle(&mut self, text: &str, context: &RequestContext) -> Option<CloseReason> {
+        // AppSync documents no answer to an oversized client message; an
+        // error naming the limit is what a client can act on.
         if text.len() > self.limits.max_message_bytes {
             let sent = self
                 .send_now(ServerMessage::error(
