@@ -160,3 +160,38 @@ fn check_points_into_serverless_yml() {
         "the key's place: {errors}"
     );
 }
+
+/// The Lambda authorizer admits real-time connections and subscriptions
+/// too: the token travels in the header JSON's `Authorization`.
+#[tokio::test]
+async fn the_lambda_authorizer_guards_subscriptions() {
+    use common::ws::{Auth, token_header};
+
+    let client = serve(None).await;
+    let allowed = token_header(&client, "allow-ws");
+    let mut ws = Ws::connect(&client.realtime_url(), Auth::Subprotocol(allowed.clone())).await;
+    ws.init().await;
+    ws.subscribe(
+        "all",
+        "subscription { onNoteCreated { text } }",
+        json!({}),
+        &allowed,
+    )
+    .await;
+    client
+        .data(CREATE, json!({"author": "cy", "text": "over the socket"}))
+        .await;
+    assert_eq!(
+        ws.data("all").await["data"]["onNoteCreated"]["text"],
+        "over the socket"
+    );
+
+    let denied = token_header(&client, "deny-ws");
+    let mut refused = Ws::connect(&client.realtime_url(), Auth::Subprotocol(denied)).await;
+    let closing = refused.until_closed().await;
+    assert_eq!(closing[0]["type"], "connection_error", "{closing:?}");
+    assert_eq!(
+        closing[0]["payload"]["errors"][0]["errorType"],
+        "UnauthorizedException"
+    );
+}
