@@ -127,6 +127,7 @@ impl Loader {
             }
         }
         self.serverless_functions(&config, &mut manifest);
+        function_references(&mut manifest);
         self.apply_local_settings(&mut manifest);
         Some(manifest)
     }
@@ -234,6 +235,86 @@ impl Loader {
             if theirs.is_some() {
                 *ours = theirs;
             }
+        }
+    }
+}
+
+/// Serverless's logical id of a function: `word-count` is
+/// `WordDashcountLambdaFunction`.
+fn function_logical_id(name: &str) -> String {
+    let name = name.replace('-', "Dash").replace('_', "Underscore");
+    let mut chars = name.chars();
+    let first = chars
+        .next()
+        .map(|c| c.to_uppercase().to_string())
+        .unwrap_or_default();
+    format!("{first}{}LambdaFunction", chars.as_str())
+}
+
+/// The function a `functionArn` names through `!GetAtt <Fn>LambdaFunction.Arn`
+/// (or its long form), if it is one of the project's functions.
+fn function_of_arn(value: &Json, manifest: &Manifest) -> Option<String> {
+    let logical_id = match value {
+        Json::String(text) => text.strip_suffix(".Arn")?.to_owned(),
+        Json::Object(map) => match map.get("Fn::GetAtt")? {
+            Json::Array(parts) if parts.get(1) == Some(&json!("Arn")) => {
+                parts.first()?.as_str()?.to_owned()
+            }
+            _ => return None,
+        },
+        _ => return None,
+    };
+    manifest
+        .functions
+        .keys()
+        .find(|name| function_logical_id(name) == logical_id)
+        .cloned()
+}
+
+/// Lambda data sources and authorizers that point at the project's own
+/// functions by `!GetAtt ...LambdaFunction.Arn` name them instead, so the
+/// local worker runs them.
+fn function_references(manifest: &mut Manifest) {
+    let mut renames = Vec::new();
+    for (name, data_source) in &manifest.data_sources {
+        if let Some(function) = data_source
+            .config
+            .as_ref()
+            .and_then(|c| c.get("functionArn"))
+            .and_then(|arn| function_of_arn(arn, manifest))
+        {
+            renames.push((name.clone(), function));
+        }
+    }
+    for (name, function) in renames {
+        if let Some(Json::Object(config)) = manifest
+            .data_sources
+            .get_mut(&name)
+            .and_then(|d| d.config.as_mut())
+        {
+            config.remove("functionArn");
+            config.insert("functionName".into(), Json::String(function));
+        }
+    }
+    let functions: Vec<String> = manifest.functions.keys().cloned().collect();
+    let authentications = manifest
+        .authentication
+        .iter_mut()
+        .chain(manifest.additional_authentications.iter_mut());
+    for authentication in authentications {
+        let Some(config) = authentication.config.as_mut() else {
+            continue;
+        };
+        let Some(arn) = config.function_arn.as_deref() else {
+            continue;
+        };
+        let logical_id = arn.strip_suffix(".Arn").unwrap_or(arn);
+        if let Some(function) = functions
+            .iter()
+            .find(|name| function_logical_id(name) == logical_id)
+        {
+            config.function_arn = None;
+            config.function_name = Some(function.clone());
         }
     }
 }
@@ -786,6 +867,15 @@ mod tests {
             err.message.contains("cannot read `none.yml`"),
             "{}",
             err.message
+        );
+    }
+
+    #[test]
+    fn function_logical_ids_follow_serverless() {
+        assert_eq!(function_logical_id("wordCount"), "WordCountLambdaFunction");
+        assert_eq!(
+            function_logical_id("word-count_v2"),
+            "WordDashcountUnderscorev2LambdaFunction"
         );
     }
 
