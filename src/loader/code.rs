@@ -64,7 +64,7 @@ impl Loader {
             );
             return None;
         }
-        let source = match std::fs::read_to_string(self.dir.join(path)) {
+        let source = match self.read_source(path) {
             Ok(text) => text,
             Err(e) => {
                 let message = if e.kind() == std::io::ErrorKind::NotFound {
@@ -131,7 +131,7 @@ impl Loader {
         required: bool,
     ) -> Option<Option<Template>> {
         let path = configured.unwrap_or(default);
-        let text = match std::fs::read_to_string(self.dir.join(path)) {
+        let text = match self.read_source(path) {
             Ok(t) => t,
             Err(_) if configured.is_none() && !required => return Some(None),
             Err(e) => {

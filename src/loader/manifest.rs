@@ -1,7 +1,7 @@
 //! Finding and reading the project's manifest: `appsync.yaml`, or the
 //! `appSync:` block of a serverless.yml (`serverless.rs`).
 
-use super::{Loader, MANIFEST_FILE, Problem, serverless};
+use super::{Loader, MANIFEST_FILE, Problem, cloudformation, serverless};
 use crate::model::manifest::{Manifest, ManifestError};
 use crate::model::source::{KeyIndex, line_of};
 
@@ -14,6 +14,13 @@ impl Loader {
                 .find(|file| self.dir.join(file).is_file())
         {
             return self.parse_serverless(file);
+        }
+        if !manifest_path.exists()
+            && let Some(file) = cloudformation::FILES
+                .into_iter()
+                .find(|file| self.dir.join(file).is_file())
+        {
+            return self.parse_cloudformation(file);
         }
         self.manifest_text = match std::fs::read_to_string(&manifest_path) {
             Ok(t) => t,

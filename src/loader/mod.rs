@@ -35,6 +35,7 @@ use crate::seed::SeedSpec;
 use crate::stores::{SeedSource, Stores, StoresError};
 
 mod auth;
+mod cloudformation;
 mod code;
 mod forms;
 mod functions;
@@ -183,6 +184,9 @@ struct Loader {
     manifest_root: &'static [&'static str],
     manifest_text: String,
     manifest_keys: KeyIndex,
+    /// Sources a format holds inline (a CloudFormation schema `Definition`,
+    /// a template, `Code`), under the names its manifest gives them.
+    inline_sources: HashMap<String, String>,
     problems: Vec<Problem>,
 }
 
@@ -218,6 +222,7 @@ impl Loader {
             manifest_root: &[],
             manifest_text: String::new(),
             manifest_keys: KeyIndex::default(),
+            inline_sources: HashMap::new(),
             problems: Vec::new(),
         }
     }
@@ -234,6 +239,14 @@ impl Loader {
             message: message.into(),
             snippet: pos.and_then(|p| line_of(&self.manifest_text, p.line)),
         });
+    }
+
+    /// A project file's text, or an inline source of that name.
+    fn read_source(&self, path: &str) -> std::io::Result<String> {
+        match self.inline_sources.get(path) {
+            Some(text) => Ok(text.clone()),
+            None => std::fs::read_to_string(self.dir.join(path)),
+        }
     }
 
     fn file_problem(&mut self, file: &str, message: impl Into<String>) {
@@ -348,7 +361,7 @@ impl Loader {
         }
         let mut schema_texts = Vec::new();
         for file in &schema_files {
-            match std::fs::read_to_string(self.dir.join(file)) {
+            match self.read_source(file) {
                 Ok(t) => schema_texts.push(t),
                 Err(e) => {
                     self.manifest_problem(

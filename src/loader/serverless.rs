@@ -186,7 +186,7 @@ impl Loader {
 
     /// `appsync-local.yaml` beside the project: API key values, IAM
     /// credentials and the local sections.
-    fn apply_local_settings(&mut self, manifest: &mut Manifest) {
+    pub(super) fn apply_local_settings(&mut self, manifest: &mut Manifest) {
         let Ok(text) = std::fs::read_to_string(self.dir.join(LOCAL_SETTINGS)) else {
             return;
         };
