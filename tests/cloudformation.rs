@@ -83,3 +83,39 @@ async fn parameters_take_param_values() {
         .await;
     assert_eq!(created["createNote"]["text"], "on prod");
 }
+
+/// Problems in what a resource describes point at that resource in the
+/// template.
+#[test]
+fn check_points_at_the_resource() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sam-notes");
+    for file in ["template.yaml", "schema.graphql", "appsync-local.yaml"] {
+        std::fs::copy(source.join(file), dir.path().join(file)).unwrap();
+    }
+    let text = std::fs::read_to_string(dir.path().join("template.yaml")).unwrap();
+    let broken = text
+        .replace(
+            "DataSourceName: !GetAtt WordsDataSource.Name",
+            "DataSourceName: nope",
+        )
+        // The code the template names lives beside the example.
+        .replace(
+            "../serverless-notes/",
+            &format!("{}/", source.join("../serverless-notes").display()),
+        );
+    std::fs::write(dir.path().join("template.yaml"), &broken).unwrap();
+    let line = broken
+        .lines()
+        .position(|l| l == "  WordsResolver:")
+        .unwrap()
+        + 1;
+    let errors = appsync_local::loader::Project::load(dir.path())
+        .expect_err("an unknown data source is refused")
+        .to_string();
+    assert!(errors.contains("unknown data source `nope`"), "{errors}");
+    assert!(
+        errors.contains(&format!("template.yaml:{line}:3")),
+        "the resource's place: {errors}"
+    );
+}

@@ -240,8 +240,14 @@ impl Loader {
         let globals = &template["Globals"]["Function"];
         for (id, resource) in context.resources {
             let properties = context.eval(&resource["Properties"]);
+            let mut origin = |manifest_path: String| {
+                self.manifest_origins
+                    .push((manifest_path, vec!["Resources".to_owned(), id.clone()]));
+            };
             match resource["Type"].as_str().unwrap_or_default() {
                 "AWS::AppSync::GraphQLApi" => {
+                    origin("authentication".into());
+                    origin("additionalAuthentications".into());
                     manifest.insert("name".into(), properties["Name"].clone());
                     manifest.insert("authentication".into(), authentication(&properties));
                     let additional: Vec<Json> = properties["AdditionalAuthenticationProviders"]
@@ -256,6 +262,7 @@ impl Loader {
                     }
                 }
                 "AWS::AppSync::GraphQLSchema" => {
+                    origin("schema".into());
                     let schema = self.source(
                         id,
                         &properties,
@@ -268,6 +275,7 @@ impl Loader {
                     }
                 }
                 "AWS::AppSync::ApiKey" => {
+                    origin(format!("apiKeys.{}", api_keys.len()));
                     let mut key = json!({"name": id});
                     if let Some(expires) = properties["Expires"].as_i64()
                         && let Some(at) = chrono::DateTime::from_timestamp(expires, 0)
@@ -288,10 +296,12 @@ impl Loader {
                 }
                 "AWS::AppSync::DataSource" => {
                     let name = properties["Name"].as_str().unwrap_or(id).to_owned();
+                    origin(format!("dataSources.{name}"));
                     data_sources.insert(name, data_source(&properties));
                 }
                 "AWS::AppSync::FunctionConfiguration" => {
                     let name = properties["Name"].as_str().unwrap_or(id).to_owned();
+                    origin(format!("pipelineFunctions.{name}"));
                     let mut function = json!({"dataSource": properties["DataSourceName"]});
                     self.template_code(id, &properties, &mut function);
                     functions.insert(name, function);
@@ -302,6 +312,7 @@ impl Loader {
                         text_of(&properties["TypeName"]),
                         text_of(&properties["FieldName"])
                     );
+                    origin(format!("resolvers.{key}"));
                     let mut resolver = Map::new();
                     let pipeline = properties["Kind"] == "PIPELINE";
                     resolver.insert(

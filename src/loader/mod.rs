@@ -187,6 +187,10 @@ struct Loader {
     /// Sources a format holds inline (a CloudFormation schema `Definition`,
     /// a template, `Code`), under the names its manifest gives them.
     inline_sources: HashMap<String, String>,
+    /// For a manifest made from another format: a manifest key path (such
+    /// as `resolvers.Query.note`) to the keys, in that format's file, of
+    /// what it was made from, so problems point there.
+    manifest_origins: Vec<(String, Vec<String>)>,
     problems: Vec<Problem>,
 }
 
@@ -223,6 +227,7 @@ impl Loader {
             manifest_text: String::new(),
             manifest_keys: KeyIndex::default(),
             inline_sources: HashMap::new(),
+            manifest_origins: Vec::new(),
             problems: Vec::new(),
         }
     }
@@ -230,7 +235,19 @@ impl Loader {
     fn manifest_problem(&mut self, path: &[&str], message: impl Into<String>) {
         let mut full: Vec<&str> = self.manifest_root.to_vec();
         full.extend_from_slice(path);
-        let pos = self.manifest_keys.locate(&full);
+        let joined = path.join(".");
+        let origin = self
+            .manifest_origins
+            .iter()
+            .filter(|(prefix, _)| joined == *prefix || joined.starts_with(&format!("{prefix}.")))
+            .max_by_key(|(prefix, _)| prefix.len());
+        let pos = match origin {
+            Some((_, keys)) => {
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                self.manifest_keys.locate(&keys)
+            }
+            None => self.manifest_keys.locate(&full),
+        };
         self.problems.push(Problem {
             file: self.manifest_file.to_owned(),
             line: pos.map(|p| p.line),
