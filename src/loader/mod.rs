@@ -232,40 +232,6 @@ impl Loader {
         }
     }
 
-    fn manifest_problem(&mut self, path: &[&str], message: impl Into<String>) {
-        let mut full: Vec<&str> = self.manifest_root.to_vec();
-        full.extend_from_slice(path);
-        let joined = path.join(".");
-        let origin = self
-            .manifest_origins
-            .iter()
-            .filter(|(prefix, _)| joined == *prefix || joined.starts_with(&format!("{prefix}.")))
-            .max_by_key(|(prefix, _)| prefix.len());
-        let pos = match origin {
-            Some((_, keys)) => {
-                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-                self.manifest_keys.locate(&keys)
-            }
-            None => self.manifest_keys.locate(&full),
-        };
-        self.problems.push(Problem {
-            file: self.manifest_file.to_owned(),
-            line: pos.map(|p| p.line),
-            column: pos.map(|p| p.column),
-            key_path: Some(path.join(".")),
-            message: message.into(),
-            snippet: pos.and_then(|p| line_of(&self.manifest_text, p.line)),
-        });
-    }
-
-    /// A project file's text, or an inline source of that name.
-    fn read_source(&self, path: &str) -> std::io::Result<String> {
-        match self.inline_sources.get(path) {
-            Some(text) => Ok(text.clone()),
-            None => std::fs::read_to_string(self.dir.join(path)),
-        }
-    }
-
     fn file_problem(&mut self, file: &str, message: impl Into<String>) {
         self.problems.push(Problem {
             file: file.to_owned(),
