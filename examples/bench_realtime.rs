@@ -22,8 +22,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use appsync_local::realtime::protocol;
 use async_graphql::futures_util::{SinkExt as _, StreamExt as _};
-use base64::Engine as _;
 use serde_json::{Value as Json, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
@@ -94,8 +94,9 @@ async fn open(host: &str, header: &Json) -> Socket {
     let url = format!("ws://{host}/graphql/realtime");
     let mut request = url.into_client_request().unwrap();
     let protocol = format!(
-        "graphql-ws, header-{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header.to_string())
+        "{}, {}",
+        protocol::SUBPROTOCOL,
+        protocol::header_subprotocol(header)
     );
     request
         .headers_mut()

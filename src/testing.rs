@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::graphql::GraphQLService;
-use crate::loader::{LambdaOptions, LoadOptions, Project, ProjectErrors, ServerlessOptions};
+use crate::loader::{DeployOptions, LambdaOptions, LoadOptions, Project, ProjectErrors};
 use crate::realtime::RealtimeLimits;
 use crate::seed::{FixtureError, FixtureFormat, parse_fixture};
 use crate::server::{AppState, ServerOptions, ServiceCell, app};
@@ -66,7 +66,7 @@ pub struct TestServerBuilder {
     local_issuer: bool,
     lambda: LambdaOptions,
     realtime: RealtimeLimits,
-    serverless: ServerlessOptions,
+    deploy: DeployOptions,
 }
 
 impl TestServerBuilder {
@@ -104,9 +104,9 @@ impl TestServerBuilder {
         self
     }
 
-    /// `--stage` and `--param` for a serverless.yml project.
-    pub fn serverless(mut self, options: ServerlessOptions) -> Self {
-        self.serverless = options;
+    /// `--stage` and `--param`: a serverless.yml's stage and parameters, a template's parameters.
+    pub fn deploy(mut self, options: DeployOptions) -> Self {
+        self.deploy = options;
         self
     }
 
@@ -138,7 +138,7 @@ impl TestServerBuilder {
             no_seed: !self.seed,
             no_local_issuer: !self.local_issuer,
             lambda: self.lambda.clone(),
-            serverless: self.serverless.clone(),
+            deploy: self.deploy.clone(),
         };
         let project = self.project.clone();
         // Loading opens sled and may seed: blocking work.
@@ -283,7 +283,7 @@ impl TestServer {
             local_issuer: true,
             lambda: LambdaOptions::default(),
             realtime: RealtimeLimits::default(),
-            serverless: ServerlessOptions::default(),
+            deploy: DeployOptions::default(),
         }
     }
 

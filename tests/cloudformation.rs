@@ -7,14 +7,14 @@ mod common;
 
 use std::collections::HashMap;
 
-use appsync_local::loader::ServerlessOptions;
+use appsync_local::loader::DeployOptions;
 use appsync_local::testing::TestServer;
 use common::ws::{Ws, api_key_header};
 use common::{Client, start_with};
 use serde_json::json;
 
 async fn serve(params: &[(&str, &str)]) -> Client {
-    let options = ServerlessOptions {
+    let options = DeployOptions {
         stage: None,
         params: params
             .iter()
@@ -22,7 +22,7 @@ async fn serve(params: &[(&str, &str)]) -> Client {
             .collect::<HashMap<_, _>>(),
     };
     let project = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sam-notes");
-    start_with(TestServer::builder(project).serverless(options)).await
+    start_with(TestServer::builder(project).deploy(options)).await
 }
 
 const CREATE: &str = "mutation($author: String!, $text: String!) { createNote(author: $author, text: $text) { id author text } }";

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use appsync_local::loader::ServerlessOptions;
+use appsync_local::loader::DeployOptions;
 use appsync_local::testing::TestServer;
 use common::ws::{Ws, api_key_header};
 use common::{Client, start_with};
@@ -18,11 +18,11 @@ fn project() -> std::path::PathBuf {
 }
 
 async fn serve(stage: Option<&str>) -> Client {
-    let options = ServerlessOptions {
+    let options = DeployOptions {
         stage: stage.map(str::to_owned),
         params: HashMap::new(),
     };
-    start_with(TestServer::builder(project()).serverless(options)).await
+    start_with(TestServer::builder(project()).deploy(options)).await
 }
 
 const CREATE: &str = "mutation($author: String!, $text: String!) { createNote(author: $author, text: $text) { id author text createdAt } }";

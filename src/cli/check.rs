@@ -15,7 +15,7 @@ pub struct Args {
     /// The stage a serverless.yml project is read for.
     #[arg(long)]
     pub stage: Option<String>,
-    /// A Serverless parameter (`${param:NAME}`), as NAME=VALUE.
+    /// A parameter, as NAME=VALUE: a serverless.yml's `${param:NAME}`, a template's `Parameters`.
     #[arg(long = "param", value_name = "NAME=VALUE", value_parser = super::serve::parse_param)]
     pub params: Vec<(String, String)>,
 }
@@ -30,7 +30,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             endpoint: args.lambda_endpoint.clone(),
             ..LambdaOptions::default()
         },
-        serverless: super::serve::serverless_options(&args.stage, &args.params),
+        deploy: super::serve::deploy_options(&args.stage, &args.params),
         ..LoadOptions::default()
     };
     match Project::load_with(&args.project, &options) {

@@ -102,7 +102,7 @@ fn offline(
             no_seed: true,
             no_local_issuer: true,
             lambda: Default::default(),
-            serverless: Default::default(),
+            deploy: Default::default(),
         },
     )
     .map_err(|errors| {

@@ -14,7 +14,7 @@ use axum::http::HeaderValue;
 use tracing_subscriber::EnvFilter;
 
 use crate::graphql::GraphQLService;
-use crate::loader::{LambdaOptions, LoadOptions, Project, ServerlessOptions, load_project_with};
+use crate::loader::{DeployOptions, LambdaOptions, LoadOptions, Project, load_project_with};
 use crate::realtime::RealtimeLimits;
 
 /// Port of the GraphQL endpoint when `--port` is not given.
@@ -68,7 +68,7 @@ pub struct Args {
     /// `${opt:stage}`) [default: provider.stage, else dev].
     #[arg(long)]
     pub stage: Option<String>,
-    /// A Serverless parameter (`${param:NAME}`), as NAME=VALUE; repeat for several.
+    /// A parameter, as NAME=VALUE: a serverless.yml's `${param:NAME}`, a template's `Parameters`; repeat for several.
     #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
     pub params: Vec<(String, String)>,
     /// Subscriptions one real-time connection may hold (AppSync: 200).
@@ -150,12 +150,9 @@ pub fn parse_param(text: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))
 }
 
-/// The Serverless inputs the flags give.
-pub fn serverless_options(
-    stage: &Option<String>,
-    params: &[(String, String)],
-) -> ServerlessOptions {
-    ServerlessOptions {
+/// What `--stage` and `--param` give.
+pub fn deploy_options(stage: &Option<String>, params: &[(String, String)]) -> DeployOptions {
+    DeployOptions {
         stage: stage.clone(),
         params: params.iter().cloned().collect(),
     }
@@ -198,7 +195,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
             data_dir: Some(data.clone()),
             no_local_issuer: args.no_local_issuer,
             lambda: lambda.clone(),
-            serverless: serverless_options(&args.stage, &args.params),
+            deploy: deploy_options(&args.stage, &args.params),
             ..LoadOptions::default()
         },
     )
@@ -237,7 +234,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
             stores: Some(Arc::clone(&stores)),
             no_local_issuer: args.no_local_issuer,
             lambda,
-            serverless: serverless_options(&args.stage, &args.params),
+            deploy: deploy_options(&args.stage, &args.params),
             ..LoadOptions::default()
         };
         Arc::new(move |dir: &Path| load_project_with(dir, &options).map_err(|errors| errors.into()))

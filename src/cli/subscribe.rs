@@ -9,12 +9,12 @@ use std::time::Duration;
 use anyhow::{Context as _, anyhow, bail};
 use async_graphql::futures_util::{SinkExt as _, StreamExt as _};
 use axum::http::{HeaderValue, Method};
-use base64::Engine as _;
 use serde_json::{Map, Value as Json, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
 use super::http;
+use crate::realtime::protocol;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -73,8 +73,9 @@ async fn watch(args: Args) -> anyhow::Result<ExitCode> {
     let url = format!("ws://{authority}/graphql/realtime");
     let mut request = url.as_str().into_client_request()?;
     let protocols = format!(
-        "graphql-ws, header-{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header.to_string())
+        "{}, {}",
+        protocol::SUBPROTOCOL,
+        protocol::header_subprotocol(&header)
     );
     request
         .headers_mut()

@@ -297,16 +297,20 @@ impl Api {
             }
         }
         let mut extensions = Map::new();
-        let effects = exec.effects.lock().map(|e| e.clone()).unwrap_or_default();
+        let effects = std::mem::take(
+            &mut *exec
+                .effects
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         let mut publications = Vec::new();
+        // Only mutations publish, and AppSync honours evictFromApiCache only
+        // in mutations.
         if op.ty == OperationType::Mutation {
             match exec.publications(op, &data, &effects) {
                 Ok(found) => publications = found,
                 Err(error) => exec.push_error(error),
             }
-        }
-        // AppSync honours evictFromApiCache only in mutations.
-        if op.ty == OperationType::Mutation {
             let mut deleted = None;
             for effect in effects {
                 if let Effect::EvictFromApiCache {

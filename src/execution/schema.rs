@@ -1,5 +1,6 @@
 //! The executable schema: the model plus the resolver plans by field.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::execution::resolver::ResolverPlan;
@@ -13,12 +14,37 @@ use crate::model::schema::{FieldDef, SchemaModel, TypeDef};
 pub struct ExecutableSchema {
     pub model: SchemaModel,
     resolvers: Vec<Option<Arc<ResolverPlan>>>,
+    /// A mutation field's name to the subscription fields whose
+    /// `@aws_subscribe` names it: what its result is published to.
+    subscribers: HashMap<String, Vec<String>>,
 }
 
 impl ExecutableSchema {
     pub fn new(model: SchemaModel) -> Self {
         let resolvers = vec![None; model.field_count];
-        ExecutableSchema { model, resolvers }
+        let mut subscribers: HashMap<String, Vec<String>> = HashMap::new();
+        if let Some(subscription) = model.subscription.as_deref().and_then(|n| model.object(n)) {
+            for field in subscription.fields.values() {
+                for mutation in &field.subscribe_mutations {
+                    subscribers
+                        .entry(mutation.clone())
+                        .or_default()
+                        .push(field.name.clone());
+                }
+            }
+        }
+        ExecutableSchema {
+            model,
+            resolvers,
+            subscribers,
+        }
+    }
+
+    /// The subscription fields a mutation field's result is published to.
+    pub fn subscribers_of(&self, mutation_field: &str) -> &[String] {
+        self.subscribers
+            .get(mutation_field)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Attaches a resolver to `type_name.field_name`; `false` when the

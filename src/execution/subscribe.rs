@@ -20,7 +20,7 @@ use crate::execution::errors::{self, FieldError, Path};
 use crate::execution::executor::Execution;
 use crate::execution::{Api, request_json};
 use crate::graphql::{GraphQLRequest, RequestContext};
-use crate::model::schema::{ObjectDef, TypeDef};
+use crate::model::schema::{FieldDef, ObjectDef, TypeDef};
 use crate::realtime::hub::{EnhancedFilter, Publication, StartError, SubscriptionPlan};
 use crate::realtime::projection::{Projection, SelectedField, Selection, Shape, ShapeKind};
 use crate::realtime::{FilterError, SubscriptionFilter};
@@ -110,7 +110,7 @@ impl Api {
                 FieldError::unauthorized_field(name, &root.name),
             )]);
         }
-        let arguments = match passed_arguments(&exec, root, field) {
+        let arguments = match passed_arguments(&exec, def, field) {
             Ok(arguments) => arguments,
             Err((arg, err)) => {
                 let message = err.argument_message(&arg);
@@ -196,13 +196,9 @@ fn checked_filter(object: &Json) -> Result<SubscriptionFilter, Json> {
 /// and why.
 fn passed_arguments(
     exec: &Execution<'_>,
-    root: &ObjectDef,
+    def: &FieldDef,
     field: &Positioned<Field>,
 ) -> Result<Map<String, Json>, (String, CoerceError)> {
-    let name = field.node.name.node.as_str();
-    let Some(def) = root.fields.get(name) else {
-        return Ok(Map::new());
-    };
     let given = &field.node.arguments;
     let mut arguments =
         coerce_arguments(&exec.api.schema.model, &def.args, given, &exec.variables)?;
@@ -297,6 +293,15 @@ fn selection(
 }
 
 impl Execution<'_> {
+    /// Whether an error was reported under the root field `key`.
+    fn failed(&self, key: &str) -> bool {
+        self.errors.lock().is_ok_and(|errors| {
+            errors
+                .iter()
+                .any(|e| e.get("path").and_then(|p| p.get(0)).and_then(Json::as_str) == Some(key))
+        })
+    }
+
     /// What a completed mutation publishes: each root field that resolved
     /// without an error, to the subscription fields that name it in
     /// `@aws_subscribe`; and its `invalidateSubscriptions` calls. The
@@ -340,40 +345,22 @@ impl Execution<'_> {
                 });
             }
         }
-        let (Some(mutation), Some(subscription)) = (
-            model.mutation.as_deref().and_then(|n| model.object(n)),
-            model.subscription.as_deref().and_then(|n| model.object(n)),
-        ) else {
+        let schema = &self.api.schema;
+        let Some(mutation) = model.mutation.as_deref().and_then(|n| model.object(n)) else {
             return Ok(out);
         };
-        let failed: Vec<String> = self
-            .errors
-            .lock()
-            .map(|errors| {
-                errors
-                    .iter()
-                    .filter_map(|e| e.get("path")?.get(0)?.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
         let mut groups = IndexMap::new();
         self.collect_fields(&mutation.name, &[&op.selection_set.node], &mut groups, 0);
         for (key, fields) in groups {
-            let name = fields[0].node.name.node.as_str();
-            let targets: Vec<&String> = subscription
-                .fields
-                .values()
-                .filter(|f| f.subscribe_mutations.iter().any(|m| m == name))
-                .map(|f| &f.name)
-                .collect();
-            if targets.is_empty() || failed.iter().any(|k| k == key) {
-                continue;
-            }
+            let targets = schema.subscribers_of(fields[0].node.name.node.as_str());
             // A null result publishes nothing: there is nothing for
             // subscribers to select from (AppSync does not say).
             let Some(value) = data.get(key).filter(|v| !v.is_null()) else {
                 continue;
             };
+            if targets.is_empty() || self.failed(key) {
+                continue;
+            }
             let result = Arc::new(value.clone());
             for target in targets {
                 out.push(Publication::Result {

@@ -14,10 +14,10 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value as Json, json};
 
-use super::serverless::{read_yaml, tables};
-use super::{Loader, Problem};
+use super::Loader;
+use super::serverless::{merged, read_yaml, tables};
 use crate::model::manifest::Manifest;
-use crate::model::source::{KeyIndex, line_of};
+use crate::model::source::KeyIndex;
 
 /// The files a CloudFormation or SAM project keeps its template in.
 pub(super) const FILES: [&str; 3] = ["template.yaml", "template.yml", "template.json"];
@@ -29,54 +29,56 @@ struct Context<'a> {
     region: String,
 }
 
-const ACCOUNT: &str = "123456789012";
+/// The account local ARNs carry, the one IAM credentials default to.
+const ACCOUNT: &str = super::auth::DEFAULT_ACCOUNT_ID;
 
 impl Context<'_> {
     /// Evaluates the intrinsics in `value`.
     fn eval(&self, value: &Json) -> Json {
         match value {
-            Json::Object(map) if map.len() == 1 => {
-                let Some((name, argument)) = map.iter().next() else {
-                    return value.clone();
-                };
-                match name.as_str() {
-                    "Ref" => self.reference(argument.as_str().unwrap_or_default()),
-                    "Fn::GetAtt" => {
-                        let parts: Vec<String> = match self.eval(argument) {
-                            Json::Array(parts) => parts
-                                .iter()
-                                .filter_map(|p| p.as_str().map(str::to_owned))
-                                .collect(),
-                            Json::String(path) => path.splitn(2, '.').map(str::to_owned).collect(),
-                            _ => Vec::new(),
-                        };
-                        match parts.as_slice() {
-                            [resource, attribute] => self.attribute(resource, attribute),
-                            _ => value.clone(),
-                        }
-                    }
-                    "Fn::Sub" => self.sub(argument),
-                    "Fn::Join" => match self.eval(argument) {
-                        Json::Array(parts) if parts.len() == 2 => {
-                            let separator = parts[0].as_str().unwrap_or_default();
-                            let items: Vec<String> = parts[1]
-                                .as_array()
-                                .into_iter()
-                                .flatten()
-                                .map(text_of)
-                                .collect();
-                            Json::String(items.join(separator))
-                        }
-                        _ => value.clone(),
-                    },
-                    _ => Json::Object(map.iter().map(|(k, v)| (k.clone(), self.eval(v))).collect()),
-                }
-            }
-            Json::Object(map) => {
+            Json::Object(map) => self.intrinsic(map).unwrap_or_else(|| {
                 Json::Object(map.iter().map(|(k, v)| (k.clone(), self.eval(v))).collect())
-            }
+            }),
             Json::Array(items) => Json::Array(items.iter().map(|v| self.eval(v)).collect()),
             other => other.clone(),
+        }
+    }
+
+    /// The value of a one-key map that is an intrinsic function; `None`
+    /// for any other map (or an intrinsic it cannot evaluate).
+    fn intrinsic(&self, map: &Map<String, Json>) -> Option<Json> {
+        let (name, argument) = map.iter().next().filter(|_| map.len() == 1)?;
+        match name.as_str() {
+            "Ref" => Some(self.reference(argument.as_str().unwrap_or_default())),
+            "Fn::GetAtt" => {
+                let parts: Vec<String> = match self.eval(argument) {
+                    Json::Array(parts) => parts
+                        .iter()
+                        .filter_map(|p| p.as_str().map(str::to_owned))
+                        .collect(),
+                    Json::String(path) => path.splitn(2, '.').map(str::to_owned).collect(),
+                    _ => Vec::new(),
+                };
+                match parts.as_slice() {
+                    [resource, attribute] => Some(self.attribute(resource, attribute)),
+                    _ => None,
+                }
+            }
+            "Fn::Sub" => Some(self.sub(argument)),
+            "Fn::Join" => match self.eval(argument) {
+                Json::Array(parts) if parts.len() == 2 => {
+                    let separator = parts[0].as_str().unwrap_or_default();
+                    let items: Vec<String> = parts[1]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(text_of)
+                        .collect();
+                    Some(Json::String(items.join(separator)))
+                }
+                _ => None,
+            },
+            _ => None,
         }
     }
 
@@ -199,7 +201,7 @@ impl Loader {
         for (name, parameter) in template["Parameters"].as_object().into_iter().flatten() {
             let value = self
                 .options
-                .serverless
+                .deploy
                 .params
                 .get(name)
                 .map(|v| Json::String(v.clone()))
@@ -237,9 +239,12 @@ impl Loader {
         let mut functions = Map::new();
         let mut api_keys = Vec::new();
         let mut local_functions = Map::new();
-        let globals = &template["Globals"]["Function"];
-        for (id, resource) in context.resources {
-            let properties = context.eval(&resource["Properties"]);
+        let globals = context.eval(&template["Globals"]["Function"]);
+        // Every intrinsic evaluated once; table names may be ones
+        // (`!Sub notes-${Stage}`).
+        let resources = context.eval(&template["Resources"]);
+        for (id, resource) in resources.as_object().into_iter().flatten() {
+            let properties = &resource["Properties"];
             let mut origin = |manifest_path: String| {
                 self.manifest_origins
                     .push((manifest_path, vec!["Resources".to_owned(), id.clone()]));
@@ -249,7 +254,7 @@ impl Loader {
                     origin("authentication".into());
                     origin("additionalAuthentications".into());
                     manifest.insert("name".into(), properties["Name"].clone());
-                    manifest.insert("authentication".into(), authentication(&properties));
+                    manifest.insert("authentication".into(), authentication(properties));
                     let additional: Vec<Json> = properties["AdditionalAuthenticationProviders"]
                         .as_array()
                         .into_iter()
@@ -265,7 +270,7 @@ impl Loader {
                     origin("schema".into());
                     let schema = self.source(
                         id,
-                        &properties,
+                        properties,
                         "Definition",
                         "DefinitionS3Location",
                         "graphql",
@@ -297,13 +302,13 @@ impl Loader {
                 "AWS::AppSync::DataSource" => {
                     let name = properties["Name"].as_str().unwrap_or(id).to_owned();
                     origin(format!("dataSources.{name}"));
-                    data_sources.insert(name, data_source(&properties));
+                    data_sources.insert(name, data_source(properties));
                 }
                 "AWS::AppSync::FunctionConfiguration" => {
                     let name = properties["Name"].as_str().unwrap_or(id).to_owned();
                     origin(format!("pipelineFunctions.{name}"));
                     let mut function = json!({"dataSource": properties["DataSourceName"]});
-                    self.template_code(id, &properties, &mut function);
+                    self.template_code(id, properties, &mut function);
                     functions.insert(name, function);
                 }
                 "AWS::AppSync::Resolver" => {
@@ -337,13 +342,11 @@ impl Loader {
                         resolver.insert("maxBatchSize".into(), size.clone());
                     }
                     let mut resolver = Json::Object(resolver);
-                    self.template_code(id, &properties, &mut resolver);
+                    self.template_code(id, properties, &mut resolver);
                     resolvers.insert(key, resolver);
                 }
                 "AWS::Serverless::Function" | "AWS::Lambda::Function" => {
-                    if let Some((name, function)) =
-                        lambda_function(id, &properties, &context.eval(globals))
-                    {
+                    if let Some((name, function)) = lambda_function(id, properties, &globals) {
                         local_functions.insert(name, function);
                     }
                 }
@@ -355,14 +358,9 @@ impl Loader {
         manifest.insert("resolvers".into(), Json::Object(resolvers));
         manifest.insert("pipelineFunctions".into(), Json::Object(functions));
         manifest.insert("functions".into(), Json::Object(local_functions));
-        let tables = tables(&json!({"resources": {"Resources": context.resources}}));
+        let tables = tables(&resources);
         if !tables.is_empty() {
-            // Table names may be intrinsics: the evaluated ones count.
-            let evaluated: Map<String, Json> = tables
-                .into_iter()
-                .map(|(name, table)| (text_of(&context.eval(&json!({"Ref": name}))), table))
-                .collect();
-            manifest.insert("tables".into(), Json::Object(evaluated));
+            manifest.insert("tables".into(), Json::Object(tables));
         }
         Json::Object(manifest)
     }
@@ -384,15 +382,13 @@ impl Loader {
         }
         let path = properties[location].as_str()?;
         if path.starts_with("s3://") {
-            let pos = self.manifest_keys.locate(&["Resources", id]);
-            self.problems.push(Problem {
-                file: self.manifest_file.to_owned(),
-                line: pos.map(|p| p.line),
-                column: pos.map(|p| p.column),
-                key_path: Some(format!("Resources.{id}.Properties.{location}")),
-                snippet: pos.and_then(|p| line_of(&self.manifest_text, p.line)),
-                message: format!("`{path}` is in S3: give a local path (as before `sam build` or `aws cloudformation package`)"),
-            });
+            self.problem_at_keys(
+                &["Resources", id],
+                format!("Resources.{id}.Properties.{location}"),
+                format!(
+                    "`{path}` is in S3: give a local path (as before `sam build` or `aws cloudformation package`)"
+                ),
+            );
             return None;
         }
         Some(path.trim_start_matches("./").to_owned())
@@ -426,42 +422,45 @@ impl Loader {
 /// `AuthenticationType` and its provider's config, as the manifest has them.
 fn authentication(properties: &Json) -> Json {
     let mut config = Map::new();
-    let user_pool = &properties["UserPoolConfig"];
-    for (ours, theirs) in [
-        ("userPoolId", "UserPoolId"),
-        ("awsRegion", "AwsRegion"),
-        ("defaultAction", "DefaultAction"),
-        ("appIdClientRegex", "AppIdClientRegex"),
-    ] {
-        if let Some(value) = user_pool.get(theirs) {
-            config.insert(ours.into(), value.clone());
-        }
-    }
-    let oidc = &properties["OpenIDConnectConfig"];
-    for (ours, theirs) in [
-        ("issuer", "Issuer"),
-        ("clientId", "ClientId"),
-        ("iatTTL", "IatTTL"),
-        ("authTTL", "AuthTTL"),
-    ] {
-        if let Some(value) = oidc.get(theirs) {
-            config.insert(ours.into(), value.clone());
-        }
-    }
-    let lambda = &properties["LambdaAuthorizerConfig"];
-    for (ours, theirs) in [
-        ("functionArn", "AuthorizerUri"),
+    let providers = [
         (
-            "authorizerResultTtlInSeconds",
-            "AuthorizerResultTtlInSeconds",
+            "UserPoolConfig",
+            &[
+                ("userPoolId", "UserPoolId"),
+                ("awsRegion", "AwsRegion"),
+                ("defaultAction", "DefaultAction"),
+                ("appIdClientRegex", "AppIdClientRegex"),
+            ][..],
         ),
         (
-            "identityValidationExpression",
-            "IdentityValidationExpression",
+            "OpenIDConnectConfig",
+            &[
+                ("issuer", "Issuer"),
+                ("clientId", "ClientId"),
+                ("iatTTL", "IatTTL"),
+                ("authTTL", "AuthTTL"),
+            ][..],
         ),
-    ] {
-        if let Some(value) = lambda.get(theirs) {
-            config.insert(ours.into(), value.clone());
+        (
+            "LambdaAuthorizerConfig",
+            &[
+                ("functionArn", "AuthorizerUri"),
+                (
+                    "authorizerResultTtlInSeconds",
+                    "AuthorizerResultTtlInSeconds",
+                ),
+                (
+                    "identityValidationExpression",
+                    "IdentityValidationExpression",
+                ),
+            ][..],
+        ),
+    ];
+    for (section, keys) in providers {
+        for (ours, theirs) in keys {
+            if let Some(value) = properties[section].get(theirs) {
+                config.insert((*ours).into(), value.clone());
+            }
         }
     }
     let mut out = json!({"type": properties["AuthenticationType"]});
@@ -520,13 +519,9 @@ fn lambda_function(id: &str, properties: &Json, globals: &Json) -> Option<(Strin
             function[ours] = value;
         }
     }
-    let mut environment = globals["Environment"]["Variables"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
-    if let Some(own) = properties["Environment"]["Variables"].as_object() {
-        environment.extend(own.clone());
-    }
-    function["environment"] = Json::Object(environment);
+    function["environment"] = merged(
+        &globals["Environment"]["Variables"],
+        &properties["Environment"]["Variables"],
+    );
     Some((name, function))
 }

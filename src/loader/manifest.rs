@@ -1,9 +1,35 @@
 //! Finding and reading the project's manifest: `appsync.yaml`, or the
 //! `appSync:` block of a serverless.yml (`serverless.rs`).
 
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_json::Value as Json;
+
 use super::{Loader, MANIFEST_FILE, Problem, cloudformation, serverless};
-use crate::model::manifest::{Manifest, ManifestError};
-use crate::model::source::{KeyIndex, line_of};
+use crate::model::manifest::{GuardsConfig, IamCredentialConfig, Manifest, ManifestError};
+use crate::model::source::KeyIndex;
+
+/// The local settings a project of another tool's format keeps beside it:
+/// what AWS would generate or hold, and our local sections.
+pub(super) const LOCAL_SETTINGS: &str = "appsync-local.yaml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct LocalSettings {
+    /// API key names (as the plugin names them) to their local values.
+    #[serde(default)]
+    api_keys: IndexMap<String, String>,
+    #[serde(default)]
+    iam_credentials: Vec<IamCredentialConfig>,
+    #[serde(default)]
+    guards: Option<GuardsConfig>,
+    #[serde(default)]
+    tables: Option<Json>,
+    #[serde(default)]
+    indexes: Option<Json>,
+    #[serde(default)]
+    seed: Option<Json>,
+}
 
 impl Loader {
     pub(super) fn parse_manifest(&mut self) -> Option<Manifest> {
@@ -43,43 +69,57 @@ impl Loader {
 
     pub(super) fn manifest_errors(&mut self, errors: Vec<ManifestError>) {
         for e in errors {
-            self.problems.push(Problem {
-                file: self.manifest_file.to_owned(),
-                line: e.position.map(|p| p.line),
-                column: e.position.map(|p| p.column),
-                snippet: e
-                    .position
-                    .and_then(|p| line_of(&self.manifest_text, p.line)),
-                key_path: e.key_path,
-                message: e.kind.to_string(),
-            });
+            let at = e.position.map(|p| (p.line, p.column));
+            let problem = Problem::at(
+                self.manifest_file,
+                &self.manifest_text,
+                at,
+                e.key_path,
+                e.kind.to_string(),
+            );
+            self.problems.push(problem);
         }
     }
 
     pub(super) fn manifest_problem(&mut self, path: &[&str], message: impl Into<String>) {
-        let mut full: Vec<&str> = self.manifest_root.to_vec();
-        full.extend_from_slice(path);
         let joined = path.join(".");
-        let origin = self
+        // Where the key comes from: what another format made it from, or
+        // the key itself under the manifest's root.
+        let keys: Vec<String> = match self
             .manifest_origins
             .iter()
             .filter(|(prefix, _)| joined == *prefix || joined.starts_with(&format!("{prefix}.")))
-            .max_by_key(|(prefix, _)| prefix.len());
-        let pos = match origin {
-            Some((_, keys)) => {
-                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-                self.manifest_keys.locate(&keys)
-            }
-            None => self.manifest_keys.locate(&full),
+            .max_by_key(|(prefix, _)| prefix.len())
+        {
+            Some((_, keys)) => keys.clone(),
+            None => self
+                .manifest_root
+                .iter()
+                .chain(path)
+                .map(|key| (*key).to_owned())
+                .collect(),
         };
-        self.problems.push(Problem {
-            file: self.manifest_file.to_owned(),
-            line: pos.map(|p| p.line),
-            column: pos.map(|p| p.column),
-            key_path: Some(path.join(".")),
-            message: message.into(),
-            snippet: pos.and_then(|p| line_of(&self.manifest_text, p.line)),
-        });
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.problem_at_keys(&keys, joined, message);
+    }
+
+    /// A problem in the manifest's file at `keys` (a path there), reported
+    /// under the key path `key_path`.
+    pub(super) fn problem_at_keys(
+        &mut self,
+        keys: &[&str],
+        key_path: String,
+        message: impl Into<String>,
+    ) {
+        let at = self.manifest_keys.locate(keys).map(|p| (p.line, p.column));
+        let problem = Problem::at(
+            self.manifest_file,
+            &self.manifest_text,
+            at,
+            Some(key_path),
+            message,
+        );
+        self.problems.push(problem);
     }
 
     /// A project file's text, or an inline source of that name.
@@ -87,6 +127,57 @@ impl Loader {
         match self.inline_sources.get(path) {
             Some(text) => Ok(text.clone()),
             None => std::fs::read_to_string(self.dir.join(path)),
+        }
+    }
+
+    /// `appsync-local.yaml` beside the project: API key values, IAM
+    /// credentials and the local sections.
+    pub(super) fn apply_local_settings(&mut self, manifest: &mut Manifest) {
+        let Ok(text) = std::fs::read_to_string(self.dir.join(LOCAL_SETTINGS)) else {
+            return;
+        };
+        let settings: LocalSettings = match serde_saphyr::from_str(&text) {
+            Ok(settings) => settings,
+            Err(e) => {
+                let at = e
+                    .location()
+                    .map(|l| (l.line() as usize, l.column() as usize));
+                self.problems
+                    .push(Problem::at(LOCAL_SETTINGS, &text, at, None, e.to_string()));
+                return;
+            }
+        };
+        for key in &mut manifest.api_keys {
+            if let Some(value) = settings.api_keys.get(&key.name) {
+                key.value = Some(value.clone());
+            }
+        }
+        for name in settings.api_keys.keys() {
+            if !manifest.api_keys.iter().any(|key| &key.name == name) {
+                let at = KeyIndex::parse(&text)
+                    .locate(&["apiKeys", name])
+                    .map(|p| (p.line, p.column));
+                self.problems.push(Problem::at(
+                    LOCAL_SETTINGS,
+                    &text,
+                    at,
+                    Some(format!("apiKeys.{name}")),
+                    format!("the project has no API key named `{name}`"),
+                ));
+            }
+        }
+        manifest.iam_credentials.extend(settings.iam_credentials);
+        if let Some(guards) = settings.guards {
+            manifest.guards = guards;
+        }
+        for (ours, theirs) in [
+            (&mut manifest.tables, settings.tables),
+            (&mut manifest.indexes, settings.indexes),
+            (&mut manifest.seed, settings.seed),
+        ] {
+            if theirs.is_some() {
+                *ours = theirs;
+            }
         }
     }
 }

@@ -42,7 +42,7 @@ mod functions;
 mod manifest;
 mod serverless;
 
-pub use serverless::ServerlessOptions;
+pub use serverless::DeployOptions;
 
 use code::{CodeConfig, CodeRole};
 pub use functions::LambdaOptions;
@@ -68,6 +68,27 @@ pub struct Problem {
     pub message: String,
     /// The source line at `line`.
     pub snippet: Option<String>,
+}
+
+impl Problem {
+    /// A problem at `(line, column)` of `text`, the content of `file`,
+    /// quoting that line.
+    fn at(
+        file: &str,
+        text: &str,
+        at: Option<(usize, usize)>,
+        key_path: Option<String>,
+        message: impl Into<String>,
+    ) -> Problem {
+        Problem {
+            file: file.to_owned(),
+            line: at.map(|(line, _)| line),
+            column: at.map(|(_, column)| column),
+            key_path,
+            message: message.into(),
+            snippet: at.and_then(|(line, _)| line_of(text, line)),
+        }
+    }
 }
 
 impl fmt::Display for Problem {
@@ -131,8 +152,8 @@ pub struct LoadOptions {
     pub no_local_issuer: bool,
     /// Interpreters and endpoints for Lambda functions.
     pub lambda: LambdaOptions,
-    /// `--stage` and `--param` for a serverless.yml project.
-    pub serverless: ServerlessOptions,
+    /// `--stage` and `--param`: a serverless.yml's stage and parameters, a template's parameters.
+    pub deploy: DeployOptions,
 }
 
 impl Project {
@@ -370,16 +391,11 @@ impl Loader {
                 Ok(m) => Some(m),
                 Err(problems) => {
                     for p in problems {
-                        let file = schema_files.get(p.file).cloned().unwrap_or_default();
+                        let file = schema_files.get(p.file).map(String::as_str).unwrap_or("");
                         let text = schema_texts.get(p.file).map(String::as_str).unwrap_or("");
-                        self.problems.push(Problem {
-                            file,
-                            line: p.pos.map(|p| p.line),
-                            column: p.pos.map(|p| p.column),
-                            key_path: None,
-                            message: p.message,
-                            snippet: p.pos.and_then(|pos| line_of(text, pos.line)),
-                        });
+                        let at = p.pos.map(|pos| (pos.line, pos.column));
+                        self.problems
+                            .push(Problem::at(file, text, at, None, p.message));
                     }
                     None
                 }

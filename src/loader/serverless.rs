@@ -15,45 +15,23 @@
 
 use std::collections::HashMap;
 
-use indexmap::IndexMap;
-use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
 
 use super::{Loader, Problem};
-use crate::model::manifest::{FunctionConfig, GuardsConfig, IamCredentialConfig, Manifest};
-use crate::model::source::{KeyIndex, line_of};
+use crate::model::manifest::{FunctionConfig, Manifest};
+use crate::model::source::KeyIndex;
 
-/// What `serverless deploy --stage S --param K=V` would be given.
+/// What a deploy command would be given (`serverless deploy --stage S
+/// --param K=V`, `sam deploy --parameter-overrides K=V`): the stage of a
+/// serverless.yml, and its parameters or a template's.
 #[derive(Debug, Clone, Default)]
-pub struct ServerlessOptions {
+pub struct DeployOptions {
     pub stage: Option<String>,
     pub params: HashMap<String, String>,
 }
 
 /// The files a Serverless project keeps its configuration in.
 pub(super) const FILES: [&str; 2] = ["serverless.yml", "serverless.yaml"];
-
-/// The local settings a project of another tool's format keeps beside it:
-/// what AWS would generate or hold, and our local sections.
-pub(super) const LOCAL_SETTINGS: &str = "appsync-local.yaml";
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct LocalSettings {
-    /// API key names (as the plugin names them) to their local values.
-    #[serde(default)]
-    api_keys: IndexMap<String, String>,
-    #[serde(default)]
-    iam_credentials: Vec<IamCredentialConfig>,
-    #[serde(default)]
-    guards: Option<GuardsConfig>,
-    #[serde(default)]
-    tables: Option<Json>,
-    #[serde(default)]
-    indexes: Option<Json>,
-    #[serde(default)]
-    seed: Option<Json>,
-}
 
 impl Loader {
     /// Reads serverless.yml's `appSync:` block as the manifest, with the
@@ -72,23 +50,18 @@ impl Loader {
         let env = |name: &str| std::env::var(name).ok();
         let read = |path: &str| std::fs::read_to_string(dir.join(path));
         let inputs = Inputs {
-            stage: self.options.serverless.stage.as_deref(),
+            stage: self.options.deploy.stage.as_deref(),
             region: None,
-            params: &self.options.serverless.params,
+            params: &self.options.deploy.params,
             env: &env,
             read_file: &read,
         };
         let text = match resolve_text(&raw, &inputs) {
             Ok(text) => text,
             Err(e) => {
-                self.problems.push(Problem {
-                    file: file.to_owned(),
-                    line: Some(e.line),
-                    column: Some(e.column),
-                    key_path: None,
-                    snippet: line_of(&raw, e.line),
-                    message: e.message,
-                });
+                let at = Some((e.line, e.column));
+                self.problems
+                    .push(Problem::at(file, &raw, at, None, e.message));
                 return None;
             }
         };
@@ -111,12 +84,12 @@ impl Loader {
             };
         let config = read_yaml(&self.manifest_text).unwrap_or_default();
         if manifest.tables.is_none() {
-            let tables = tables(&config);
+            let tables = tables(&config["resources"]["Resources"]);
             if !tables.is_empty() {
                 manifest.tables = Some(Json::Object(tables));
             }
         }
-        let names = table_names(&config);
+        let names = table_names(&config["resources"]["Resources"]);
         for data_source in manifest.data_sources.values_mut() {
             if let Some(name) = data_source
                 .config
@@ -142,98 +115,36 @@ impl Loader {
         };
         for (name, function) in functions {
             let mut local = Map::new();
-            for key in ["handler", "description"] {
-                if let Some(value) = function.get(key) {
+            // The provider's runtime, timeout and memory are defaults.
+            for (key, inherited) in [
+                ("handler", false),
+                ("description", false),
+                ("runtime", true),
+                ("timeout", true),
+                ("memorySize", true),
+                ("reservedConcurrency", false),
+                ("provisionedConcurrency", false),
+            ] {
+                let value = function
+                    .get(key)
+                    .or_else(|| provider.get(key).filter(|_| inherited));
+                if let Some(value) = value {
                     local.insert(key.into(), value.clone());
                 }
             }
-            for key in ["runtime", "timeout", "memorySize"] {
-                if let Some(value) = function.get(key).or_else(|| provider.get(key)) {
-                    local.insert(key.into(), value.clone());
-                }
-            }
-            for key in ["reservedConcurrency", "provisionedConcurrency"] {
-                if let Some(value) = function.get(key) {
-                    local.insert(key.into(), value.clone());
-                }
-            }
-            let mut environment = provider["environment"]
-                .as_object()
-                .cloned()
-                .unwrap_or_default();
-            if let Some(own) = function["environment"].as_object() {
-                environment.extend(own.clone());
-            }
-            local.insert("environment".into(), Json::Object(environment));
+            local.insert(
+                "environment".into(),
+                merged(&provider["environment"], &function["environment"]),
+            );
             match serde_json::from_value::<FunctionConfig>(Json::Object(local)) {
                 Ok(function) => {
                     manifest.functions.entry(name.clone()).or_insert(function);
                 }
-                Err(e) => {
-                    let pos = self.manifest_keys.locate(&["functions", name]);
-                    self.problems.push(Problem {
-                        file: self.manifest_file.to_owned(),
-                        line: pos.map(|p| p.line),
-                        column: pos.map(|p| p.column),
-                        key_path: Some(format!("functions.{name}")),
-                        snippet: pos.and_then(|p| line_of(&self.manifest_text, p.line)),
-                        message: format!("function `{name}`: {e}"),
-                    });
-                }
-            }
-        }
-    }
-
-    /// `appsync-local.yaml` beside the project: API key values, IAM
-    /// credentials and the local sections.
-    pub(super) fn apply_local_settings(&mut self, manifest: &mut Manifest) {
-        let Ok(text) = std::fs::read_to_string(self.dir.join(LOCAL_SETTINGS)) else {
-            return;
-        };
-        let settings: LocalSettings = match serde_saphyr::from_str(&text) {
-            Ok(settings) => settings,
-            Err(e) => {
-                let at = e.location();
-                self.problems.push(Problem {
-                    file: LOCAL_SETTINGS.to_owned(),
-                    line: at.as_ref().map(|l| l.line() as usize),
-                    column: at.as_ref().map(|l| l.column() as usize),
-                    key_path: None,
-                    snippet: at.and_then(|l| line_of(&text, l.line() as usize)),
-                    message: e.to_string(),
-                });
-                return;
-            }
-        };
-        for key in &mut manifest.api_keys {
-            if let Some(value) = settings.api_keys.get(&key.name) {
-                key.value = Some(value.clone());
-            }
-        }
-        for name in settings.api_keys.keys() {
-            if !manifest.api_keys.iter().any(|key| &key.name == name) {
-                let pos = KeyIndex::parse(&text).locate(&["apiKeys", name]);
-                self.problems.push(Problem {
-                    file: LOCAL_SETTINGS.to_owned(),
-                    line: pos.map(|p| p.line),
-                    column: pos.map(|p| p.column),
-                    key_path: Some(format!("apiKeys.{name}")),
-                    snippet: pos.and_then(|p| line_of(&text, p.line)),
-                    message: format!("the project has no API key named `{name}`"),
-                });
-            }
-        }
-        manifest.iam_credentials.extend(settings.iam_credentials);
-        if let Some(guards) = settings.guards {
-            manifest.guards = guards;
-        }
-        for (ours, theirs) in [
-            (&mut manifest.tables, settings.tables),
-            (&mut manifest.indexes, settings.indexes),
-            (&mut manifest.seed, settings.seed),
-        ] {
-            if theirs.is_some() {
-                *ours = theirs;
+                Err(e) => self.problem_at_keys(
+                    &["functions", name],
+                    format!("functions.{name}"),
+                    format!("function `{name}`: {e}"),
+                ),
             }
         }
     }
@@ -618,6 +529,16 @@ impl Resolver<'_> {
     }
 }
 
+/// The keys of `defaults` overridden by those of `own` (two maps, either
+/// absent): an environment with the provider's or template's globals.
+pub(super) fn merged(defaults: &Json, own: &Json) -> Json {
+    let mut out = defaults.as_object().cloned().unwrap_or_default();
+    if let Some(own) = own.as_object() {
+        out.extend(own.clone());
+    }
+    Json::Object(out)
+}
+
 /// A YAML document as JSON, CloudFormation's short forms as its long ones
 /// (`!Ref X` is `{"Ref": "X"}`, `!GetAtt A.B` is `{"Fn::GetAtt": ["A", "B"]}`,
 /// `!Sub` is `{"Fn::Sub": ...}`).
@@ -719,12 +640,12 @@ fn split_top_level(content: &str) -> Vec<&str> {
     parts
 }
 
-/// The `AWS::DynamoDB::Table`s of `resources.Resources`, as the local
-/// `tables:` section: by their `TableName` (or logical id), with keys,
-/// GSIs and LSIs. `Ref` to a table elsewhere resolves to its name.
-pub fn tables(config: &Json) -> Map<String, Json> {
+/// The `AWS::DynamoDB::Table`s among CloudFormation `resources`, as the
+/// local `tables:` section: by their `TableName` (or logical id), with
+/// keys, GSIs and LSIs.
+pub fn tables(resources: &Json) -> Map<String, Json> {
     let mut tables = Map::new();
-    let Some(resources) = config["resources"]["Resources"].as_object() else {
+    let Some(resources) = resources.as_object() else {
         return tables;
     };
     for (logical_id, resource) in resources {
@@ -790,10 +711,10 @@ pub fn tables(config: &Json) -> Map<String, Json> {
     tables
 }
 
-/// The logical ids of `resources.Resources` tables to their names, for
+/// The logical ids of the tables among `resources` to their names, for
 /// `Ref`/`Fn::GetAtt` in data sources.
-pub fn table_names(config: &Json) -> HashMap<String, String> {
-    config["resources"]["Resources"]
+pub fn table_names(resources: &Json) -> HashMap<String, String> {
+    resources
         .as_object()
         .into_iter()
         .flatten()
@@ -902,7 +823,7 @@ mod tests {
             "Bucket": {"Type": "AWS::S3::Bucket"}
         }}});
         assert_eq!(
-            Json::Object(tables(&config)),
+            Json::Object(tables(&config["resources"]["Resources"])),
             json!({"Notes": {
                 "partitionKey": {"name": "id", "type": "S"},
                 "globalSecondaryIndexes": [{
@@ -913,6 +834,9 @@ mod tests {
                 }]
             }})
         );
-        assert_eq!(table_names(&config)["NotesTable"], "Notes");
+        assert_eq!(
+            table_names(&config["resources"]["Resources"])["NotesTable"],
+            "Notes"
+        );
     }
 }

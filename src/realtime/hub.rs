@@ -255,14 +255,14 @@ impl Connection {
     pub async fn closing(&self) -> Closing {
         loop {
             let notified = self.closing.notified();
-            if let Some(closing) = self.take_closing() {
+            if let Some(closing) = self.requested_close() {
                 return closing;
             }
             notified.await;
         }
     }
 
-    fn take_closing(&self) -> Option<Closing> {
+    fn requested_close(&self) -> Option<Closing> {
         self.close
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -746,16 +746,10 @@ impl Hub {
             })
             .collect();
         for id in ids {
-            let Some(entry) = self.unregister(&mut registry, id, EndReason::Invalidated) else {
+            let Some(entry) = self.end(&mut registry, id, EndReason::Invalidated) else {
                 continue;
             };
             self.metrics.invalidated.fetch_add(1, Ordering::Relaxed);
-            entry
-                .connection
-                .subscriptions
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&entry.client_id);
             entry.connection.request_close(Closing {
                 reason: CloseReason::Invalidated,
                 message: Some(ServerMessage::invalidated(&entry.client_id).to_text()),
@@ -767,40 +761,39 @@ impl Hub {
     /// error each, and keeps the rest.
     pub fn retain_fields(&self, fields: &[String]) {
         let mut registry = self.write();
-        let gone: Vec<String> = registry
-            .fields
-            .keys()
-            .filter(|field| !fields.contains(field))
-            .cloned()
+        let gone: Vec<u64> = registry
+            .entries
+            .iter()
+            .filter(|(_, e)| !fields.contains(&e.field))
+            .map(|(id, _)| *id)
             .collect();
-        for field in gone {
-            let ids: Vec<u64> = registry
-                .entries
-                .iter()
-                .filter(|(_, e)| e.field == field)
-                .map(|(id, _)| *id)
-                .collect();
-            for id in ids {
-                let Some(entry) = self.unregister(&mut registry, id, EndReason::FieldRemoved)
-                else {
-                    continue;
-                };
-                entry
-                    .connection
-                    .subscriptions
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .remove(&entry.client_id);
-                let message = ServerMessage::error(
-                    Some(&entry.client_id),
-                    "SubscriptionFieldRemoved",
-                    &format!(
-                        "The subscription field '{field}' no longer exists in the schema; the subscription was closed."
-                    ),
-                );
-                self.send(&entry.connection, Outgoing::Text(message.to_text()));
-            }
+        for id in gone {
+            let Some(entry) = self.end(&mut registry, id, EndReason::FieldRemoved) else {
+                continue;
+            };
+            let message = ServerMessage::error(
+                Some(&entry.client_id),
+                "SubscriptionFieldRemoved",
+                &format!(
+                    "The subscription field '{}' no longer exists in the schema; the subscription was closed.",
+                    entry.field
+                ),
+            );
+            self.send(&entry.connection, Outgoing::Text(message.to_text()));
         }
+    }
+
+    /// Ends a subscription the hub decided to end: out of the registry
+    /// and off its connection.
+    fn end(&self, registry: &mut Registry, id: u64, reason: EndReason) -> Option<Entry> {
+        let entry = self.unregister(registry, id, reason)?;
+        entry
+            .connection
+            .subscriptions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&entry.client_id);
+        Some(entry)
     }
 
     pub fn connection_count(&self) -> usize {

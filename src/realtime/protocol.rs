@@ -169,6 +169,16 @@ pub enum ProtocolError {
     NotAnObject,
 }
 
+/// The `header-` subprotocol carrying a connection's credential (base64url
+/// of the header JSON, unpadded), as Amplify JS v6 sends it; clients ask
+/// for it beside [`SUBPROTOCOL`].
+pub fn header_subprotocol(header: &Json) -> String {
+    format!(
+        "header-{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header.to_string())
+    )
+}
+
 /// Decodes a `header` query parameter or a `header-` subprotocol: base64
 /// (standard or URL-safe, padded or not) of a JSON object.
 pub fn decode_header(encoded: &str) -> Result<Map<String, Json>, ProtocolError> {

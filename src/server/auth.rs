@@ -44,7 +44,7 @@ pub async fn authorize(
     };
     Ok(RequestContext {
         principal: auth.authenticate(&request).await?,
-        headers: collect_headers(parts),
+        headers: collect_headers(&parts.headers),
         source_ip: peer,
     })
 }
@@ -70,15 +70,7 @@ pub async fn authorize_headers(
     };
     Ok(RequestContext {
         principal: auth.authenticate(&request).await?,
-        headers: headers
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
+        headers: collect_headers(headers),
         source_ip: peer,
     })
 }
@@ -100,9 +92,8 @@ pub fn now_epoch_seconds() -> i64 {
 
 /// Header names are already lower case in `http`; repeated headers are kept,
 /// one entry each. `cookie` is never exposed, as in AppSync.
-fn collect_headers(parts: &Parts) -> Vec<(String, String)> {
-    parts
-        .headers
+fn collect_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
         .iter()
         .filter(|(name, _)| *name != axum::http::header::COOKIE)
         .map(|(name, value)| {

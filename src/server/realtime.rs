@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 
 use crate::auth::AuthFailure;
 use crate::execution::errors;
-use crate::graphql::{GraphQLRequest, RequestContext, StartError};
+use crate::graphql::{GraphQLRequest, GraphQLService, RequestContext, StartError};
 use crate::realtime::hub::{AddError, CloseReason, Connection, Hub, Outgoing, RealtimeLimits};
 use crate::realtime::protocol::{self, ClientMessage, ServerMessage, StartPayload};
 use crate::server::auth::{authorize, authorize_headers, peer_ip};
@@ -52,19 +52,9 @@ pub async fn upgrade(cell: ServiceCell, mut parts: Parts) -> Response {
         .collect();
     let subprotocols: Vec<&str> = subprotocols.iter().map(String::as_str).collect();
     let connect = match protocol::connection_authorization(parts.uri.query(), &subprotocols) {
-        Ok(Some(header)) => match header_map(&header) {
-            Some(headers) => {
-                authorize_headers(
-                    service.auth(),
-                    &headers,
-                    "/graphql/connect",
-                    b"{}",
-                    peer.clone(),
-                )
-                .await
-            }
-            None => Err(AuthFailure::not_authorized()),
-        },
+        Ok(Some(header)) => {
+            authorize_header(&*service, &header, "/graphql/connect", b"{}", peer.clone()).await
+        }
         // Plain HTTP headers on the upgrade request.
         Ok(None) => authorize(service.auth(), &parts, None).await,
         Err(_) => Err(AuthFailure::not_authorized()),
@@ -92,15 +82,28 @@ pub async fn upgrade(cell: ServiceCell, mut parts: Parts) -> Response {
         })
 }
 
-/// A header JSON object as an HTTP header map (names lower-cased).
-fn header_map(header: &Map<String, Json>) -> Option<HeaderMap> {
-    let mut map = HeaderMap::new();
+/// Authenticates a real-time credential (the header JSON of the connection
+/// or of a `start`) as a `POST` of `body` to `path`, which is what SigV4
+/// signs there; a header JSON that is no set of HTTP headers is refused.
+async fn authorize_header(
+    service: &dyn GraphQLService,
+    header: &Map<String, Json>,
+    path: &str,
+    body: &[u8],
+    peer: Option<String>,
+) -> Result<RequestContext, AuthFailure> {
+    let mut headers = HeaderMap::new();
     for (name, value) in header {
-        let name = HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).ok()?;
-        let value = HeaderValue::from_str(value.as_str()?).ok()?;
-        map.append(name, value);
+        let name = HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes());
+        let value = value.as_str().map(HeaderValue::from_str);
+        match (name, value) {
+            (Ok(name), Some(Ok(value))) => {
+                headers.append(name, value);
+            }
+            _ => return Err(AuthFailure::not_authorized()),
+        }
     }
-    Some(map)
+    authorize_headers(service.auth(), &headers, path, body, peer).await
 }
 
 /// How long the last messages of a closing connection may take to send.
@@ -312,19 +315,10 @@ impl Session {
         // Each `start` carries its own credential (modes can differ per
         // subscription); without one, the connection's applies.
         let context = match &payload.extensions.authorization {
-            Some(header) => match header_map(header) {
-                Some(headers) => {
-                    authorize_headers(
-                        service.auth(),
-                        &headers,
-                        "/graphql",
-                        payload.data.as_bytes(),
-                        self.peer.clone(),
-                    )
-                    .await
-                }
-                None => Err(AuthFailure::not_authorized()),
-            },
+            Some(header) => {
+                let body = payload.data.as_bytes();
+                authorize_header(&*service, header, "/graphql", body, self.peer.clone()).await
+            }
             None => Ok(connection_context.clone()),
         };
         let context = match context {

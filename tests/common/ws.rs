@@ -12,6 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use appsync_local::realtime::protocol;
 use appsync_local::testing::TestServer;
 
 /// Where the connection's credential goes.
@@ -53,12 +54,10 @@ impl Ws {
             _ => url.to_owned(),
         };
         let mut request = url.into_client_request().expect("a WebSocket URL");
-        let mut protocols = "graphql-ws".to_owned();
+        let mut protocols = protocol::SUBPROTOCOL.to_owned();
         if let Auth::Subprotocol(header) = &auth {
-            protocols.push_str(", header-");
-            protocols.push_str(
-                &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header.to_string()),
-            );
+            protocols.push_str(", ");
+            protocols.push_str(&protocol::header_subprotocol(header));
         }
         if let Auth::Headers(headers) = auth {
             for (name, value) in headers {
